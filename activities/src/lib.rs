@@ -1,0 +1,20 @@
+//! Every side effect of the system, one module per service. Each module holds its dependencies in
+//! a struct (`WarehouseActivities { db }`), owns its schema (`migrations/` beside it, applied at
+//! start-up) and implements the activity definitions of `domain::contracts`. Every activity is
+//! idempotent per order; business refusals are non-retryable failures, everything else retries.
+
+pub mod customercenter;
+pub mod kitchen;
+pub mod warehouse;
+
+/// Errors of the stores behind the activities.
+/// They convert into retryable activity errors: Temporal retries until the database is back.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL scheme in {0:?}: use postgres:// or sqlite://")]
+    UnsupportedUrl(String),
+}

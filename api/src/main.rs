@@ -1,0 +1,22 @@
+//! The API gateway binary.
+//!
+//! Run: `cargo run --bin api` (listens on `COFFEESHOP_API_PORT`, default 8080).
+
+use std::time::Duration;
+
+use api::{AppState, View, app};
+use workers::{config, shutdown_signal, telemetry, temporal};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    telemetry::init("api");
+    let listener = config::bind("COFFEESHOP_API_PORT", 8080).await?;
+    let view = View::connect_lazy(&config::database_url("customercenter")?, 20)?;
+    let temporal = temporal::connect().await?;
+    let command_timeout = Duration::from_millis(config::number_or("COFFEESHOP_COMMAND_TIMEOUT_MS", 10_000)?);
+    let state = AppState { temporal, view, command_timeout };
+    tracing::info!(addr = %listener.local_addr()?, "api listening");
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!("api stopped");
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! `/orders`: place, read, list (MyPages) and cancel orders.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Json;
+use domain::{
+    CancelRequest, CustomerId, OrderId, PlaceOrder, ProductName, Quantity, order_workflow_id, queues,
+    search_attributes as sa,
+};
+use serde::{Deserialize, Serialize};
+use temporalio_client::errors::{WorkflowQueryError, WorkflowStartError};
+use temporalio_client::{WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowStartOptions, WorkflowExecuteUpdateOptions};
+use temporalio_common::search_attributes::SearchAttributes;
+use uuid::Uuid;
+use workflows::OrderWorkflow;
+
+use crate::commands::{UpdateOutcome, bounded, classify};
+use crate::json::Body;
+use crate::view::{Cursor, OrderView};
+use crate::{ApiError, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/orders", post(place).get(list))
+        .route("/orders/{order_id}", get(show).patch(patch))
+        .route("/orders/{order_id}/cancel", post(cancel))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewOrder {
+    pub product_name: String,
+    pub qty: i64,
+    pub customer_id: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Placed {
+    pub order_id: String,
+    pub workflow_id: String,
+    pub status: String,
+}
+
+/// Ids chosen by an `Idempotency-Key` live in their own UUID namespace.
+const IDEMPOTENCY_NAMESPACE: Uuid = Uuid::from_u128(0x6c1f_3c2e_9a57_4e0b_8f0e_2d4a_c0ff_ee00);
+
+/// Reads the `Idempotency-Key` header, if any, and turns it into the order id it stands for: the
+/// key decides the workflow id, so retries, races and API restarts all land on one workflow.
+fn order_id_for(headers: &HeaderMap) -> Result<OrderId, ApiError> {
+    let id = match headers.get("idempotency-key") {
+        None => Uuid::now_v7(),
+        Some(key) => {
+            let key = key.to_str().ok().filter(|k| (1..=255).contains(&k.len())).ok_or_else(|| {
+                ApiError::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters")
+            })?;
+            Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, key.as_bytes())
+        }
+    };
+    Ok(OrderId::parse(&id.to_string()).expect("a UUID is a valid order id"))
+}
+
+async fn place(State(state): State<AppState>, headers: HeaderMap, Body(body): Body<NewOrder>) -> Result<Response, ApiError> {
+    let input = PlaceOrder {
+        order_id: order_id_for(&headers)?,
+        product_name: ProductName::parse(&body.product_name)?,
+        qty: Quantity::parse(body.qty)?,
+        customer_id: CustomerId::parse(&body.customer_id)?,
+    };
+    let workflow_id = order_workflow_id(&input.order_id);
+    let options = WorkflowStartOptions::new(queues::CAFE, workflow_id.clone())
+        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+        .search_attributes(SearchAttributes::new([
+            sa::ORDER_STATUS.value_set("Ordered".to_owned()),
+            sa::PRODUCT_NAME.value_set(input.product_name.to_string()),
+            sa::CUSTOMER_ID.value_set(input.customer_id.to_string()),
+        ]))
+        .build();
+    let status = match bounded(&state, state.temporal.start_workflow(OrderWorkflow::run, input.clone(), options)).await? {
+        Ok(_) => {
+            tracing::info!(order_id = %input.order_id, product = %input.product_name, qty = input.qty.get(), "order placed");
+            "Ordered".to_owned()
+        }
+        Err(WorkflowStartError::AlreadyStarted { .. }) => same_order_again(&state, &input).await?,
+        Err(e) => return Err(ApiError::unavailable(e)),
+    };
+    let placed = Placed { order_id: input.order_id.to_string(), workflow_id, status };
+    let location = HeaderValue::from_str(&format!("/orders/{}", placed.order_id)).expect("ids are URL-safe");
+    Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(placed)).into_response())
+}
+
+/// A repeated `Idempotency-Key`: the same order again returns it; a different one is an error.
+async fn same_order_again(state: &AppState, input: &PlaceOrder) -> Result<String, ApiError> {
+    let existing = current(state, &input.order_id).await?.ok_or_else(|| ApiError::unavailable("order not readable yet"))?;
+    let same = existing.product_name == input.product_name.as_str()
+        && existing.qty == input.qty.get() as i32
+        && existing.customer_id == input.customer_id.as_str();
+    if !same {
+        return Err(ApiError::unprocessable(
+            "this Idempotency-Key was already used for a different order; use a new key for a new order",
+        ));
+    }
+    Ok(existing.status)
+}
+
+/// The order from the view, or, if the view has not caught up yet, from its workflow.
+async fn current(state: &AppState, id: &OrderId) -> Result<Option<OrderView>, ApiError> {
+    match state.view.order(id).await {
+        Ok(Some(order)) => return Ok(Some(order)),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(order_id = %id, error = %e, "view unreadable; asking the workflow"),
+    }
+    let handle = state.temporal.get_workflow_handle::<OrderWorkflow>(order_workflow_id(id));
+    match bounded(state, handle.query(OrderWorkflow::status, (), WorkflowQueryOptions::default())).await? {
+        Ok(order) => Ok(Some(order.into())),
+        Err(WorkflowQueryError::NotFound(_)) => Ok(None),
+        Err(e) => Err(ApiError::unavailable(e)),
+    }
+}
+
+fn parse_id(raw: &str) -> Result<OrderId, ApiError> {
+    OrderId::parse(raw).map_err(|_| ApiError::not_found(format!("order {raw:?}")))
+}
+
+async fn show(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<OrderView>, ApiError> {
+    let id = parse_id(&raw)?;
+    current(&state, &id).await?.map(Json).ok_or_else(|| ApiError::not_found(format!("order {id}")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    pub customer_id: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page {
+    pub items: Vec<OrderView>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+pub const DEFAULT_PAGE: i64 = 20;
+pub const MAX_PAGE: i64 = 100;
+
+/// MyPages: a customer's orders, newest first.
+async fn list(State(state): State<AppState>, query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<Page>, ApiError> {
+    let Query(q) = query?;
+    let customer = CustomerId::parse(q.customer_id.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(format!("{e}; pass ?customerId=...")))?;
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(format!("limit must be from 1 to {MAX_PAGE}")));
+    }
+    let cursor = match q.cursor.as_deref() {
+        None => None,
+        Some(raw) => Some(Cursor::decode(raw).ok_or_else(|| ApiError::bad_request("cursor is not one this API gave out"))?),
+    };
+    let mut items = state
+        .view
+        .orders_of(customer.as_str(), cursor.as_ref(), limit + 1)
+        .await
+        .map_err(ApiError::unavailable)?;
+    let more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| items.last().map(|o| Cursor { placed_at: o.placed_at.clone(), order_id: o.order_id.clone() }.encode()))
+        .flatten();
+    let next = next_cursor.as_ref().map(|c| format!("/orders?customerId={}&limit={limit}&cursor={c}", customer.as_str()));
+    Ok(Json(Page { items, next_cursor, next }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelBody {
+    pub reason: Option<String>,
+}
+
+/// The body is optional: no body at all cancels with the default reason.
+async fn cancel(State(state): State<AppState>, Path(raw): Path<String>, body: axum::body::Bytes) -> Result<Json<OrderView>, ApiError> {
+    let id = parse_id(&raw)?;
+    let body: CancelBody = if body.iter().all(u8::is_ascii_whitespace) {
+        CancelBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("the body must be {{\"reason\": \"...\"}} or empty: {e}")))?
+    };
+    cancel_order(&state, id, body.reason).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatchBody {
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+/// The seed's form of cancel: `PATCH /orders/<id>` `{"status":"Canceled"}`.
+async fn patch(State(state): State<AppState>, Path(raw): Path<String>, Body(body): Body<PatchBody>) -> Result<Json<OrderView>, ApiError> {
+    let id = parse_id(&raw)?;
+    if body.status != "Canceled" {
+        return Err(ApiError::unprocessable(format!(
+            "status: only \"Canceled\" can be set by a customer, not {:?}",
+            body.status
+        )));
+    }
+    cancel_order(&state, id, body.reason).await
+}
+
+async fn cancel_order(state: &AppState, id: OrderId, reason: Option<String>) -> Result<Json<OrderView>, ApiError> {
+    let handle = state.temporal.get_workflow_handle::<OrderWorkflow>(order_workflow_id(&id));
+    let request = CancelRequest { reason };
+    let result = bounded(state, handle.execute_update(OrderWorkflow::cancel, request, WorkflowExecuteUpdateOptions::default())).await?;
+    match classify(result)? {
+        UpdateOutcome::Done(order) => {
+            tracing::info!(order_id = %id, "order canceled");
+            Ok(Json(order.into()))
+        }
+        UpdateOutcome::Refused(why) => Err(ApiError::Conflict { detail: why }),
+        UpdateOutcome::NoWorkflow => finished_or_unknown(state, &id).await,
+    }
+}
+
+/// A command for an order whose workflow is gone: finished (409, with its final status) or never
+/// existed (404).
+pub(crate) async fn finished_or_unknown<T>(state: &AppState, id: &OrderId) -> Result<T, ApiError> {
+    match state.view.order(id).await.map_err(ApiError::unavailable)? {
+        Some(order) => Err(ApiError::Conflict { detail: format!("order {id} is {}: it is finished", order.status) }),
+        None => Err(ApiError::not_found(format!("order {id}"))),
+    }
+}

@@ -1,0 +1,130 @@
+//! Errors as RFC 9457 problem documents (`application/problem+json`): a stable `type`, a human
+//! `title`, and a `detail` that says what to fix. Internal causes are logged, never sent.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is wrong; `detail` says how.
+    #[error("{detail}")]
+    Invalid { status: StatusCode, kind: &'static str, title: &'static str, detail: String },
+    /// A command is not valid in the order's current state.
+    #[error("{detail}")]
+    Conflict { detail: String },
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// Temporal (or the view) cannot be reached right now; try again shortly.
+    #[error("unavailable: {cause}")]
+    Unavailable { cause: String, retry_after_secs: u64 },
+    /// A bug or an unexpected failure: logged with its cause, sent without it.
+    #[error("internal: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::Invalid { status: StatusCode::BAD_REQUEST, kind: "invalid-request", title: "The request is invalid", detail: detail.into() }
+    }
+
+    pub fn unprocessable(detail: impl Into<String>) -> Self {
+        Self::Invalid {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            kind: "invalid-field",
+            title: "A field has an invalid value",
+            detail: detail.into(),
+        }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::NotFound { what: what.into() }
+    }
+
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        Self::Unavailable { cause: cause.to_string(), retry_after_secs: 2 }
+    }
+}
+
+impl From<domain::InvalidValue> for ApiError {
+    fn from(e: domain::InvalidValue) -> Self {
+        Self::unprocessable(e.to_string())
+    }
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+}
+
+/// Builds a problem response; used for every error the API sends, its own or the framework's.
+pub fn problem(status: StatusCode, kind: &str, title: &str, detail: String) -> Response {
+    let body = Problem { kind: format!("https://coffeeshop.example/problems/{kind}"), title, status: status.as_u16(), detail };
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Invalid { status, kind, title, detail } => problem(status, kind, title, detail),
+            Self::Conflict { detail } => problem(StatusCode::CONFLICT, "conflict", "Not possible in the order's current state", detail),
+            Self::NotFound { what } => {
+                problem(StatusCode::NOT_FOUND, "not-found", "Not found", format!("{what} does not exist; check the id"))
+            }
+            Self::Unavailable { cause, retry_after_secs } => {
+                tracing::warn!(cause = %cause, "answering 503");
+                let mut response = problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Temporarily unavailable",
+                    format!("the order system cannot take this request right now; retry in {retry_after_secs} s"),
+                );
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                response
+            }
+            Self::Internal(cause) => {
+                tracing::error!(error = ?cause, "internal error");
+                problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "something went wrong on our side; it has been logged".to_owned(),
+                )
+            }
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = rejection.status();
+        let (kind, title) = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => ("body-too-large", "The request body is too large"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", "The body must be JSON"),
+            StatusCode::UNPROCESSABLE_ENTITY => ("invalid-field", "A field is missing or has the wrong type"),
+            _ => ("malformed-json", "The body is not valid JSON"),
+        };
+        let detail = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => format!("send at most {} bytes", crate::MAX_BODY_BYTES),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "send the body with Content-Type: application/json".to_owned(),
+            _ => rejection.body_text(),
+        };
+        let status = if status == StatusCode::UNPROCESSABLE_ENTITY || status.is_client_error() { status } else { StatusCode::BAD_REQUEST };
+        Self::Invalid { status, kind, title, detail }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::bad_request(rejection.body_text())
+    }
+}

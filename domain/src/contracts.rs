@@ -1,0 +1,238 @@
+//! What crosses a service boundary: task queues, workflow ids, workflow and update payloads, and
+//! the activity definitions (name + input + output). Workflows call activities through these
+//! definitions; each service's activity module implements them (`#[activity(definition = ..)]`),
+//! and the compiler checks that the two agree.
+
+use serde::{Deserialize, Serialize};
+use temporalio_common::ActivityError;
+use temporalio_macros::activity_definitions;
+
+use crate::order::Order;
+use crate::values::{CustomerId, OrderId, ProductName, Quantity, RestockQuantity};
+
+/// Task queues, one per service: a service's worker polls only its own.
+pub mod queues {
+    pub const CAFE: &str = "cafe";
+    pub const WAREHOUSE: &str = "warehouse";
+    pub const KITCHEN: &str = "kitchen";
+    pub const CUSTOMERCENTER: &str = "customercenter";
+}
+
+/// Search attributes kept current by `OrderWorkflow` (all Keyword), so the Temporal UI can filter
+/// e.g. `OrderStatus="Queued"`. They must be registered on the server (`make run` does).
+pub mod search_attributes {
+    use temporalio_common::search_attributes::SearchAttributeKey;
+
+    pub const ORDER_STATUS: SearchAttributeKey<String> = SearchAttributeKey::keyword("OrderStatus");
+    pub const PRODUCT_NAME: SearchAttributeKey<String> = SearchAttributeKey::keyword("ProductName");
+    pub const CUSTOMER_ID: SearchAttributeKey<String> = SearchAttributeKey::keyword("CustomerId");
+    /// Their names, for registering them.
+    pub const NAMES: [&str; 3] = ["OrderStatus", "ProductName", "CustomerId"];
+}
+
+/// The workflow id of an order: `order-<orderId>`.
+pub fn order_workflow_id(order_id: &OrderId) -> String {
+    format!("order-{order_id}")
+}
+
+/// The order id inside an order workflow id, if it is one.
+pub fn order_id_from_workflow_id(workflow_id: &str) -> Option<OrderId> {
+    workflow_id.strip_prefix("order-").and_then(|id| OrderId::parse(id).ok())
+}
+
+/// The workflow id of a restock: `restock-<restockId>`.
+pub fn restock_workflow_id(restock_id: &str) -> String {
+    format!("restock-{restock_id}")
+}
+
+/// Input of `OrderWorkflow`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlaceOrder {
+    pub order_id: OrderId,
+    pub product_name: ProductName,
+    pub qty: Quantity,
+    pub customer_id: CustomerId,
+}
+
+/// Input of the `cancel` update and signal. `{}` is enough; the reason is kept on the order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelRequest {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl CancelRequest {
+    pub const DEFAULT_REASON: &'static str = "canceled by the customer";
+
+    pub fn reason(&self) -> String {
+        match self.reason.as_deref().map(str::trim) {
+            Some(r) if !r.is_empty() => r.chars().take(200).collect(),
+            _ => Self::DEFAULT_REASON.to_owned(),
+        }
+    }
+}
+
+/// Input of `RestockWorkflow`: the restock id makes a retried restock count once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Restock {
+    pub restock_id: String,
+    pub product_name: ProductName,
+    pub qty: RestockQuantity,
+}
+
+/// A product's stock after a change. `version` grows with every change of that product, so the
+/// view can tell a stale level from a newer one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StockLevel {
+    pub product_name: ProductName,
+    pub qty: i64,
+    pub version: i64,
+}
+
+/// `reserveStock`'s input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reservation {
+    pub order_id: OrderId,
+    pub product_name: ProductName,
+    pub qty: Quantity,
+}
+
+/// The kitchen's ticket for one order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ticket {
+    pub order_id: OrderId,
+    pub product_name: ProductName,
+    pub qty: Quantity,
+}
+
+/// A ticket's move on the kitchen board (`Brewing`, `Completed`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketMove {
+    pub order_id: OrderId,
+    pub status: crate::order::OrderStatus,
+}
+
+/// One projection into the customercenter view: the order as it is now (its `seq` orders
+/// projections), and the stock level this order's latest step produced, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderProjection {
+    pub order: Order,
+    pub stock: Option<StockLevel>,
+}
+
+/// Failure types of business refusals (non-retryable application failures).
+pub mod failures {
+    pub const OUT_OF_STOCK: &str = "OutOfStock";
+    pub const UNKNOWN_PRODUCT: &str = "UnknownProduct";
+}
+
+/// The warehouse's activities (task queue `warehouse`).
+pub struct Warehouse;
+
+#[activity_definitions]
+impl Warehouse {
+    /// Deducts `qty` atomically if enough is in stock; idempotent per order. Refuses with a
+    /// non-retryable `OutOfStock` or `UnknownProduct` failure.
+    #[activity(name = "reserveStock")]
+    pub fn reserve_stock(_: Reservation) -> Result<StockLevel, ActivityError> {
+        unimplemented!()
+    }
+
+    /// Puts an order's reservation back; idempotent. `None` when nothing was held.
+    #[activity(name = "releaseStock")]
+    pub fn release_stock(_: OrderId) -> Result<Option<StockLevel>, ActivityError> {
+        unimplemented!()
+    }
+
+    /// Adds stock, creating the product if new; idempotent per restock id.
+    #[activity(name = "restock")]
+    pub fn restock(_: Restock) -> Result<StockLevel, ActivityError> {
+        unimplemented!()
+    }
+}
+
+/// The kitchen's activities (task queue `kitchen`).
+pub struct Kitchen;
+
+#[activity_definitions]
+impl Kitchen {
+    /// Puts a ticket on the kitchen board; idempotent.
+    #[activity(name = "startProduction")]
+    pub fn start_production(_: Ticket) -> Result<(), ActivityError> {
+        unimplemented!()
+    }
+
+    /// Moves a ticket on the board (Brewing, Completed); idempotent.
+    #[activity(name = "moveTicket")]
+    pub fn move_ticket(_: TicketMove) -> Result<(), ActivityError> {
+        unimplemented!()
+    }
+
+    /// Withdraws a ticket (the saga's compensation); idempotent.
+    #[activity(name = "cancelProduction")]
+    pub fn cancel_production(_: OrderId) -> Result<(), ActivityError> {
+        unimplemented!()
+    }
+}
+
+/// The customercenter's projections (task queue `customercenter`).
+pub struct CustomerCenter;
+
+#[activity_definitions]
+impl CustomerCenter {
+    /// Projects an order (and its stock change) into the view; idempotent and order-safe.
+    #[activity(name = "projectOrder")]
+    pub fn project_order(_: OrderProjection) -> Result<(), ActivityError> {
+        unimplemented!()
+    }
+
+    /// Projects a stock level into the view; a stale version never overwrites a newer one.
+    #[activity(name = "projectStock")]
+    pub fn project_stock(_: StockLevel) -> Result<(), ActivityError> {
+        unimplemented!()
+    }
+}
+
+/// The activity definitions as types, for implementations to name in
+/// `#[activity(definition = domain::definitions::ReserveStock)]`.
+pub mod definitions {
+    pub use super::customer_center::{ProjectOrder, ProjectStock};
+    pub use super::kitchen::{CancelProduction, MoveTicket, StartProduction};
+    pub use super::warehouse::{ReleaseStock, ReserveStock, Restock};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_ids_carry_the_order_id_and_give_it_back() {
+        let id = OrderId::parse("abc-1").unwrap();
+        assert_eq!(order_workflow_id(&id), "order-abc-1");
+        assert_eq!(order_id_from_workflow_id("order-abc-1"), Some(id));
+        assert_eq!(order_id_from_workflow_id("restock-1"), None);
+    }
+
+    #[test]
+    fn a_cancel_without_a_reason_gets_a_default_one() {
+        let empty: CancelRequest = serde_json::from_str("{}").unwrap();
+        assert_eq!(empty.reason(), CancelRequest::DEFAULT_REASON);
+        let given: CancelRequest = serde_json::from_str(r#"{"reason":" changed my mind "}"#).unwrap();
+        assert_eq!(given.reason(), "changed my mind");
+    }
+
+    #[test]
+    fn payloads_are_camel_case_as_the_cli_types_them() {
+        let json = r#"{"orderId":"o1","productName":"Latte","qty":2,"customerId":"c-1"}"#;
+        let p: PlaceOrder = serde_json::from_str(json).unwrap();
+        assert_eq!(serde_json::to_string(&p).unwrap(), json);
+    }
+}

@@ -1,0 +1,413 @@
+//! The order's life as a state machine. `OrderWorkflow` applies these rules; it never decides a
+//! transition on its own, so every rule here is unit-tested without Temporal.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::values::{CustomerId, OrderId, ProductName, Quantity};
+
+/// A point in time as the history shows it: RFC 3339, UTC, milliseconds.
+pub fn timestamp(t: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// Where an order is in its life. See SPEC §3 for the diagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OrderStatus {
+    Ordered,
+    StockReserved,
+    Queued,
+    Brewing,
+    Completed,
+    Rejected,
+    Canceled,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 7] = [
+        Self::Ordered,
+        Self::StockReserved,
+        Self::Queued,
+        Self::Brewing,
+        Self::Completed,
+        Self::Rejected,
+        Self::Canceled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ordered => "Ordered",
+            Self::StockReserved => "StockReserved",
+            Self::Queued => "Queued",
+            Self::Brewing => "Brewing",
+            Self::Completed => "Completed",
+            Self::Rejected => "Rejected",
+            Self::Canceled => "Canceled",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    /// No transition leaves a final status.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Rejected | Self::Canceled)
+    }
+
+    /// The seed's rule: an order whose production has not started can be canceled.
+    pub fn is_cancelable(self) -> bool {
+        matches!(self, Self::Ordered | Self::StockReserved | Self::Queued)
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why the warehouse refused an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RejectReason {
+    OutOfStock,
+    UnknownProduct,
+}
+
+impl RejectReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OutOfStock => "OutOfStock",
+            Self::UnknownProduct => "UnknownProduct",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::OutOfStock, Self::UnknownProduct].into_iter().find(|r| r.as_str() == raw)
+    }
+}
+
+/// Something that happens to an order. Each one is a step in its history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderEvent {
+    StockReserved,
+    Rejected(RejectReason),
+    Queued,
+    BrewingStarted,
+    Completed,
+    Canceled { reason: String },
+}
+
+impl OrderEvent {
+    fn target(&self) -> OrderStatus {
+        match self {
+            Self::StockReserved => OrderStatus::StockReserved,
+            Self::Rejected(_) => OrderStatus::Rejected,
+            Self::Queued => OrderStatus::Queued,
+            Self::BrewingStarted => OrderStatus::Brewing,
+            Self::Completed => OrderStatus::Completed,
+            Self::Canceled { .. } => OrderStatus::Canceled,
+        }
+    }
+}
+
+/// A refused transition, phrased for the person who asked for it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("order {order_id} is {from}: {message}")]
+pub struct TransitionRefused {
+    pub order_id: String,
+    pub from: OrderStatus,
+    pub message: String,
+}
+
+/// One step of an order's history: the status it entered and when (the workflow's own clock).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    pub status: OrderStatus,
+    pub at: String,
+}
+
+/// A command the workflow received but could not apply (a late signal, say). Kept so nothing is
+/// silently dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IgnoredCommand {
+    pub command: String,
+    pub reason: String,
+    pub at: String,
+}
+
+/// The full state of one order: what the `status` query returns and what the view stores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    pub order_id: OrderId,
+    pub product_name: ProductName,
+    pub qty: Quantity,
+    pub customer_id: CustomerId,
+    pub status: OrderStatus,
+    /// `OutOfStock`/`UnknownProduct` when rejected, the caller's reason when canceled.
+    pub reason: Option<String>,
+    pub placed_at: String,
+    pub updated_at: String,
+    pub history: Vec<HistoryEntry>,
+    /// Stock is held for this order in the warehouse (to be released if it is canceled).
+    pub stock_reserved: bool,
+    /// A ticket for this order is on the kitchen board (to be withdrawn if it is canceled).
+    pub ticket_open: bool,
+    #[serde(default)]
+    pub ignored: Vec<IgnoredCommand>,
+}
+
+impl Order {
+    pub fn place(
+        order_id: OrderId,
+        product_name: ProductName,
+        qty: Quantity,
+        customer_id: CustomerId,
+        at: String,
+    ) -> Self {
+        Self {
+            order_id,
+            product_name,
+            qty,
+            customer_id,
+            status: OrderStatus::Ordered,
+            reason: None,
+            placed_at: at.clone(),
+            updated_at: at.clone(),
+            history: vec![HistoryEntry { status: OrderStatus::Ordered, at }],
+            stock_reserved: false,
+            ticket_open: false,
+            ignored: Vec::new(),
+        }
+    }
+
+    /// The history's length: it grows by one with each transition, so it orders projections.
+    pub fn seq(&self) -> u32 {
+        self.history.len() as u32
+    }
+
+    /// Whether `event` may happen now, without applying it. Update validators call this so a
+    /// refused command never reaches the history.
+    pub fn check(&self, event: &OrderEvent) -> Result<(), TransitionRefused> {
+        use OrderStatus::*;
+        let allowed = match (self.status, event.target()) {
+            (Ordered, StockReserved | Rejected) => true,
+            (StockReserved, Queued) => true,
+            (Queued, Brewing) => true,
+            (Brewing, Completed) => true,
+            (from, Canceled) => from.is_cancelable(),
+            _ => false,
+        };
+        if allowed {
+            return Ok(());
+        }
+        let message = match (self.status, event) {
+            (Brewing, OrderEvent::Canceled { .. }) => {
+                "the barista has started brewing it, so it can no longer be canceled".to_owned()
+            }
+            (from, _) if from.is_final() => "it is finished; nothing more can happen to it".to_owned(),
+            (_, OrderEvent::BrewingStarted) => "only a Queued order can start brewing".to_owned(),
+            (_, OrderEvent::Completed) => "only a Brewing order can be completed".to_owned(),
+            (_, other) => format!("cannot move to {}", other.target()),
+        };
+        Err(TransitionRefused { order_id: self.order_id.to_string(), from: self.status, message })
+    }
+
+    /// Applies `event` at time `at`, appending it to the history.
+    pub fn apply(&mut self, event: OrderEvent, at: String) -> Result<(), TransitionRefused> {
+        self.check(&event)?;
+        match &event {
+            OrderEvent::StockReserved => self.stock_reserved = true,
+            OrderEvent::Queued => self.ticket_open = true,
+            OrderEvent::Rejected(reason) => self.reason = Some(reason.as_str().to_owned()),
+            OrderEvent::Canceled { reason } => self.reason = Some(reason.clone()),
+            OrderEvent::BrewingStarted | OrderEvent::Completed => {}
+        }
+        self.status = event.target();
+        self.updated_at = at.clone();
+        self.history.push(HistoryEntry { status: self.status, at });
+        Ok(())
+    }
+
+    /// What a cancel must undo, in the order to undo it: the kitchen ticket first, then the stock
+    /// (the reverse of how they were taken).
+    pub fn compensations(&self) -> Vec<Compensation> {
+        let mut steps = Vec::new();
+        if self.status == OrderStatus::Canceled {
+            if self.ticket_open {
+                steps.push(Compensation::CancelProduction);
+            }
+            if self.stock_reserved {
+                steps.push(Compensation::ReleaseStock);
+            }
+        }
+        steps
+    }
+
+    /// The warehouse has reserved the stock. Normally that moves the order on; if a cancel won the
+    /// race meanwhile, the order stays canceled and the stock is remembered so it gets released.
+    pub fn stock_was_reserved(&mut self, at: String) {
+        if self.status == OrderStatus::Canceled {
+            self.stock_reserved = true;
+        } else {
+            // Only Ordered can be here: nothing else happens while the reservation is in flight.
+            let _ = self.apply(OrderEvent::StockReserved, at);
+        }
+    }
+
+    /// The kitchen has put a ticket on the board; the twin of [`Order::stock_was_reserved`].
+    pub fn ticket_was_opened(&mut self, at: String) {
+        if self.status == OrderStatus::Canceled {
+            self.ticket_open = true;
+        } else {
+            let _ = self.apply(OrderEvent::Queued, at);
+        }
+    }
+
+    /// Records that a compensation has been carried out.
+    pub fn compensated(&mut self, step: Compensation) {
+        match step {
+            Compensation::CancelProduction => self.ticket_open = false,
+            Compensation::ReleaseStock => self.stock_reserved = false,
+        }
+    }
+
+    /// Notes a command that could not be applied, so it shows in the `status` query.
+    pub fn ignore(&mut self, command: &str, reason: String, at: String) {
+        self.ignored.push(IgnoredCommand { command: command.to_owned(), reason, at });
+    }
+}
+
+/// A saga compensation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compensation {
+    CancelProduction,
+    ReleaseStock,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order() -> Order {
+        Order::place(
+            OrderId::parse("o-1").unwrap(),
+            ProductName::parse("Americano").unwrap(),
+            Quantity::parse(2).unwrap(),
+            CustomerId::parse("c-1").unwrap(),
+            "t0".into(),
+        )
+    }
+
+    fn at(order: &mut Order, events: impl IntoIterator<Item = OrderEvent>) {
+        for (i, e) in events.into_iter().enumerate() {
+            order.apply(e, format!("t{}", i + 1)).unwrap();
+        }
+    }
+
+    fn cancel() -> OrderEvent {
+        OrderEvent::Canceled { reason: "changed my mind".into() }
+    }
+
+    #[test]
+    fn the_happy_path_goes_through_every_status_and_records_each_step() {
+        let mut o = order();
+        at(&mut o, [OrderEvent::StockReserved, OrderEvent::Queued, OrderEvent::BrewingStarted, OrderEvent::Completed]);
+        let steps: Vec<_> = o.history.iter().map(|h| h.status.as_str()).collect();
+        assert_eq!(steps, ["Ordered", "StockReserved", "Queued", "Brewing", "Completed"]);
+        assert_eq!(o.seq(), 5);
+        assert_eq!(o.updated_at, "t4");
+        assert!(o.compensations().is_empty());
+    }
+
+    #[test]
+    fn a_rejected_order_keeps_the_reason() {
+        let mut o = order();
+        at(&mut o, [OrderEvent::Rejected(RejectReason::OutOfStock)]);
+        assert_eq!(o.status, OrderStatus::Rejected);
+        assert_eq!(o.reason.as_deref(), Some("OutOfStock"));
+        assert!(o.check(&cancel()).is_err());
+    }
+
+    #[test]
+    fn cancel_is_allowed_until_brewing_starts() {
+        for before in [vec![], vec![OrderEvent::StockReserved], vec![OrderEvent::StockReserved, OrderEvent::Queued]] {
+            let mut o = order();
+            at(&mut o, before.clone());
+            o.apply(cancel(), "tc".into()).unwrap_or_else(|e| panic!("{before:?}: {e}"));
+            assert_eq!(o.status, OrderStatus::Canceled);
+            assert_eq!(o.reason.as_deref(), Some("changed my mind"));
+        }
+    }
+
+    #[test]
+    fn cancel_is_refused_once_brewing_with_a_message_that_says_why() {
+        let mut o = order();
+        at(&mut o, [OrderEvent::StockReserved, OrderEvent::Queued, OrderEvent::BrewingStarted]);
+        let err = o.check(&cancel()).unwrap_err();
+        assert_eq!(err.from, OrderStatus::Brewing);
+        assert!(err.to_string().contains("can no longer be canceled"), "{err}");
+        assert_eq!(o.history.len(), 4, "a refused command leaves no trace in the history");
+    }
+
+    #[test]
+    fn barista_actions_are_valid_only_in_their_own_status() {
+        let mut o = order();
+        assert!(o.check(&OrderEvent::BrewingStarted).is_err());
+        assert!(o.check(&OrderEvent::Completed).is_err());
+        at(&mut o, [OrderEvent::StockReserved, OrderEvent::Queued]);
+        assert!(o.check(&OrderEvent::Completed).is_err());
+        assert!(o.check(&OrderEvent::BrewingStarted).is_ok());
+    }
+
+    #[test]
+    fn nothing_leaves_a_final_status() {
+        let mut o = order();
+        at(&mut o, [cancel()]);
+        for e in [OrderEvent::StockReserved, OrderEvent::Queued, OrderEvent::BrewingStarted, cancel()] {
+            assert!(o.check(&e).unwrap_err().message.contains("finished"));
+        }
+    }
+
+    #[test]
+    fn compensations_run_in_reverse_order_of_what_was_taken() {
+        let mut o = order();
+        at(&mut o, [OrderEvent::StockReserved, OrderEvent::Queued, cancel()]);
+        assert_eq!(o.compensations(), [Compensation::CancelProduction, Compensation::ReleaseStock]);
+        o.compensated(Compensation::CancelProduction);
+        assert_eq!(o.compensations(), [Compensation::ReleaseStock]);
+        o.compensated(Compensation::ReleaseStock);
+        assert!(o.compensations().is_empty());
+
+        let mut early = order();
+        at(&mut early, [cancel()]);
+        assert!(early.compensations().is_empty(), "nothing was taken before StockReserved");
+    }
+
+    #[test]
+    fn a_cancel_that_wins_the_race_with_the_warehouse_still_releases_the_stock() {
+        let mut o = order();
+        at(&mut o, [cancel()]);
+        o.stock_was_reserved("t2".into());
+        assert_eq!(o.status, OrderStatus::Canceled);
+        assert_eq!(o.compensations(), [Compensation::ReleaseStock]);
+
+        let mut later = order();
+        at(&mut later, [OrderEvent::StockReserved, cancel()]);
+        later.ticket_was_opened("t3".into());
+        assert_eq!(later.compensations(), [Compensation::CancelProduction, Compensation::ReleaseStock]);
+        assert_eq!(later.history.len(), 3, "late results add no step to the history");
+    }
+
+    #[test]
+    fn statuses_round_trip_through_their_names() {
+        for s in OrderStatus::ALL {
+            assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{s}\""));
+        }
+        assert_eq!(OrderStatus::parse("queued"), None);
+    }
+}

@@ -1,0 +1,269 @@
+//! The embedded stack, in one place for `make run` and the tests: the Temporal dev server, a real
+//! PostgreSQL with one database per service, the four workers and the API, each started only once
+//! the previous one is ready (with a deadline), and stopped in reverse order, children first.
+//! Nothing here is a mock: tests drive the very processes `make run` starts.
+
+pub mod postgres;
+pub mod process;
+pub mod temporal;
+pub mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+pub use postgres::Postgres;
+pub use process::{Managed, free_port, wait_until};
+pub use temporal::TemporalDev;
+pub use tools::Tools;
+
+/// The worker services, in start order.
+pub const WORKERS: [&str; 4] = ["warehouse", "kitchen", "customercenter", "cafe"];
+
+/// The services that own a database.
+pub const DATABASES: [&str; 3] = ["warehouse", "kitchen", "customercenter"];
+
+/// Where Temporal comes from.
+#[derive(Debug, Clone)]
+pub enum TemporalChoice {
+    /// Start a dev server on `port` (UI on `ui_port` unless `None`), persisting to `db_file` if set.
+    Start { port: u16, ui_port: Option<u16>, db_file: Option<PathBuf> },
+    /// Use the server already answering at this host:port.
+    Existing(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct StackConfig {
+    /// Logs (and, for `make run`, the data) go here.
+    pub dir: PathBuf,
+    pub tools: Tools,
+    pub temporal: TemporalChoice,
+    pub pg_data: PathBuf,
+    pub pg_port: u16,
+    pub api_port: u16,
+    /// Health ports of the workers, in [`WORKERS`] order.
+    pub health_ports: [u16; 4],
+    /// Replaces the warehouse's PostgreSQL database (e.g. `sqlite://…`).
+    pub warehouse_url: Option<String>,
+    pub baristas: usize,
+    pub brew_ms: u64,
+    pub rust_log: String,
+}
+
+impl StackConfig {
+    /// A stack on free ports under `dir`, with an in-memory Temporal: what each test gets.
+    pub fn ephemeral(dir: &Path, tools: Tools) -> anyhow::Result<Self> {
+        Ok(Self {
+            dir: dir.to_owned(),
+            tools,
+            temporal: TemporalChoice::Start { port: free_port()?, ui_port: None, db_file: None },
+            pg_data: dir.join("pg"),
+            pg_port: free_port()?,
+            api_port: free_port()?,
+            health_ports: [free_port()?, free_port()?, free_port()?, free_port()?],
+            warehouse_url: None,
+            baristas: 0,
+            brew_ms: 0,
+            rust_log: std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned()),
+        })
+    }
+
+    pub fn logs(&self) -> PathBuf {
+        self.dir.join("logs")
+    }
+}
+
+pub struct Stack {
+    pub config: StackConfig,
+    pub temporal_address: String,
+    temporal: Option<TemporalDev>,
+    pub postgres: Postgres,
+    workers: Vec<Managed>,
+    api: Option<Managed>,
+    http: reqwest::Client,
+}
+
+impl Stack {
+    /// Starts everything, in order, each once the previous is ready.
+    pub async fn start(config: StackConfig) -> anyhow::Result<Self> {
+        let logs = config.logs();
+        std::fs::create_dir_all(&logs)?;
+        let (temporal, temporal_address) = match &config.temporal {
+            TemporalChoice::Start { port, ui_port, db_file } => {
+                let options = temporal::TemporalOptions {
+                    port: *port,
+                    ui_port: *ui_port,
+                    db_file: db_file.clone(),
+                    log: logs.join("temporal.log"),
+                };
+                let dev = TemporalDev::start(&config.tools, options).await?;
+                let address = dev.address();
+                (Some(dev), address)
+            }
+            TemporalChoice::Existing(address) => (None, address.clone()),
+        };
+        let postgres = Postgres::start(&config.tools, &config.pg_data, config.pg_port, &logs.join("postgres.log")).await?;
+        for db in DATABASES {
+            postgres.create_database(db).await?;
+        }
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
+        let mut stack = Self { config, temporal_address, temporal, postgres, workers: Vec::new(), api: None, http };
+        for name in WORKERS {
+            let worker = stack.spawn_worker(name)?;
+            stack.workers.push(worker);
+        }
+        for name in WORKERS {
+            stack.wait_ready(name).await?;
+        }
+        stack.start_api().await?;
+        Ok(stack)
+    }
+
+    /// The directory the binaries were built into (beside this program, or above `deps/` for a
+    /// test binary); `COFFEESHOP_BIN_DIR` overrides it.
+    pub fn bin_dir() -> PathBuf {
+        if let Some(dir) = std::env::var_os("COFFEESHOP_BIN_DIR") {
+            return PathBuf::from(dir);
+        }
+        let exe = std::env::current_exe().expect("the running program has a path");
+        let dir = exe.parent().expect("a program lives in a directory");
+        if dir.ends_with("deps") { dir.parent().unwrap_or(dir).to_owned() } else { dir.to_owned() }
+    }
+
+    /// The environment every service process gets (SPEC §6 names).
+    fn env(&self) -> Vec<(String, String)> {
+        let c = &self.config;
+        let mut env = vec![
+            ("TEMPORAL_ADDRESS".to_owned(), self.temporal_address.clone()),
+            ("COFFEESHOP_PG_PORT".to_owned(), c.pg_port.to_string()),
+            ("COFFEESHOP_API_PORT".to_owned(), c.api_port.to_string()),
+            ("KITCHEN_AUTO_BARISTAS".to_owned(), c.baristas.to_string()),
+            ("KITCHEN_BREW_MS".to_owned(), c.brew_ms.to_string()),
+            ("RUST_LOG".to_owned(), c.rust_log.clone()),
+        ];
+        for db in DATABASES {
+            env.push((format!("{}_DATABASE_URL", db.to_uppercase()), self.postgres.url(db)));
+        }
+        if let Some(url) = &c.warehouse_url {
+            env.push(("WAREHOUSE_DATABASE_URL".to_owned(), url.clone()));
+        }
+        env
+    }
+
+    fn spawn_service(&self, name: &str, extra: &[(&str, String)]) -> anyhow::Result<Managed> {
+        let mut cmd = Command::new(Self::bin_dir().join(name));
+        cmd.envs(self.env());
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        Managed::spawn(name, cmd, &self.config.logs().join(format!("{name}.log")), Signal::SIGTERM)
+    }
+
+    fn health_port(&self, name: &str) -> u16 {
+        let i = WORKERS.iter().position(|w| *w == name).expect("a known worker");
+        self.config.health_ports[i]
+    }
+
+    fn spawn_worker(&self, name: &str) -> anyhow::Result<Managed> {
+        self.spawn_service(name, &[("COFFEESHOP_HEALTH_PORT", self.health_port(name).to_string())])
+    }
+
+    /// Waits for a worker's `/readyz`.
+    pub async fn wait_ready(&mut self, name: &str) -> anyhow::Result<()> {
+        let url = format!("http://127.0.0.1:{}/readyz", self.health_port(name));
+        self.wait_http(name, &url).await
+    }
+
+    async fn wait_http(&mut self, name: &str, url: &str) -> anyhow::Result<()> {
+        let http = self.http.clone();
+        let log = self.config.logs().join(format!("{name}.log"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = http.get(url).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            if let Some(status) = self.process_mut(name).and_then(Managed::exited) {
+                anyhow::bail!("{name} exited ({status}) before it was ready; see {}:\n{}", log.display(), tail(&log));
+            }
+            anyhow::ensure!(std::time::Instant::now() < deadline, "{name} was not ready within 60 s; see {}", log.display());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn process_mut(&mut self, name: &str) -> Option<&mut Managed> {
+        if name == "api" {
+            return self.api.as_mut();
+        }
+        self.workers.iter_mut().find(|w| w.name == name)
+    }
+
+    async fn start_api(&mut self) -> anyhow::Result<()> {
+        self.api = Some(self.spawn_service("api", &[])?);
+        let url = format!("{}/readyz", self.api_url());
+        self.wait_http("api", &url).await
+    }
+
+    pub fn api_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.config.api_port)
+    }
+
+    /// A worker or `api` process, e.g. to kill it in a fault test.
+    pub fn process(&mut self, name: &str) -> &mut Managed {
+        self.process_mut(name).unwrap_or_else(|| panic!("no process {name}"))
+    }
+
+    /// Kills a worker at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self, name: &str) {
+        self.process(name).kill_now();
+    }
+
+    /// Starts a worker again (after `kill`) and waits until it is ready.
+    pub async fn restart(&mut self, name: &str) -> anyhow::Result<()> {
+        let fresh = self.spawn_worker(name)?;
+        let slot = self.workers.iter_mut().find(|w| w.name == name).expect("a known worker");
+        *slot = fresh;
+        self.wait_ready(name).await
+    }
+
+    /// Processes that ended although nobody stopped them.
+    pub fn crashed(&mut self) -> Vec<String> {
+        let mut dead = Vec::new();
+        for p in self.workers.iter_mut().chain(self.api.iter_mut()) {
+            if let Some(status) = p.exited() {
+                dead.push(format!("{} ({status})", p.name));
+            }
+        }
+        dead
+    }
+
+    /// Stops everything, children first: the API, the workers, PostgreSQL, then Temporal.
+    pub fn stop(&mut self) {
+        if let Some(api) = self.api.as_mut() {
+            api.stop(Duration::from_secs(15));
+        }
+        for w in self.workers.iter_mut().rev() {
+            w.stop(Duration::from_secs(15));
+        }
+        self.postgres.stop();
+        if let Some(t) = self.temporal.as_mut() {
+            t.stop();
+        }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The last lines of a log, for error messages.
+pub fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}

