@@ -1,1 +1,205 @@
-//! e2e
+//! The test harness: each [`TestApp`] is a whole, real system (Temporal dev server, PostgreSQL,
+//! the four worker processes and the API, as `make run` starts them) on free ports in its own
+//! temporary directory, stopped and removed when the test ends, passed or failed. Tests talk to it
+//! as users do: over HTTP, with the Temporal client, with the `temporal` CLI.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use domain::{Order, OrderId, order_workflow_id};
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use stack::{Stack, StackConfig, Tools};
+use temporalio_client::{Client, WorkflowQueryOptions};
+use workflows::OrderWorkflow;
+
+/// How long a test waits for something that should happen by itself.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+pub struct TestApp {
+    pub stack: Stack,
+    pub api: String,
+    pub http: reqwest::Client,
+    pub temporal: Client,
+    _dir: TempDir,
+}
+
+/// A directory removed on drop (after the stack in it has stopped: fields drop in order).
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A stack with its configuration adjusted by `adjust` (baristas, a SQLite warehouse, ...).
+    pub async fn spawn_with(adjust: impl FnOnce(&mut StackConfig)) -> Self {
+        Self::try_spawn(adjust).await.expect("the test stack starts")
+    }
+
+    async fn try_spawn(adjust: impl FnOnce(&mut StackConfig)) -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("coffeeshop-test-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir)?;
+        let dir = TempDir(dir);
+        let tools = Tools::locate(&stack::tools::stack_dir())?;
+        let mut config = StackConfig::ephemeral(&dir.0, tools)?;
+        config.rust_log = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
+        adjust(&mut config);
+        let stack = Stack::start(config).await.context("starting the stack")?;
+        let api = stack.api_url();
+        let temporal = temporalio_client::Client::new(
+            temporalio_client::Connection::connect(
+                temporalio_client::ConnectionOptions::new(temporalio_client::Url::parse(&format!(
+                    "http://{}",
+                    stack.temporal_address
+                ))?)
+                .build(),
+            )
+            .await?,
+            temporalio_client::ClientOptions::new("default").build(),
+        )?;
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+        Ok(Self { stack, api, http, temporal, _dir: dir })
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.http.get(format!("{}{path}", self.api)).send().await.expect("the API answers")
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.http.post(format!("{}{path}", self.api)).json(&body).send().await.expect("the API answers")
+    }
+
+    /// `POST /orders`; returns the response (202 on success).
+    pub async fn order(&self, product: &str, qty: i64, customer: &str) -> Response {
+        self.post("/orders", json!({"productName": product, "qty": qty, "customerId": customer})).await
+    }
+
+    /// Places an order that must be accepted; returns its id.
+    pub async fn place_order(&self, product: &str, qty: i64, customer: &str) -> String {
+        let r = self.order(product, qty, customer).await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED, "placing an order");
+        let body: Value = r.json().await.unwrap();
+        body["orderId"].as_str().expect("an orderId").to_owned()
+    }
+
+    /// Adds stock through the API (a RestockWorkflow); returns the new level.
+    pub async fn restock(&self, product: &str, qty: i64) -> i64 {
+        let r = self.post("/stocks", json!({"productName": product, "qty": qty})).await;
+        assert!(r.status().is_success(), "restocking {product}: {}", r.status());
+        r.json::<Value>().await.unwrap()["qty"].as_i64().unwrap()
+    }
+
+    /// A product name no other test uses, stocked with `qty`.
+    pub async fn stocked_product(&self, qty: i64) -> String {
+        let product = format!("Blend-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+        self.restock(&product, qty).await;
+        product
+    }
+
+    /// `GET /orders/<id>` as JSON (panics unless 200).
+    pub async fn order_view(&self, id: &str) -> Value {
+        let r = self.get(&format!("/orders/{id}")).await;
+        assert_eq!(r.status(), StatusCode::OK, "reading order {id}");
+        r.json().await.unwrap()
+    }
+
+    /// Waits until the view shows the order in `status`; returns the order.
+    pub async fn wait_for_status(&self, id: &str, status: &str) -> Value {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let r = self.get(&format!("/orders/{id}")).await;
+            if r.status() == StatusCode::OK {
+                let body: Value = r.json().await.unwrap();
+                if body["status"] == status {
+                    return body;
+                }
+                assert!(Instant::now() < deadline, "order {id} never reached {status}; it is {body}");
+            } else {
+                assert!(Instant::now() < deadline, "order {id} never reached {status}; GET says {}", r.status());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the workflow itself (the `status` query) shows `status`.
+    pub async fn wait_for_workflow_status(&self, id: &str, status: &str) -> Order {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Ok(order) = self.query(id).await
+                && order.status.as_str() == status
+            {
+                return order;
+            }
+            assert!(Instant::now() < deadline, "workflow of order {id} never reached {status}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The `status` query of an order's workflow.
+    pub async fn query(&self, id: &str) -> anyhow::Result<Order> {
+        let handle = self.temporal.get_workflow_handle::<OrderWorkflow>(order_workflow_id(&OrderId::parse(id)?));
+        Ok(handle.query(OrderWorkflow::status, (), WorkflowQueryOptions::default()).await?)
+    }
+
+    /// Waits until the order's workflow has closed.
+    pub async fn wait_closed(&self, id: &str) {
+        let handle = self.temporal.get_workflow_handle::<OrderWorkflow>(order_workflow_id(&OrderId::parse(id).unwrap()));
+        tokio::time::timeout(PATIENCE, handle.get_result(Default::default()))
+            .await
+            .expect("the workflow closes in time")
+            .expect("the workflow completes");
+    }
+
+    /// A product's level in the warehouse's own database (the source of truth, not the view).
+    pub async fn warehouse_stock(&self, product: &str) -> Option<i64> {
+        let db = self.warehouse_db().await;
+        db.level(&domain::ProductName::parse(product).unwrap()).await.unwrap().map(|l| l.qty)
+    }
+
+    /// The warehouse's store, opened on the same database the warehouse worker uses.
+    pub async fn warehouse_db(&self) -> activities::warehouse::WarehouseDb {
+        let url = self.stack.config.warehouse_url.clone().unwrap_or_else(|| self.stack.postgres.url("warehouse"));
+        activities::warehouse::WarehouseDb::connect(&url, 2).await.expect("the warehouse database opens")
+    }
+
+    /// The kitchen's store.
+    pub async fn kitchen_db(&self) -> activities::kitchen::KitchenDb {
+        activities::kitchen::KitchenDb::connect(&self.stack.postgres.url("kitchen"), 2).await.expect("the kitchen database opens")
+    }
+
+    /// Runs the `temporal` CLI against this stack's server; returns (success, stdout + stderr).
+    pub async fn temporal_cli(&self, args: &[&str]) -> (bool, String) {
+        let out = tokio::process::Command::new(&self.stack.config.tools.temporal)
+            .args(args)
+            .args(["--address", &self.stack.temporal_address])
+            .output()
+            .await
+            .expect("the temporal CLI runs");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    }
+}
+
+/// Polls `check` until it returns `Some`, or panics after [`PATIENCE`] with `what`.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

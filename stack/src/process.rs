@@ -77,9 +77,24 @@ impl Drop for Managed {
     }
 }
 
-/// A port that was free a moment ago on 127.0.0.1.
+/// A port that was free a moment ago. Chosen below Linux's ephemeral range (32768+), where the
+/// outgoing connections of every process on the machine would otherwise take it back between the
+/// moment it is picked and the moment a server binds it; spread by process id and a counter so
+/// that tests running in parallel do not pick the same one.
 pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 15_000;
+    const SPAN: u32 = 17_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let base = std::process::id().wrapping_mul(7919);
+    for _ in 0..SPAN {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (LOW + base.wrapping_add(n.wrapping_mul(13)) % SPAN) as u16;
+        if std::net::TcpListener::bind(("0.0.0.0", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    anyhow::bail!("no free port between {LOW} and {}", LOW + SPAN)
 }
 
 /// Whether something accepts connections on 127.0.0.1:`port`.

@@ -64,6 +64,13 @@ async fn work(name: String, brew: Duration, db: KitchenDb, client: Client, mut s
             continue;
         };
         if !send(&client, &order_id, Step::Start).await {
+            // Refused: the ticket can reach the board a moment before the workflow records it
+            // as Queued, or a person started it first. Put it back; if it is still Queued, it
+            // gets another try shortly, and a canceled or started ticket leaves the board anyway.
+            if let Err(e) = db.release_claim(&order_id).await {
+                tracing::warn!(order_id = %order_id, error = %e, "cannot put the ticket back");
+            }
+            tokio::select! { _ = tokio::time::sleep(IDLE_POLL) => {}, _ = stop.changed() => {} }
             continue;
         }
         tokio::time::sleep(brew).await;

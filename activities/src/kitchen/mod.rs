@@ -77,6 +77,15 @@ impl KitchenDb {
         Ok(id.and_then(|id| OrderId::parse(&id).ok()))
     }
 
+    /// Puts one claimed ticket back on the board, if it is still Queued.
+    pub async fn release_claim(&self, order_id: &OrderId) -> Result<(), StoreError> {
+        sqlx::query("UPDATE tickets SET claimed_by = NULL WHERE order_id = $1 AND status = 'Queued'")
+            .bind(order_id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Returns tickets claimed by baristas of a worker that stopped before finishing them.
     pub async fn unclaim_all(&self, barista_prefix: &str) -> Result<u64, StoreError> {
         Ok(sqlx::query("UPDATE tickets SET claimed_by = NULL WHERE status = 'Queued' AND claimed_by LIKE $1 || '%'")
