@@ -10,6 +10,14 @@ use std::time::Duration;
 use stack::process::{ensure_free, port_answers};
 use stack::{Stack, StackConfig, TemporalChoice, Tools, WORKERS};
 
+/// Prints a line; a closed stdout (`make run | head`, a finished reader) is not a reason to panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 const MENU: [&str; 5] = ["Americano", "Latte", "Cappuccino", "Espresso", "Mocha"];
 
 fn var(name: &str, default: &str) -> String {
@@ -44,7 +52,7 @@ async fn run() -> anyhow::Result<()> {
 
     // Temporal: use one that answers already, else start the dev server there.
     let temporal = if stack::temporal::healthy(&tools.temporal, &temporal_address).await {
-        println!("• using the Temporal server already at {temporal_address}");
+        say!("• using the Temporal server already at {temporal_address}");
         TemporalChoice::Existing(temporal_address.clone())
     } else {
         anyhow::ensure!(
@@ -57,9 +65,13 @@ async fn run() -> anyhow::Result<()> {
     };
     ensure_free(pg_port, "COFFEESHOP_PG_PORT")?;
     ensure_free(api_port, "COFFEESHOP_API_PORT")?;
-    let health_ports = [8091, 8092, 8093, 8094];
+    let base = port("COFFEESHOP_HEALTH_PORT_BASE", 8091)?;
+    let health_ports = [base, base + 1, base + 2, base + 3];
     for (name, p) in WORKERS.iter().zip(health_ports) {
-        anyhow::ensure!(!port_answers(p), "port {p} (the {name} worker's health port) is taken; free it first");
+        anyhow::ensure!(
+            !port_answers(p),
+            "port {p} (the {name} worker's health port) is taken; set COFFEESHOP_HEALTH_PORT_BASE to the first of four free ports"
+        );
     }
 
     let config = StackConfig {
@@ -75,22 +87,22 @@ async fn run() -> anyhow::Result<()> {
         brew_ms: var("KITCHEN_BREW_MS", "3000").parse().map_err(|_| anyhow::anyhow!("KITCHEN_BREW_MS is not a number"))?,
         rust_log: var("RUST_LOG", "info"),
     };
-    println!("• starting Temporal, PostgreSQL, the workers ({}) and the API; logs in {}", WORKERS.join(", "), config.logs().display());
+    say!("• starting Temporal, PostgreSQL, the workers ({}) and the API; logs in {}", WORKERS.join(", "), config.logs().display());
     let mut stack = Stack::start(config).await?;
     seed_menu(&stack).await?;
 
     let api = format!("http://localhost:{api_port}");
-    println!();
-    println!("CoffeeShop is running.");
-    println!("  API           {api}          (try: curl {api}/stocks)");
-    println!("  web page      {api}/");
+    say!("");
+    say!("CoffeeShop is running.");
+    say!("  API           {api}          (try: curl {api}/stocks)");
+    say!("  web page      {api}/");
     match &stack.config.temporal {
-        TemporalChoice::Start { .. } => println!("  Temporal UI   http://localhost:{ui_port}"),
-        TemporalChoice::Existing(a) => println!("  Temporal      {a} (already running; its UI is wherever it is)"),
+        TemporalChoice::Start { .. } => say!("  Temporal UI   http://localhost:{ui_port}"),
+        TemporalChoice::Existing(a) => say!("  Temporal      {a} (already running; its UI is wherever it is)"),
     }
-    println!("  Temporal CLI  {} workflow list --address {}", stack.config.tools.temporal.display(), stack.temporal_address);
-    println!("  logs          {}", stack.config.logs().display());
-    println!("Press Ctrl-C to stop everything.");
+    say!("  Temporal CLI  {} workflow list --address {}", stack.config.tools.temporal.display(), stack.temporal_address);
+    say!("  logs          {}", stack.config.logs().display());
+    say!("Press Ctrl-C to stop everything.");
 
     // Run until asked to stop, or until a process dies on its own.
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -107,9 +119,9 @@ async fn run() -> anyhow::Result<()> {
             }
         }
     }
-    println!("\nstopping: API, workers, PostgreSQL, Temporal ...");
+    say!("\nstopping: API, workers, PostgreSQL, Temporal ...");
     stack.stop();
-    println!("stopped.");
+    say!("stopped.");
     Ok(())
 }
 
@@ -125,6 +137,6 @@ async fn seed_menu(stack: &Stack) -> anyhow::Result<()> {
         let r = http.post(format!("{}/stocks", stack.api_url())).json(&body).send().await?;
         anyhow::ensure!(r.status().is_success(), "could not stock {product}: {}", r.status());
     }
-    println!("• stocked the menu: {} (100 each)", MENU.join(", "));
+    say!("• stocked the menu: {} (100 each)", MENU.join(", "));
     Ok(())
 }
