@@ -156,7 +156,7 @@ pub struct Order {
     pub stock_reserved: bool,
     /// A ticket for this order is on the kitchen board (to be withdrawn if it is canceled).
     pub ticket_open: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored: Vec<IgnoredCommand>,
 }
 

@@ -77,3 +77,26 @@ async fn a_customer_sees_their_own_orders_newest_first_page_by_page() {
     placed.reverse();
     assert_eq!(seen, placed, "newest first, each once, only this customer's");
 }
+
+#[tokio::test]
+async fn an_idempotency_key_makes_a_retried_order_one_order() {
+    let app = TestApp::spawn().await;
+    let product = app.stocked_product(10).await;
+    let body = json!({"productName": product, "qty": 2, "customerId": "c-idem"});
+    let send = |body: Value| app.http.post(format!("{}/orders", app.api)).header("Idempotency-Key", "key-123").json(&body).send();
+
+    let (a, b) = tokio::join!(send(body.clone()), send(body.clone()));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.status(), b.status()), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
+    let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
+    assert_eq!(a["orderId"], b["orderId"], "one key, one order");
+    let id = a["orderId"].as_str().unwrap();
+    app.wait_for_status(id, "Queued").await;
+    assert_eq!(app.warehouse_stock(&product).await, Some(8), "one stock deduction");
+
+    let again = send(body.clone()).await.unwrap();
+    assert_eq!(again.status(), StatusCode::ACCEPTED);
+    assert_eq!(again.json::<Value>().await.unwrap()["status"], "Queued", "a retry reports the order as it is now");
+    let different = send(json!({"productName": product, "qty": 3, "customerId": "c-idem"})).await.unwrap();
+    assert_problem(different, StatusCode::UNPROCESSABLE_ENTITY, "Idempotency-Key").await;
+}

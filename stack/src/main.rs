@@ -95,7 +95,6 @@ async fn run() -> anyhow::Result<()> {
     say!("");
     say!("CoffeeShop is running.");
     say!("  API           {api}          (try: curl {api}/stocks)");
-    say!("  web page      {api}/");
     match &stack.config.temporal {
         TemporalChoice::Start { .. } => say!("  Temporal UI   http://localhost:{ui_port}"),
         TemporalChoice::Existing(a) => say!("  Temporal      {a} (already running; its UI is wherever it is)"),
