@@ -18,3 +18,13 @@ pub enum StoreError {
     #[error("unsupported database URL scheme in {0:?}: use postgres:// or sqlite://")]
     UnsupportedUrl(String),
 }
+
+/// Logs an activity's infrastructure failure before Temporal retries it, so a step that keeps
+/// failing (a compensation included) shows in the worker's log, with the order id, at every
+/// attempt, besides the pending activity's attempt count and last error in the Temporal UI.
+pub(crate) fn logged<T>(activity: &str, key: &(dyn std::fmt::Display + Sync), result: Result<T, StoreError>) -> Result<T, StoreError> {
+    if let Err(e) = &result {
+        tracing::warn!(activity, order_id = %key, error = %e, "activity failed; Temporal will retry it");
+    }
+    result
+}

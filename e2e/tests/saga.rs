@@ -366,3 +366,9 @@ async fn a_restock_adds_stock_and_creates_new_products() {
         assert_eq!(app.post("/stocks", bad.clone()).await.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn orders_in_flight_survive_the_cafe_worker_being_killed() {
+    // The cafe hosts the workflows: its replacement replays each order's history and carries on.
+    orders_survive_a_killed("cafe").await;
+}

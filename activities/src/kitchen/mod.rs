@@ -105,14 +105,14 @@ pub struct KitchenActivities {
 impl KitchenActivities {
     #[activity(definition = domain::definitions::StartProduction)]
     pub async fn start_production(self: Arc<Self>, _ctx: ActivityContext, t: Ticket) -> Result<(), ActivityError> {
-        self.db.open(&t).await?;
+        crate::logged("startProduction", &t.order_id, self.db.open(&t).await)?;
         tracing::info!(order_id = %t.order_id, product = %t.product_name, "ticket queued");
         Ok(())
     }
 
     #[activity(definition = domain::definitions::MoveTicket)]
     pub async fn move_ticket(self: Arc<Self>, _ctx: ActivityContext, m: TicketMove) -> Result<(), ActivityError> {
-        self.db.set_status(&m.order_id, m.status).await?;
+        crate::logged("moveTicket", &m.order_id, self.db.set_status(&m.order_id, m.status).await)?;
         tracing::info!(order_id = %m.order_id, status = %m.status, "ticket moved");
         Ok(())
     }
@@ -123,7 +123,7 @@ impl KitchenActivities {
         _ctx: ActivityContext,
         order_id: OrderId,
     ) -> Result<(), ActivityError> {
-        self.db.set_status(&order_id, OrderStatus::Canceled).await?;
+        crate::logged("cancelProduction", &order_id, self.db.set_status(&order_id, OrderStatus::Canceled).await)?;
         tracing::info!(order_id = %order_id, "ticket withdrawn");
         Ok(())
     }

@@ -226,7 +226,7 @@ impl WarehouseActivities {
         _ctx: ActivityContext,
         r: Reservation,
     ) -> Result<StockLevel, ActivityError> {
-        match self.db.reserve(&r).await? {
+        match crate::logged("reserveStock", &r.order_id, self.db.reserve(&r).await)? {
             Reserved::Taken(level) => {
                 tracing::info!(order_id = %r.order_id, product = %r.product_name, qty = r.qty.get(), left = level.qty, "stock reserved");
                 Ok(level)
@@ -248,14 +248,14 @@ impl WarehouseActivities {
         _ctx: ActivityContext,
         order_id: OrderId,
     ) -> Result<Option<StockLevel>, ActivityError> {
-        let level = self.db.release(&order_id).await?;
+        let level = crate::logged("releaseStock", &order_id, self.db.release(&order_id).await)?;
         tracing::info!(order_id = %order_id, released = level.is_some(), "stock released");
         Ok(level)
     }
 
     #[activity(definition = domain::definitions::Restock)]
     pub async fn restock(self: Arc<Self>, _ctx: ActivityContext, r: Restock) -> Result<StockLevel, ActivityError> {
-        let level = self.db.restock(&r).await?;
+        let level = crate::logged("restock", &r.restock_id, self.db.restock(&r).await)?;
         tracing::info!(restock_id = %r.restock_id, product = %r.product_name, added = r.qty.get(), now = level.qty, "restocked");
         Ok(level)
     }
