@@ -1,5 +1,7 @@
 # The two commands that matter: `make run` and `make test`. See the README.
 
+SHELL := /bin/bash
+
 STACK_DIR := $(or $(COFFEESHOP_STACK_DIR),$(CURDIR)/.stack)
 VENV      := $(STACK_DIR)/venv
 STAMP     := $(VENV)/.installed
@@ -38,7 +40,10 @@ run: build
 
 test: build
 	@echo "==> running the tests (each integration test starts its own Temporal, PostgreSQL, workers and API)"
-	cargo test --workspace --no-fail-fast -- --test-threads=$(TEST_THREADS)
+	@set -o pipefail; cargo test --workspace --no-fail-fast -- --test-threads=$(TEST_THREADS) 2>&1 | tee $(STACK_DIR)/test.log; \
+	status=$$?; \
+	awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "\ntests: %d passed, %d failed\n", passed, failed }' $(STACK_DIR)/test.log; \
+	exit $$status
 
 ## Forget the embedded stack's data (orders, stock, workflow history); the venv stays.
 clean-stack:
