@@ -1,33 +1,37 @@
 //! `/kitchen/tickets`: the kitchen board (from the view) and the barista's actions (workflow
 //! updates, refused with 409 when not valid now).
 
-use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::routing::{get, post};
 use axum::Json;
+use axum::extract::{Path, Query, State};
 use domain::{OrderId, OrderStatus, order_workflow_id};
 use serde::Deserialize;
 use temporalio_client::WorkflowExecuteUpdateOptions;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use workflows::OrderWorkflow;
 
-use crate::commands::{UpdateOutcome, bounded, classify};
+use crate::commands::{UpdateOutcome, classify};
 use crate::orders::finished_or_unknown;
+use crate::problem::ProblemDoc;
 use crate::view::OrderView;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, record_order};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/kitchen/tickets", get(board))
-        .route("/kitchen/tickets/{order_id}/start", post(start))
-        .route("/kitchen/tickets/{order_id}/complete", post(complete))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(board)).routes(routes!(start)).routes(routes!(complete))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BoardQuery {
+    /// Queued (the default), Brewing, Completed, ...
     pub status: Option<String>,
     pub limit: Option<i64>,
 }
 
+/// The kitchen board: orders in a status, oldest first.
+#[utoipa::path(get, path = "/kitchen/tickets", tag = "kitchen", params(BoardQuery),
+    responses((status = 200, body = Vec<OrderView>), (status = 400, body = ProblemDoc)))]
 async fn board(
     State(state): State<AppState>,
     query: Result<Query<BoardQuery>, axum::extract::rejection::QueryRejection>,
@@ -52,21 +56,28 @@ enum Action {
     Complete,
 }
 
+/// The barista starts brewing; from then on the order can no longer be canceled.
+#[utoipa::path(post, path = "/kitchen/tickets/{order_id}/start", tag = "kitchen", params(("order_id" = String, Path)),
+    responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc), (status = 409, body = ProblemDoc), (status = 503, body = ProblemDoc)))]
 async fn start(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<OrderView>, ApiError> {
     act(&state, &raw, Action::Start).await
 }
 
+/// The barista hands the order over.
+#[utoipa::path(post, path = "/kitchen/tickets/{order_id}/complete", tag = "kitchen", params(("order_id" = String, Path)),
+    responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc), (status = 409, body = ProblemDoc), (status = 503, body = ProblemDoc)))]
 async fn complete(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<OrderView>, ApiError> {
     act(&state, &raw, Action::Complete).await
 }
 
 async fn act(state: &AppState, raw: &str, action: Action) -> Result<Json<OrderView>, ApiError> {
     let id = OrderId::parse(raw).map_err(|_| ApiError::not_found(format!("ticket {raw:?}")))?;
+    record_order(&id);
     let handle = state.temporal.get_workflow_handle::<OrderWorkflow>(order_workflow_id(&id));
     let options = WorkflowExecuteUpdateOptions::default();
     let result = match action {
-        Action::Start => bounded(state, handle.execute_update(OrderWorkflow::start_brewing, (), options)).await?,
-        Action::Complete => bounded(state, handle.execute_update(OrderWorkflow::complete_production, (), options)).await?,
+        Action::Start => state.guard.call(handle.execute_update(OrderWorkflow::start_brewing, (), options)).await?,
+        Action::Complete => state.guard.call(handle.execute_update(OrderWorkflow::complete_production, (), options)).await?,
     };
     match classify(result)? {
         UpdateOutcome::Done(order) => Ok(Json(order.into())),

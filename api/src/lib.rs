@@ -1,25 +1,32 @@
 //! The gateway: one axum API for every command and query (SPEC §4). Commands go to Temporal
-//! (start a workflow, execute an update); queries read the customercenter view.
+//! (start a workflow, execute an update) through a circuit breaker; queries read the
+//! customercenter view. The OpenAPI document is generated from the handlers' annotations.
 //!
 //! `app(state)` builds the router without serving it, so tests can drive it on any listener.
 
 mod commands;
 mod json;
 pub mod kitchen;
+pub mod metrics;
 pub mod ops;
 pub mod orders;
 pub mod problem;
 pub mod stocks;
 pub mod view;
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{HeaderName, Request, StatusCode};
 use temporalio_client::Client;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
+pub use commands::TemporalGuard;
+pub use metrics::Metrics;
 pub use problem::ApiError;
 pub use view::View;
 
@@ -31,16 +38,34 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub temporal: Client,
     pub view: View,
-    /// How long a command may wait for Temporal before the API answers 503.
-    pub command_timeout: Duration,
+    pub guard: Arc<TemporalGuard>,
+    pub metrics: Metrics,
 }
 
-pub fn app(state: AppState) -> Router {
-    Router::new()
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "CoffeeShop on Temporal", description = "Order coffee, follow it, cancel it; work the kitchen; restock."),
+    components(schemas(problem::ProblemDoc))
+)]
+struct ApiDoc;
+
+/// The routes and the OpenAPI document that describes exactly them.
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(orders::router())
         .merge(stocks::router())
         .merge(kitchen::router())
         .merge(ops::router())
+        .split_for_parts()
+}
+
+pub fn app(state: AppState) -> Router {
+    let (router, doc) = routes();
+    let doc = Arc::new(doc);
+    let request_id = HeaderName::from_static("x-request-id");
+    router
+        .route("/openapi.json", axum::routing::get(move || async move { axum::Json(doc.as_ref().clone()) }))
+        .route("/metrics", axum::routing::get(metrics::render))
         .fallback(|| async {
             problem::problem(StatusCode::NOT_FOUND, "not-found", "Not found", "no such route; see /openapi.json".to_owned())
         })
@@ -53,6 +78,19 @@ pub fn app(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        // Every request gets an id (or keeps the caller's), on its span and in the response, and
+        // handlers add the order id to the same span: one order can be followed through the logs.
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id, order_id = tracing::field::Empty)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+/// Notes the order a request is about on its span (and so on every log line under it).
+pub(crate) fn record_order(id: &impl std::fmt::Display) {
+    tracing::Span::current().record("order_id", tracing::field::display(id));
 }

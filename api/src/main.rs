@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use api::{AppState, View, app};
+use std::sync::Arc;
+
+use api::{AppState, Metrics, TemporalGuard, View, app};
 use workers::{config, shutdown_signal, telemetry, temporal};
 
 #[tokio::main]
@@ -13,8 +15,12 @@ async fn main() -> anyhow::Result<()> {
     let listener = config::bind("COFFEESHOP_API_PORT", 8080).await?;
     let view = View::connect_lazy(&config::database_url("customercenter")?, 20)?;
     let temporal = temporal::connect().await?;
-    let command_timeout = Duration::from_millis(config::number_or("COFFEESHOP_COMMAND_TIMEOUT_MS", 10_000)?);
-    let state = AppState { temporal, view, command_timeout };
+    let command_timeout = Duration::from_millis(config::number_or("COFFEESHOP_COMMAND_TIMEOUT_MS", 5_000)?);
+    let max_in_flight = config::number_or("COFFEESHOP_MAX_INFLIGHT_COMMANDS", 512)?;
+    let metrics = Metrics::new();
+    let guard = Arc::new(TemporalGuard::new(command_timeout, Duration::from_secs(2), max_in_flight, metrics.commands_shed.clone()));
+    guard.spawn_probe(temporal.clone(), Duration::from_millis(500));
+    let state = AppState { temporal, view, guard, metrics };
     tracing::info!(addr = %listener.local_addr()?, "api listening");
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("api stopped");

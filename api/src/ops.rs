@@ -3,19 +3,28 @@
 
 use std::time::Duration;
 
-use axum::Router;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Json;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(|| async { Json(json!({"status": "ok"})) })).route("/readyz", get(readyz))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz))
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "alive")))]
+async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Readiness: Temporal and the view's database answer.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "ready"), (status = 503, description = "not ready; the body says which part is missing")))]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let temporal = workers::temporal::is_serving(&state.temporal, Duration::from_secs(1)).await;
     let view = matches!(tokio::time::timeout(Duration::from_secs(1), state.view.ping()).await, Ok(Ok(())));

@@ -1,10 +1,8 @@
 //! `/orders`: place, read, list (MyPages) and cancel orders.
 
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::Json;
 use domain::{
     CancelRequest, CustomerId, OrderId, PlaceOrder, ProductName, Quantity, order_workflow_id, queues,
@@ -14,22 +12,23 @@ use serde::{Deserialize, Serialize};
 use temporalio_client::errors::{WorkflowQueryError, WorkflowStartError};
 use temporalio_client::{WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowStartOptions, WorkflowExecuteUpdateOptions};
 use temporalio_common::search_attributes::SearchAttributes;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 use workflows::OrderWorkflow;
 
-use crate::commands::{UpdateOutcome, bounded, classify};
+use crate::commands::{UpdateOutcome, classify};
 use crate::json::Body;
+use crate::problem::ProblemDoc;
 use crate::view::{Cursor, OrderView};
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, record_order};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/orders", post(place).get(list))
-        .route("/orders/{order_id}", get(show).patch(patch))
-        .route("/orders/{order_id}/cancel", post(cancel))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(place, list)).routes(routes!(show, patch)).routes(routes!(cancel))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewOrder {
     pub product_name: String,
@@ -37,7 +36,7 @@ pub struct NewOrder {
     pub customer_id: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Placed {
     pub order_id: String,
@@ -63,6 +62,14 @@ fn order_id_for(headers: &HeaderMap) -> Result<OrderId, ApiError> {
     Ok(OrderId::parse(&id.to_string()).expect("a UUID is a valid order id"))
 }
 
+/// Place an order: starts its `OrderWorkflow`. Send an `Idempotency-Key` header to make retries safe.
+#[utoipa::path(post, path = "/orders", tag = "orders", request_body = NewOrder,
+    params(("Idempotency-Key" = Option<String>, Header, description = "same key + same body = same order")),
+    responses(
+        (status = 202, description = "accepted; follow `Location`", body = Placed),
+        (status = 400, body = ProblemDoc), (status = 413, body = ProblemDoc), (status = 415, body = ProblemDoc),
+        (status = 422, description = "a field is invalid, or the key was used for another order", body = ProblemDoc),
+        (status = 503, description = "Temporal is unavailable; retry after `Retry-After`", body = ProblemDoc)))]
 async fn place(State(state): State<AppState>, headers: HeaderMap, Body(body): Body<NewOrder>) -> Result<Response, ApiError> {
     let input = PlaceOrder {
         order_id: order_id_for(&headers)?,
@@ -70,6 +77,7 @@ async fn place(State(state): State<AppState>, headers: HeaderMap, Body(body): Bo
         qty: Quantity::parse(body.qty)?,
         customer_id: CustomerId::parse(&body.customer_id)?,
     };
+    record_order(&input.order_id);
     let workflow_id = order_workflow_id(&input.order_id);
     let options = WorkflowStartOptions::new(queues::CAFE, workflow_id.clone())
         .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
@@ -79,13 +87,14 @@ async fn place(State(state): State<AppState>, headers: HeaderMap, Body(body): Bo
             sa::CUSTOMER_ID.value_set(input.customer_id.to_string()),
         ]))
         .build();
-    let status = match bounded(&state, state.temporal.start_workflow(OrderWorkflow::run, input.clone(), options)).await? {
+    let status = match state.guard.call(state.temporal.start_workflow(OrderWorkflow::run, input.clone(), options)).await? {
         Ok(_) => {
+            state.metrics.orders_placed.inc();
             tracing::info!(order_id = %input.order_id, product = %input.product_name, qty = input.qty.get(), "order placed");
             "Ordered".to_owned()
         }
         Err(WorkflowStartError::AlreadyStarted { .. }) => same_order_again(&state, &input).await?,
-        Err(e) => return Err(ApiError::unavailable(e)),
+        Err(e) => return Err(ApiError::Internal(anyhow::anyhow!("starting the workflow: {e}"))),
     };
     let placed = Placed { order_id: input.order_id.to_string(), workflow_id, status };
     let location = HeaderValue::from_str(&format!("/orders/{}", placed.order_id)).expect("ids are URL-safe");
@@ -114,31 +123,37 @@ async fn current(state: &AppState, id: &OrderId) -> Result<Option<OrderView>, Ap
         Err(e) => tracing::warn!(order_id = %id, error = %e, "view unreadable; asking the workflow"),
     }
     let handle = state.temporal.get_workflow_handle::<OrderWorkflow>(order_workflow_id(id));
-    match bounded(state, handle.query(OrderWorkflow::status, (), WorkflowQueryOptions::default())).await? {
+    match state.guard.call(handle.query(OrderWorkflow::status, (), WorkflowQueryOptions::default())).await? {
         Ok(order) => Ok(Some(order.into())),
         Err(WorkflowQueryError::NotFound(_)) => Ok(None),
-        Err(e) => Err(ApiError::unavailable(e)),
+        Err(e) => Err(ApiError::Internal(anyhow::anyhow!("querying the workflow: {e}"))),
     }
 }
 
 fn parse_id(raw: &str) -> Result<OrderId, ApiError> {
-    OrderId::parse(raw).map_err(|_| ApiError::not_found(format!("order {raw:?}")))
+    let id = OrderId::parse(raw).map_err(|_| ApiError::not_found(format!("order {raw:?}")))?;
+    record_order(&id);
+    Ok(id)
 }
 
+/// One order with its full history, from the customercenter view.
+#[utoipa::path(get, path = "/orders/{order_id}", tag = "orders", params(("order_id" = String, Path)),
+    responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc)))]
 async fn show(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<OrderView>, ApiError> {
     let id = parse_id(&raw)?;
     current(&state, &id).await?.map(Json).ok_or_else(|| ApiError::not_found(format!("order {id}")))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub customer_id: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Page {
     pub items: Vec<OrderView>,
@@ -152,7 +167,9 @@ pub struct Page {
 pub const DEFAULT_PAGE: i64 = 20;
 pub const MAX_PAGE: i64 = 100;
 
-/// MyPages: a customer's orders, newest first.
+/// MyPages: a customer's orders, newest first, a page at a time (follow `next`).
+#[utoipa::path(get, path = "/orders", tag = "orders", params(ListQuery),
+    responses((status = 200, body = Page), (status = 400, body = ProblemDoc)))]
 async fn list(State(state): State<AppState>, query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<Page>, ApiError> {
     let Query(q) = query?;
     let customer = CustomerId::parse(q.customer_id.as_deref().unwrap_or(""))
@@ -179,13 +196,18 @@ async fn list(State(state): State<AppState>, query: Result<Query<ListQuery>, axu
     Ok(Json(Page { items, next_cursor, next }))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelBody {
     pub reason: Option<String>,
 }
 
-/// The body is optional: no body at all cancels with the default reason.
+/// Cancel an order (possible until brewing starts); the body is optional.
+#[utoipa::path(post, path = "/orders/{order_id}/cancel", tag = "orders", params(("order_id" = String, Path)),
+    request_body(content = Option<CancelBody>, content_type = "application/json"),
+    responses((status = 200, description = "the canceled order", body = OrderView),
+        (status = 404, body = ProblemDoc), (status = 409, description = "too late to cancel", body = ProblemDoc),
+        (status = 503, body = ProblemDoc)))]
 async fn cancel(State(state): State<AppState>, Path(raw): Path<String>, body: axum::body::Bytes) -> Result<Json<OrderView>, ApiError> {
     let id = parse_id(&raw)?;
     let body: CancelBody = if body.iter().all(u8::is_ascii_whitespace) {
@@ -196,14 +218,17 @@ async fn cancel(State(state): State<AppState>, Path(raw): Path<String>, body: ax
     cancel_order(&state, id, body.reason).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PatchBody {
     pub status: String,
     pub reason: Option<String>,
 }
 
-/// The seed's form of cancel: `PATCH /orders/<id>` `{"status":"Canceled"}`.
+/// The seed's form of cancel: `{"status":"Canceled"}`.
+#[utoipa::path(patch, path = "/orders/{order_id}", tag = "orders", params(("order_id" = String, Path)), request_body = PatchBody,
+    responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc), (status = 409, body = ProblemDoc),
+        (status = 422, body = ProblemDoc), (status = 503, body = ProblemDoc)))]
 async fn patch(State(state): State<AppState>, Path(raw): Path<String>, Body(body): Body<PatchBody>) -> Result<Json<OrderView>, ApiError> {
     let id = parse_id(&raw)?;
     if body.status != "Canceled" {
@@ -218,7 +243,7 @@ async fn patch(State(state): State<AppState>, Path(raw): Path<String>, Body(body
 async fn cancel_order(state: &AppState, id: OrderId, reason: Option<String>) -> Result<Json<OrderView>, ApiError> {
     let handle = state.temporal.get_workflow_handle::<OrderWorkflow>(order_workflow_id(&id));
     let request = CancelRequest { reason };
-    let result = bounded(state, handle.execute_update(OrderWorkflow::cancel, request, WorkflowExecuteUpdateOptions::default())).await?;
+    let result = state.guard.call(handle.execute_update(OrderWorkflow::cancel, request, WorkflowExecuteUpdateOptions::default())).await?;
     match classify(result)? {
         UpdateOutcome::Done(order) => {
             tracing::info!(order_id = %id, "order canceled");

@@ -128,3 +128,15 @@ impl From<QueryRejection> for ApiError {
         Self::bad_request(rejection.body_text())
     }
 }
+
+/// The shape of every error (RFC 9457), for the OpenAPI document.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProblemDoc {
+    /// A stable URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong and what to do about it.
+    pub detail: String,
+}

@@ -50,6 +50,8 @@ pub struct StackConfig {
     pub baristas: usize,
     pub brew_ms: u64,
     pub rust_log: String,
+    /// More environment for every service process (e.g. API tuning in a test).
+    pub extra_env: Vec<(String, String)>,
 }
 
 impl StackConfig {
@@ -67,6 +69,7 @@ impl StackConfig {
             baristas: 0,
             brew_ms: 0,
             rust_log: std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned()),
+            extra_env: Vec::new(),
         })
     }
 
@@ -149,6 +152,7 @@ impl Stack {
         if let Some(url) = &c.warehouse_url {
             env.push(("WAREHOUSE_DATABASE_URL".to_owned(), url.clone()));
         }
+        env.extend(c.extra_env.iter().cloned());
         env
     }
 
@@ -227,6 +231,24 @@ impl Stack {
         let slot = self.workers.iter_mut().find(|w| w.name == name).expect("a known worker");
         *slot = fresh;
         self.wait_ready(name).await
+    }
+
+    /// Stops the Temporal dev server this stack started (as an outage would).
+    pub fn stop_temporal(&mut self) {
+        if let Some(t) = self.temporal.as_mut() {
+            t.stop();
+        }
+    }
+
+    /// Starts the Temporal dev server again, on the same port and db file.
+    pub async fn start_temporal(&mut self) -> anyhow::Result<()> {
+        let TemporalChoice::Start { port, ui_port, db_file } = self.config.temporal.clone() else {
+            anyhow::bail!("this stack uses an existing Temporal server; it cannot restart it");
+        };
+        let log = self.config.logs().join("temporal.log");
+        let options = temporal::TemporalOptions { port, ui_port, db_file, log };
+        self.temporal = Some(TemporalDev::start(&self.config.tools, options).await?);
+        Ok(())
     }
 
     /// Processes that ended although nobody stopped them.

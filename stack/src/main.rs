@@ -86,6 +86,7 @@ async fn run() -> anyhow::Result<()> {
         baristas: port("KITCHEN_AUTO_BARISTAS", 0)? as usize,
         brew_ms: var("KITCHEN_BREW_MS", "3000").parse().map_err(|_| anyhow::anyhow!("KITCHEN_BREW_MS is not a number"))?,
         rust_log: var("RUST_LOG", "info"),
+        extra_env: Vec::new(),
     };
     say!("• starting Temporal, PostgreSQL, the workers ({}) and the API; logs in {}", WORKERS.join(", "), config.logs().display());
     let mut stack = Stack::start(config).await?;

@@ -13,6 +13,7 @@ use crate::tools::Tools;
 /// The search attributes `OrderWorkflow` keeps current.
 pub const SEARCH_ATTRIBUTES: [&str; 3] = ["OrderStatus", "ProductName", "CustomerId"];
 
+#[derive(Debug, Clone)]
 pub struct TemporalOptions {
     pub port: u16,
     /// `None` runs headless (tests).
