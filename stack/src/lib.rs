@@ -233,6 +233,36 @@ impl Stack {
         self.wait_ready(name).await
     }
 
+    /// Starts one more instance of a worker (on a health port of its own) and waits until it is
+    /// ready; it runs beside the first until stopped or dropped.
+    pub async fn add_instance(&mut self, name: &str) -> anyhow::Result<(Managed, u16)> {
+        let port = free_port()?;
+        let log = format!("{name}-{port}");
+        let mut cmd = Command::new(Self::bin_dir().join(name));
+        cmd.envs(self.env()).env("COFFEESHOP_HEALTH_PORT", port.to_string());
+        let process = Managed::spawn(&log, cmd, &self.config.logs().join(format!("{log}.log")), Signal::SIGTERM)?;
+        let url = format!("http://127.0.0.1:{port}/readyz");
+        wait_until(&format!("{name} on port {port}"), Duration::from_secs(60), || {
+            let (http, url) = (self.http.clone(), url.clone());
+            async move { http.get(&url).send().await.map(|r| r.status().is_success()).unwrap_or(false) }
+        })
+        .await?;
+        Ok((process, port))
+    }
+
+    /// A rolling restart of one worker: SIGTERM (it finishes its in-flight work, then exits), then
+    /// a fresh instance in its place, waited for until ready.
+    pub async fn restart_gracefully(&mut self, name: &str) -> anyhow::Result<()> {
+        self.process(name).stop(Duration::from_secs(30));
+        self.restart(name).await
+    }
+
+    /// A worker's `/readyz` status code right now (`None` if it does not answer).
+    pub async fn readiness(&self, name: &str) -> Option<u16> {
+        let url = format!("http://127.0.0.1:{}/readyz", self.health_port(name));
+        self.http.get(url).send().await.ok().map(|r| r.status().as_u16())
+    }
+
     /// Stops the Temporal dev server this stack started (as an outage would).
     pub fn stop_temporal(&mut self) {
         if let Some(t) = self.temporal.as_mut() {

@@ -1,0 +1,221 @@
+//! The deployment files, checked statically (there is no container engine here): the compose file
+//! and every Kubernetes manifest validate against their schemas with tools the project installs
+//! itself, the Dockerfile passes hadolint, and the properties that matter hold.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}
+
+fn venv_bin(tool: &str) -> PathBuf {
+    stack::tools::stack_dir().join("venv").join("bin").join(tool)
+}
+
+fn run(tool: &str, args: &[&str]) {
+    let out = Command::new(venv_bin(tool)).args(args).current_dir(repo()).output().unwrap_or_else(|e| panic!("{tool}: {e}"));
+    assert!(
+        out.status.success(),
+        "{tool} {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every document of a YAML file, as JSON values (parsed by PyYAML from the stack's venv).
+fn yaml(path: &Path) -> Vec<Value> {
+    let out = Command::new(venv_bin("python"))
+        .args(["-c", "import sys, json, yaml; print(json.dumps([d for d in yaml.safe_load_all(open(sys.argv[1])) if d]))"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn manifests() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("deploy/k8s"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml") && !p.ends_with("kustomization.yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn resources() -> Vec<Value> {
+    manifests().iter().flat_map(|p| yaml(p)).collect()
+}
+
+fn of_kind<'a>(all: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    all.iter().filter(|r| r["kind"] == kind).collect()
+}
+
+/// All the Rust source, to check that configuration keys are ones the code reads.
+fn source() -> String {
+    let mut text = String::new();
+    for dir in ["workers/src", "api/src", "activities/src"] {
+        for entry in walk(&repo().join(dir)) {
+            text.push_str(&std::fs::read_to_string(entry).unwrap());
+        }
+    }
+    text
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Whether the code reads variable `key`: as a literal, or as the `<SERVICE>_DATABASE_URL` that
+/// `config::database_url` builds.
+fn code_reads(src: &str, key: &str) -> bool {
+    src.contains(&format!("\"{key}\""))
+        || key.strip_suffix("_DATABASE_URL").is_some_and(|svc| src.contains(&format!("database_url(\"{}\")", svc.to_lowercase())))
+}
+
+#[test]
+fn the_compose_file_the_manifests_and_the_dockerfile_validate() {
+    run("check-jsonschema", &["--builtin-schema", "vendor.compose-spec", "docker-compose.yml"]);
+    let files: Vec<String> = manifests().iter().map(|p| p.display().to_string()).collect();
+    let mut args = vec!["--strict", "--quiet"];
+    args.extend(files.iter().map(String::as_str));
+    run("kubernetes-validate", &args);
+    run("hadolint", &["Dockerfile"]);
+}
+
+#[test]
+fn the_dockerfile_builds_in_stages_and_runs_as_a_non_root_user() {
+    let text = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
+    assert!(text.lines().filter(|l| l.starts_with("FROM ")).count() >= 2, "multi-stage");
+    let user = text.lines().filter(|l| l.starts_with("USER ")).last().expect("a USER line");
+    assert_ne!(user.trim(), "USER root");
+    assert_ne!(user.trim(), "USER 0");
+    for bin in ["api", "cafe", "warehouse", "kitchen", "customercenter"] {
+        assert!(text.contains(&format!("--bin {bin}")), "the image holds {bin}");
+    }
+}
+
+#[test]
+fn every_kustomize_resource_exists() {
+    let k = &yaml(&repo().join("deploy/k8s/kustomization.yaml"))[0];
+    for r in k["resources"].as_array().unwrap() {
+        assert!(repo().join("deploy/k8s").join(r.as_str().unwrap()).exists(), "{r}");
+    }
+    let listed: Vec<&str> = k["resources"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    for m in manifests() {
+        let name = m.file_name().unwrap().to_str().unwrap();
+        assert!(listed.contains(&name), "{name} is part of the kustomization");
+    }
+}
+
+#[test]
+fn every_deployment_has_probes_on_real_ports_resources_and_zero_downtime_rollouts() {
+    let all = resources();
+    let config = of_kind(&all, "ConfigMap").into_iter().find(|c| c["metadata"]["name"] == "coffeeshop-config").unwrap();
+    let api_port: u64 = config["data"]["COFFEESHOP_API_PORT"].as_str().unwrap().parse().unwrap();
+    let health_port: u64 = config["data"]["COFFEESHOP_HEALTH_PORT"].as_str().unwrap().parse().unwrap();
+    let deployments = of_kind(&all, "Deployment");
+    let names: Vec<&str> = deployments.iter().map(|d| d["metadata"]["name"].as_str().unwrap()).collect();
+    for service in ["api", "cafe", "warehouse", "kitchen", "customercenter"] {
+        assert!(names.contains(&service), "a Deployment for {service}");
+    }
+    for d in deployments {
+        let name = d["metadata"]["name"].as_str().unwrap();
+        let c = &d["spec"]["template"]["spec"]["containers"][0];
+        assert!(c["resources"]["requests"].is_object() && c["resources"]["limits"].is_object(), "{name}: requests and limits");
+        if name == "postgresql" {
+            assert_eq!(d["spec"]["strategy"]["type"], "Recreate", "one pod owns the volume");
+            continue;
+        }
+        assert_eq!(d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"], 0, "{name}: zero-downtime rollout");
+        assert_eq!(c["args"][0], name, "{name} runs its own binary");
+        let port = &c["ports"][0];
+        let expected = if name == "api" { api_port } else { health_port };
+        assert_eq!(port["containerPort"], expected, "{name}: the port the process listens on");
+        for (probe, path) in [("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")] {
+            assert_eq!(c[probe]["httpGet"]["path"], path, "{name}: {probe}");
+            assert_eq!(c[probe]["httpGet"]["port"], port["name"], "{name}: {probe} targets the named port");
+        }
+        let from: Vec<&str> = c["envFrom"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["configMapRef"]["name"].as_str().or(e["secretRef"]["name"].as_str()))
+            .collect();
+        assert_eq!(from, ["coffeeshop-config", "coffeeshop-databases"], "{name}: configuration and secrets");
+    }
+    // The code answers where the probes ask.
+    let src = source();
+    assert!(src.contains("\"/readyz\"") && src.contains("\"/healthz\""));
+}
+
+#[test]
+fn autoscalers_and_disruption_budgets_target_existing_deployments() {
+    let all = resources();
+    let deployments = of_kind(&all, "Deployment");
+    let find = |name: &str| deployments.iter().find(|d| d["metadata"]["name"] == name).copied();
+    let hpas = of_kind(&all, "HorizontalPodAutoscaler");
+    for service in ["api", "cafe", "warehouse", "kitchen", "customercenter"] {
+        assert!(hpas.iter().any(|h| h["spec"]["scaleTargetRef"]["name"] == service), "an HPA for {service}");
+    }
+    for h in hpas {
+        let target = h["spec"]["scaleTargetRef"]["name"].as_str().unwrap();
+        assert_eq!(h["spec"]["scaleTargetRef"]["kind"], "Deployment");
+        assert!(find(target).is_some(), "HPA {target} targets a Deployment that exists");
+    }
+    for pdb in of_kind(&all, "PodDisruptionBudget") {
+        let selector = &pdb["spec"]["selector"]["matchLabels"];
+        assert!(
+            deployments.iter().any(|d| &d["spec"]["template"]["metadata"]["labels"] == selector),
+            "PDB {} selects pods of a Deployment",
+            pdb["metadata"]["name"]
+        );
+    }
+    let claims = of_kind(&all, "PersistentVolumeClaim");
+    let pg = find("postgresql").unwrap();
+    let volume_claim = &pg["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"];
+    assert!(claims.iter().any(|c| &c["metadata"]["name"] == volume_claim), "PostgreSQL's data is on a PVC");
+}
+
+#[test]
+fn configuration_keys_are_the_ones_the_code_reads() {
+    let src = source();
+    let all = resources();
+    for kind in ["ConfigMap", "Secret"] {
+        for r in of_kind(&all, kind) {
+            if r["metadata"]["name"] == "postgresql-init" {
+                continue;
+            }
+            let data = r["data"].as_object().or(r["stringData"].as_object()).unwrap();
+            for key in data.keys().filter(|k| *k != "POSTGRES_PASSWORD") {
+                assert!(code_reads(&src, key), "{kind} key {key} is read by the code");
+            }
+        }
+    }
+    let compose = &yaml(&repo().join("docker-compose.yml"))[0];
+    for (name, service) in compose["services"].as_object().unwrap() {
+        if service["image"] != "coffeeshop:latest" {
+            continue;
+        }
+        assert!(service["healthcheck"].is_object(), "compose service {name} has a health check");
+        for key in service["environment"].as_object().unwrap().keys() {
+            assert!(code_reads(&src, key), "compose {name}: {key} is read by the code");
+        }
+    }
+    let setup = compose["services"]["temporal-setup"]["command"].to_string();
+    for attribute in domain::search_attributes::NAMES {
+        assert!(setup.contains(attribute), "compose registers the search attribute {attribute}");
+    }
+}
