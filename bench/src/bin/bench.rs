@@ -1,0 +1,196 @@
+//! `coffeeshop-bench`, what `make bench` runs: starts its own embedded stack (file-backed Temporal
+//! as `make run` uses, automatic baristas brewing in 0 ms) and measures, in one go:
+//! 1. end to end: final orders/s from POST to Completed at saturation;
+//! 2. the ceiling: a bare workflow with as many no-op activities as an order, on the same server,
+//!    started directly with the client: workflows/s (and the ratio 1 ÷ 2);
+//! 3. POST /orders latency at half the saturation rate;
+//! 4. reads: GET /orders/<id> from the view vs the workflow's `status` query;
+//! 5. footprint: peak RSS of the API and each worker.
+//!
+//! Then prints one table and the machine it ran on.
+
+use std::time::Instant;
+
+use bench::{Percentiles, Plan, Report};
+use clap::Parser;
+use domain::{OrderId, order_workflow_id};
+use stack::{Stack, StackConfig, Tools, WORKERS};
+use temporalio_client::WorkflowQueryOptions;
+use workflows::OrderWorkflow;
+
+#[derive(Parser, Debug)]
+#[command(about = "Benchmark CoffeeShop on its own embedded stack.")]
+struct Args {
+    /// Orders in the saturation run (and bare workflows in the ceiling run).
+    #[arg(long, default_value_t = 400)]
+    orders: usize,
+    /// Orders in flight at once in the saturation run.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Automatic baristas in the kitchen worker.
+    #[arg(long, default_value_t = 16)]
+    baristas: usize,
+    /// Reads of each kind in the read comparison.
+    #[arg(long, default_value_t = 300)]
+    reads: usize,
+}
+
+const PRODUCTS: [&str; 5] = ["Americano", "Latte", "Cappuccino", "Espresso", "Mocha"];
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let dir = std::env::temp_dir().join(format!("coffeeshop-bench-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let result = run(&args, &dir).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn plan(url: &str, orders: usize, concurrency: usize, wait: bool) -> Plan {
+    Plan {
+        url: url.to_owned(),
+        orders,
+        concurrency,
+        rate: None,
+        products: PRODUCTS.iter().map(|p| p.to_string()).collect(),
+        cancel_ratio: 0.0,
+        wait,
+        progress: true,
+    }
+}
+
+async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
+    let tools = Tools::locate(&stack::tools::stack_dir())?;
+    let mut config = StackConfig::ephemeral(dir, tools)?;
+    if let stack::TemporalChoice::Start { db_file, .. } = &mut config.temporal {
+        *db_file = Some(dir.join("temporal.db"));
+    }
+    config.baristas = args.baristas;
+    config.brew_ms = 0;
+    config.rust_log = "warn".to_owned();
+    println!("• starting the embedded stack ({} automatic baristas, brew time 0)", args.baristas);
+    let mut stack = Stack::start(config).await?;
+    let url = stack.api_url();
+    let http = reqwest::Client::new();
+    for product in PRODUCTS {
+        http.post(format!("{url}/stocks")).json(&serde_json::json!({"productName": product, "qty": 1_000_000})).send().await?.error_for_status()?;
+    }
+
+    println!("• warming up");
+    bench::run(plan(&url, 40, 8, true)).await?;
+
+    println!("• 1/5 end to end at saturation: {} orders, {} in flight", args.orders, args.concurrency);
+    let e2e = bench::run(plan(&url, args.orders, args.concurrency, true)).await?;
+    bench::print(&e2e);
+    let e2e_rate = e2e.e2e_throughput.unwrap_or(0.0);
+
+    let activities = activities_per_order(&stack, &url).await?;
+    println!("• 2/5 the ceiling: bare workflows with {activities} no-op activities each");
+    let client = workers::temporal::try_connect(&format!("http://{}", stack.temporal_address).parse()?).await?;
+    let ceiling = bench::ceiling::measure(client.clone(), activities, args.orders, args.concurrency).await?;
+    println!("  {ceiling:.1} workflows/s");
+
+    let half = (e2e_rate / 2.0).max(1.0);
+    let n = ((half * 20.0) as usize).clamp(40, 400);
+    println!("• 3/5 POST /orders latency at half saturation: {n} orders at {half:.1}/s");
+    let mut paced = plan(&url, n, args.concurrency.max(64), false);
+    paced.rate = Some(half);
+    let post: Report = bench::run(paced).await?;
+    bench::print(&post);
+
+    println!("• 4/5 reads: GET /orders/<id> (view) vs the `status` workflow query, {} each", args.reads);
+    let ids = completed_orders(&http, &url).await?;
+    anyhow::ensure!(!ids.is_empty(), "no completed orders to read");
+    let view = time_each(args.reads, |i| {
+        let (http, url, id) = (http.clone(), url.clone(), ids[i % ids.len()].clone());
+        async move { http.get(format!("{url}/orders/{id}")).send().await?.error_for_status()?; anyhow::Ok(()) }
+    })
+    .await?;
+    let query = time_each(args.reads, |i| {
+        let handle = client.get_workflow_handle::<OrderWorkflow>(order_workflow_id(&OrderId::parse(&ids[i % ids.len()]).unwrap()));
+        async move { handle.query(OrderWorkflow::status, (), WorkflowQueryOptions::default()).await?; anyhow::Ok(()) }
+    })
+    .await?;
+
+    println!("• 5/5 footprint");
+    let mut rss = Vec::new();
+    for name in std::iter::once("api").chain(WORKERS) {
+        let pid = stack.process(name).pid().unwrap_or_default();
+        rss.push((name, peak_rss_mib(pid)));
+    }
+    stack.stop();
+
+    println!();
+    println!("| measure | result |");
+    println!("|---|---|");
+    println!("| 1. end to end at saturation ({} orders, {} in flight) | **{e2e_rate:.1} orders/s** (p50 {:.0} ms, p99 {:.0} ms from placed to completed) |",
+        args.orders, args.concurrency, e2e.e2e_latency_ms.unwrap_or_default().p50, e2e.e2e_latency_ms.unwrap_or_default().p99);
+    println!("| 2. ceiling: bare workflow, {activities} no-op activities | **{ceiling:.1} workflows/s**; ours is {:.0}% of it |", 100.0 * e2e_rate / ceiling);
+    println!("| 3. POST /orders at {half:.1}/s | p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms |", post.post_latency_ms.p50, post.post_latency_ms.p95, post.post_latency_ms.p99, post.post_latency_ms.max);
+    println!("| 4. GET /orders/<id> (view) | p50 {:.2} ms, p99 {:.2} ms |", view.p50, view.p99);
+    println!("| 4. `status` query (workflow) | p50 {:.2} ms, p99 {:.2} ms; the view is {:.0}× faster at p50 |", query.p50, query.p99, query.p50 / view.p50.max(0.001));
+    let footprint: Vec<String> = rss.iter().map(|(n, m)| format!("{n} {m:.0}")).collect();
+    println!("| 5. peak RSS (MiB) | {} |", footprint.join(", "));
+    println!("| errors | {} |", if e2e.errors.is_empty() && post.errors.is_empty() { "none".to_owned() } else { format!("{:?} {:?}", e2e.errors, post.errors) });
+    println!();
+    println!("machine: {}", machine());
+    Ok(())
+}
+
+/// How many activities one completed order ran, read from its history.
+async fn activities_per_order(stack: &Stack, url: &str) -> anyhow::Result<u32> {
+    let ids = completed_orders(&reqwest::Client::new(), url).await?;
+    let id = ids.first().ok_or_else(|| anyhow::anyhow!("no completed order"))?;
+    let out = tokio::process::Command::new(&stack.config.tools.temporal)
+        .args(["workflow", "show", "--workflow-id", &format!("order-{id}"), "--address", &stack.temporal_address, "-o", "json"])
+        .output()
+        .await?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let n = text.matches("activityTaskScheduledEventAttributes").count() as u32;
+    anyhow::ensure!(n > 0, "could not count the activities of order {id}");
+    Ok(n)
+}
+
+async fn completed_orders(http: &reqwest::Client, url: &str) -> anyhow::Result<Vec<String>> {
+    let page: serde_json::Value = http.get(format!("{url}/kitchen/tickets?status=Completed&limit=200")).send().await?.json().await?;
+    Ok(page.as_array().into_iter().flatten().filter_map(|o| o["orderId"].as_str().map(str::to_owned)).collect())
+}
+
+async fn time_each<F, Fut>(n: usize, mut call: F) -> anyhow::Result<Percentiles>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n {
+        let started = Instant::now();
+        call(i).await?;
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(Percentiles::of(&mut samples))
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned()))
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().to_owned()))
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    format!("{cores} cores, {cpu}, {mem} memory, {} build", if cfg!(debug_assertions) { "debug" } else { "release" })
+}
