@@ -28,3 +28,20 @@ pub(crate) fn logged<T>(activity: &str, key: &(dyn std::fmt::Display + Sync), re
     }
     result
 }
+
+/// Opens a PostgreSQL pool for a service and applies that service's migrations.
+pub(crate) async fn open_postgres(
+    url: &str,
+    max_connections: u32,
+    migrator: &sqlx::migrate::Migrator,
+) -> Result<sqlx::PgPool, StoreError> {
+    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(max_connections).connect(url).await?;
+    migrator.run(&pool).await?;
+    Ok(pool)
+}
+
+/// One round trip to the database, for readiness checks.
+pub(crate) async fn ping(pool: &sqlx::PgPool) -> Result<(), StoreError> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}

@@ -26,6 +26,9 @@ impl Postgres {
     /// Initialises `data_dir` if it is new, starts the server on 127.0.0.1:`port` and waits for it.
     pub async fn start(tools: &Tools, data_dir: &Path, port: u16, log: &Path) -> anyhow::Result<Self> {
         let owner = run_as()?;
+        if let Some(user) = &owner {
+            reachable_by(user, data_dir.parent().unwrap_or(data_dir))?;
+        }
         if !data_dir.join("PG_VERSION").exists() {
             std::fs::create_dir_all(data_dir)?;
             hand_over(data_dir, owner.as_ref())?;
@@ -96,6 +99,18 @@ fn run_as() -> anyhow::Result<Option<User>> {
         Some(user) => Ok(Some(user)),
         None => anyhow::bail!("useradd {SERVICE_USER} failed ({status}); PostgreSQL cannot run as root"),
     }
+}
+
+/// PostgreSQL, running as `user`, must be able to reach its data directory's parent.
+fn reachable_by(user: &User, dir: &Path) -> anyhow::Result<()> {
+    let ok = as_owner(Command::new("test"), Some(user)).arg("-x").arg(dir).status().map(|s| s.success()).unwrap_or(false);
+    anyhow::ensure!(
+        ok,
+        "PostgreSQL runs as the user {SERVICE_USER} (it refuses root), and that user cannot reach {}; \
+         set COFFEESHOP_STACK_DIR to a directory it can reach, e.g. /var/tmp/coffeeshop",
+        dir.display()
+    );
+    Ok(())
 }
 
 fn as_owner(mut cmd: Command, owner: Option<&User>) -> Command {

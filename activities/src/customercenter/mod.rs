@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use domain::{Order, OrderProjection, StockLevel};
-use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
@@ -23,14 +22,11 @@ pub struct ViewDb {
 
 impl ViewDb {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new().max_connections(max_connections).connect(url).await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool: crate::open_postgres(url, max_connections, &MIGRATOR).await? })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        crate::ping(&self.pool).await
     }
 
     /// Applies one projection in one transaction.

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use domain::{OrderId, OrderStatus, Ticket, TicketMove};
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
@@ -20,14 +19,11 @@ pub struct KitchenDb {
 
 impl KitchenDb {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new().max_connections(max_connections).connect(url).await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool: crate::open_postgres(url, max_connections, &MIGRATOR).await? })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        crate::ping(&self.pool).await
     }
 
     /// Puts the ticket on the board, once.
