@@ -22,7 +22,11 @@ pub enum StoreError {
 /// Logs an activity's infrastructure failure before Temporal retries it, so a step that keeps
 /// failing (a compensation included) shows in the worker's log, with the order id, at every
 /// attempt, besides the pending activity's attempt count and last error in the Temporal UI.
-pub(crate) fn logged<T>(activity: &str, key: &(dyn std::fmt::Display + Sync), result: Result<T, StoreError>) -> Result<T, StoreError> {
+pub(crate) fn logged<T>(
+    activity: &str,
+    key: &(dyn std::fmt::Display + Sync),
+    result: Result<T, StoreError>,
+) -> Result<T, StoreError> {
     if let Err(e) = &result {
         tracing::warn!(activity, order_id = %key, error = %e, "activity failed; Temporal will retry it");
     }
@@ -35,7 +39,10 @@ pub(crate) async fn open_postgres(
     max_connections: u32,
     migrator: &sqlx::migrate::Migrator,
 ) -> Result<sqlx::PgPool, StoreError> {
-    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(max_connections).connect(url).await?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(max_connections)
+        .connect(url)
+        .await?;
     migrator.run(&pool).await?;
     Ok(pool)
 }

@@ -34,7 +34,15 @@ pub(crate) trait Outage {
 }
 
 fn outage_code(status: &Status) -> bool {
-    matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted | Code::Unknown | Code::Internal | Code::Cancelled)
+    matches!(
+        status.code(),
+        Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::ResourceExhausted
+            | Code::Unknown
+            | Code::Internal
+            | Code::Cancelled
+    )
 }
 
 impl Outage for WorkflowStartError {
@@ -109,7 +117,10 @@ impl TemporalGuard {
     }
 
     fn unavailable(&self, cause: impl std::fmt::Display) -> ApiError {
-        ApiError::Unavailable { cause: cause.to_string(), retry_after_secs: self.open_for.as_secs().max(1) }
+        ApiError::Unavailable {
+            cause: cause.to_string(),
+            retry_after_secs: self.open_for.as_secs().max(1),
+        }
     }
 
     /// Runs a Temporal call through the breaker. `Ok(Err(e))` is an answer from Temporal (a refusal,
@@ -121,7 +132,10 @@ impl TemporalGuard {
     {
         let Ok(_permit) = self.in_flight.try_acquire() else {
             self.shed.inc();
-            return Err(ApiError::Unavailable { cause: "too many commands in flight".to_owned(), retry_after_secs: 1 });
+            return Err(ApiError::Unavailable {
+                cause: "too many commands in flight".to_owned(),
+                retry_after_secs: 1,
+            });
         };
         let timeout = self.timeout;
         let guarded = async move {
@@ -156,7 +170,11 @@ impl TemporalGuard {
                     continue;
                 }
                 let probe = async {
-                    if workers::temporal::is_serving(&client, every).await { Ok(()) } else { Err(()) }
+                    if workers::temporal::is_serving(&client, every).await {
+                        Ok(())
+                    } else {
+                        Err(())
+                    }
                 };
                 let _ = guard.breaker.call(probe).await;
             }

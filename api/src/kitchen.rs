@@ -18,7 +18,10 @@ use crate::view::OrderView;
 use crate::{ApiError, AppState, record_order};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(board)).routes(routes!(start)).routes(routes!(complete))
+    OpenApiRouter::new()
+        .routes(routes!(board))
+        .routes(routes!(start))
+        .routes(routes!(complete))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -40,14 +43,18 @@ async fn board(
     let status = match q.status.as_deref() {
         None => OrderStatus::Queued,
         Some(raw) => OrderStatus::parse(raw).ok_or_else(|| {
-            ApiError::bad_request(format!("status must be one of Queued, Brewing, Completed, ... not {raw:?}"))
+            ApiError::bad_request(format!(
+                "status must be one of Queued, Brewing, Completed, ... not {raw:?}"
+            ))
         })?,
     };
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::bad_request("limit must be from 1 to 500"));
     }
-    Ok(Json(state.view.board(status, limit).await.map_err(ApiError::unavailable)?))
+    Ok(Json(
+        state.view.board(status, limit).await.map_err(ApiError::unavailable)?,
+    ))
 }
 
 #[derive(Clone, Copy)]
@@ -73,11 +80,23 @@ async fn complete(State(state): State<AppState>, Path(raw): Path<String>) -> Res
 async fn act(state: &AppState, raw: &str, action: Action) -> Result<Json<OrderView>, ApiError> {
     let id = OrderId::parse(raw).map_err(|_| ApiError::not_found(format!("ticket {raw:?}")))?;
     record_order(&id);
-    let handle = state.temporal.get_workflow_handle::<OrderWorkflow>(order_workflow_id(&id));
+    let handle = state
+        .temporal
+        .get_workflow_handle::<OrderWorkflow>(order_workflow_id(&id));
     let options = WorkflowExecuteUpdateOptions::default();
     let result = match action {
-        Action::Start => state.guard.call(handle.execute_update(OrderWorkflow::start_brewing, (), options)).await?,
-        Action::Complete => state.guard.call(handle.execute_update(OrderWorkflow::complete_production, (), options)).await?,
+        Action::Start => {
+            state
+                .guard
+                .call(handle.execute_update(OrderWorkflow::start_brewing, (), options))
+                .await?
+        }
+        Action::Complete => {
+            state
+                .guard
+                .call(handle.execute_update(OrderWorkflow::complete_production, (), options))
+                .await?
+        }
     };
     match classify(result)? {
         UpdateOutcome::Done(order) => Ok(Json(order.into())),

@@ -44,7 +44,10 @@ pub struct AppState {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "CoffeeShop on Temporal", description = "Order coffee, follow it, cancel it; work the kitchen; restock."),
+    info(
+        title = "CoffeeShop on Temporal",
+        description = "Order coffee, follow it, cancel it; work the kitchen; restock."
+    ),
     components(schemas(problem::ProblemDoc))
 )]
 struct ApiDoc;

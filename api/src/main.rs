@@ -18,11 +18,23 @@ async fn main() -> anyhow::Result<()> {
     let command_timeout = Duration::from_millis(config::number_or("COFFEESHOP_COMMAND_TIMEOUT_MS", 5_000)?);
     let max_in_flight = config::number_or("COFFEESHOP_MAX_INFLIGHT_COMMANDS", 512)?;
     let metrics = Metrics::new();
-    let guard = Arc::new(TemporalGuard::new(command_timeout, Duration::from_secs(2), max_in_flight, metrics.commands_shed.clone()));
+    let guard = Arc::new(TemporalGuard::new(
+        command_timeout,
+        Duration::from_secs(2),
+        max_in_flight,
+        metrics.commands_shed.clone(),
+    ));
     guard.spawn_probe(temporal.clone(), Duration::from_millis(500));
-    let state = AppState { temporal, view, guard, metrics };
+    let state = AppState {
+        temporal,
+        view,
+        guard,
+        metrics,
+    };
     tracing::info!(addr = %listener.local_addr()?, "api listening");
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     tracing::info!("api stopped");
     Ok(())
 }

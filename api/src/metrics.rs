@@ -7,7 +7,9 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 use crate::AppState;
 
@@ -30,14 +32,28 @@ impl Metrics {
         )
         .expect("valid metric");
         let latency = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route and method")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by route and method",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
             &["route", "method"],
         )
         .expect("valid metric");
-        let breaker_open = IntGauge::new("temporal_circuit_open", "1 while the circuit breaker in front of Temporal is open").expect("valid metric");
-        let orders_placed = IntCounter::new("orders_placed_total", "Orders accepted (new workflows started)").expect("valid metric");
-        let commands_shed = IntCounter::new("commands_shed_total", "Commands refused because too many were in flight").expect("valid metric");
+        let breaker_open = IntGauge::new(
+            "temporal_circuit_open",
+            "1 while the circuit breaker in front of Temporal is open",
+        )
+        .expect("valid metric");
+        let orders_placed =
+            IntCounter::new("orders_placed_total", "Orders accepted (new workflows started)").expect("valid metric");
+        let commands_shed = IntCounter::new(
+            "commands_shed_total",
+            "Commands refused because too many were in flight",
+        )
+        .expect("valid metric");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -47,12 +63,21 @@ impl Metrics {
         ] {
             registry.register(c).expect("each metric registers once");
         }
-        Self { registry, requests, latency, breaker_open, orders_placed, commands_shed }
+        Self {
+            registry,
+            requests,
+            latency,
+            breaker_open,
+            orders_placed,
+            commands_shed,
+        }
     }
 
     fn render(&self) -> String {
         let mut out = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding cannot fail");
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding cannot fail");
         String::from_utf8(out).expect("the text format is UTF-8")
     }
 }
@@ -66,17 +91,28 @@ impl Default for Metrics {
 /// Middleware: counts and times every request under its route template (not its raw path, so
 /// order ids never become label values).
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
     let method = request.method().to_string();
     let started = Instant::now();
     let response = next.run(request).await;
     let m = &state.metrics;
-    m.latency.with_label_values(&[&route, &method]).observe(started.elapsed().as_secs_f64());
-    m.requests.with_label_values(&[&route, &method, response.status().as_str()]).inc();
+    m.latency
+        .with_label_values(&[&route, &method])
+        .observe(started.elapsed().as_secs_f64());
+    m.requests
+        .with_label_values(&[&route, &method, response.status().as_str()])
+        .inc();
     response
 }
 
 pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
     state.metrics.breaker_open.set(i64::from(state.guard.is_open()));
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
 }

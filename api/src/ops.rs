@@ -27,7 +27,14 @@ async fn healthz() -> Json<Value> {
     responses((status = 200, description = "ready"), (status = 503, description = "not ready; the body says which part is missing")))]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let temporal = workers::temporal::is_serving(&state.temporal, Duration::from_secs(1)).await;
-    let view = matches!(tokio::time::timeout(Duration::from_secs(1), state.view.ping()).await, Ok(Ok(())));
-    let status = if temporal && view { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let view = matches!(
+        tokio::time::timeout(Duration::from_secs(1), state.view.ping()).await,
+        Ok(Ok(()))
+    );
+    let status = if temporal && view {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(json!({"temporal": temporal, "view": view})))
 }

@@ -1,16 +1,18 @@
 //! `/orders`: place, read, list (MyPages) and cancel orders.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use domain::{
     CancelRequest, CustomerId, OrderId, PlaceOrder, ProductName, Quantity, order_workflow_id, queues,
     search_attributes as sa,
 };
 use serde::{Deserialize, Serialize};
 use temporalio_client::errors::{WorkflowQueryError, WorkflowStartError};
-use temporalio_client::{WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowStartOptions, WorkflowExecuteUpdateOptions};
+use temporalio_client::{
+    WorkflowExecuteUpdateOptions, WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowStartOptions,
+};
 use temporalio_common::search_attributes::SearchAttributes;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -25,7 +27,10 @@ use crate::view::{Cursor, OrderView};
 use crate::{ApiError, AppState, record_order};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(place, list)).routes(routes!(show, patch)).routes(routes!(cancel))
+    OpenApiRouter::new()
+        .routes(routes!(place, list))
+        .routes(routes!(show, patch))
+        .routes(routes!(cancel))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -53,9 +58,11 @@ fn order_id_for(headers: &HeaderMap) -> Result<OrderId, ApiError> {
     let id = match headers.get("idempotency-key") {
         None => Uuid::now_v7(),
         Some(key) => {
-            let key = key.to_str().ok().filter(|k| (1..=255).contains(&k.len())).ok_or_else(|| {
-                ApiError::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters")
-            })?;
+            let key = key
+                .to_str()
+                .ok()
+                .filter(|k| (1..=255).contains(&k.len()))
+                .ok_or_else(|| ApiError::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters"))?;
             Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, key.as_bytes())
         }
     };
@@ -70,7 +77,11 @@ fn order_id_for(headers: &HeaderMap) -> Result<OrderId, ApiError> {
         (status = 400, body = ProblemDoc), (status = 413, body = ProblemDoc), (status = 415, body = ProblemDoc),
         (status = 422, description = "a field is invalid, or the key was used for another order", body = ProblemDoc),
         (status = 503, description = "Temporal is unavailable; retry after `Retry-After`", body = ProblemDoc)))]
-async fn place(State(state): State<AppState>, headers: HeaderMap, Body(body): Body<NewOrder>) -> Result<Response, ApiError> {
+async fn place(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Body(body): Body<NewOrder>,
+) -> Result<Response, ApiError> {
     let input = PlaceOrder {
         order_id: order_id_for(&headers)?,
         product_name: ProductName::parse(&body.product_name)?,
@@ -87,7 +98,15 @@ async fn place(State(state): State<AppState>, headers: HeaderMap, Body(body): Bo
             sa::CUSTOMER_ID.value_set(input.customer_id.to_string()),
         ]))
         .build();
-    let status = match state.guard.call(state.temporal.start_workflow(OrderWorkflow::run, input.clone(), options)).await? {
+    let status = match state
+        .guard
+        .call(
+            state
+                .temporal
+                .start_workflow(OrderWorkflow::run, input.clone(), options),
+        )
+        .await?
+    {
         Ok(_) => {
             state.metrics.orders_placed.inc();
             tracing::info!(order_id = %input.order_id, product = %input.product_name, qty = input.qty.get(), "order placed");
@@ -96,14 +115,20 @@ async fn place(State(state): State<AppState>, headers: HeaderMap, Body(body): Bo
         Err(WorkflowStartError::AlreadyStarted { .. }) => same_order_again(&state, &input).await?,
         Err(e) => return Err(ApiError::Internal(anyhow::anyhow!("starting the workflow: {e}"))),
     };
-    let placed = Placed { order_id: input.order_id.to_string(), workflow_id, status };
+    let placed = Placed {
+        order_id: input.order_id.to_string(),
+        workflow_id,
+        status,
+    };
     let location = HeaderValue::from_str(&format!("/orders/{}", placed.order_id)).expect("ids are URL-safe");
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(placed)).into_response())
 }
 
 /// A repeated `Idempotency-Key`: the same order again returns it; a different one is an error.
 async fn same_order_again(state: &AppState, input: &PlaceOrder) -> Result<String, ApiError> {
-    let existing = current(state, &input.order_id).await?.ok_or_else(|| ApiError::unavailable("order not readable yet"))?;
+    let existing = current(state, &input.order_id)
+        .await?
+        .ok_or_else(|| ApiError::unavailable("order not readable yet"))?;
     let same = existing.product_name == input.product_name.as_str()
         && existing.qty == input.qty.get() as i32
         && existing.customer_id == input.customer_id.as_str();
@@ -122,8 +147,14 @@ async fn current(state: &AppState, id: &OrderId) -> Result<Option<OrderView>, Ap
         Ok(None) => {}
         Err(e) => tracing::warn!(order_id = %id, error = %e, "view unreadable; asking the workflow"),
     }
-    let handle = state.temporal.get_workflow_handle::<OrderWorkflow>(order_workflow_id(id));
-    match state.guard.call(handle.query(OrderWorkflow::status, (), WorkflowQueryOptions::default())).await? {
+    let handle = state
+        .temporal
+        .get_workflow_handle::<OrderWorkflow>(order_workflow_id(id));
+    match state
+        .guard
+        .call(handle.query(OrderWorkflow::status, (), WorkflowQueryOptions::default()))
+        .await?
+    {
         Ok(order) => Ok(Some(order.into())),
         Err(WorkflowQueryError::NotFound(_)) => Ok(None),
         Err(e) => Err(ApiError::Internal(anyhow::anyhow!("querying the workflow: {e}"))),
@@ -141,7 +172,10 @@ fn parse_id(raw: &str) -> Result<OrderId, ApiError> {
     responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc)))]
 async fn show(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<OrderView>, ApiError> {
     let id = parse_id(&raw)?;
-    current(&state, &id).await?.map(Json).ok_or_else(|| ApiError::not_found(format!("order {id}")))
+    current(&state, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("order {id}")))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -170,7 +204,10 @@ pub const MAX_PAGE: i64 = 100;
 /// MyPages: a customer's orders, newest first, a page at a time (follow `next`).
 #[utoipa::path(get, path = "/orders", tag = "orders", params(ListQuery),
     responses((status = 200, body = Page), (status = 400, body = ProblemDoc)))]
-async fn list(State(state): State<AppState>, query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<Page>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page>, ApiError> {
     let Query(q) = query?;
     let customer = CustomerId::parse(q.customer_id.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::bad_request(format!("{e}; pass ?customerId=...")))?;
@@ -180,7 +217,9 @@ async fn list(State(state): State<AppState>, query: Result<Query<ListQuery>, axu
     }
     let cursor = match q.cursor.as_deref() {
         None => None,
-        Some(raw) => Some(Cursor::decode(raw).ok_or_else(|| ApiError::bad_request("cursor is not one this API gave out"))?),
+        Some(raw) => {
+            Some(Cursor::decode(raw).ok_or_else(|| ApiError::bad_request("cursor is not one this API gave out"))?)
+        }
     };
     let mut items = state
         .view
@@ -190,10 +229,24 @@ async fn list(State(state): State<AppState>, query: Result<Query<ListQuery>, axu
     let more = items.len() as i64 > limit;
     items.truncate(limit as usize);
     let next_cursor = more
-        .then(|| items.last().map(|o| Cursor { placed_at: o.placed_at.clone(), order_id: o.order_id.clone() }.encode()))
+        .then(|| {
+            items.last().map(|o| {
+                Cursor {
+                    placed_at: o.placed_at.clone(),
+                    order_id: o.order_id.clone(),
+                }
+                .encode()
+            })
+        })
         .flatten();
-    let next = next_cursor.as_ref().map(|c| format!("/orders?customerId={}&limit={limit}&cursor={c}", customer.as_str()));
-    Ok(Json(Page { items, next_cursor, next }))
+    let next = next_cursor
+        .as_ref()
+        .map(|c| format!("/orders?customerId={}&limit={limit}&cursor={c}", customer.as_str()));
+    Ok(Json(Page {
+        items,
+        next_cursor,
+        next,
+    }))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -208,12 +261,17 @@ pub struct CancelBody {
     responses((status = 200, description = "the canceled order", body = OrderView),
         (status = 404, body = ProblemDoc), (status = 409, description = "too late to cancel", body = ProblemDoc),
         (status = 503, body = ProblemDoc)))]
-async fn cancel(State(state): State<AppState>, Path(raw): Path<String>, body: axum::body::Bytes) -> Result<Json<OrderView>, ApiError> {
+async fn cancel(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<OrderView>, ApiError> {
     let id = parse_id(&raw)?;
     let body: CancelBody = if body.iter().all(u8::is_ascii_whitespace) {
         CancelBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("the body must be {{\"reason\": \"...\"}} or empty: {e}")))?
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("the body must be {{\"reason\": \"...\"}} or empty: {e}")))?
     };
     cancel_order(&state, id, body.reason).await
 }
@@ -229,7 +287,11 @@ pub struct PatchBody {
 #[utoipa::path(patch, path = "/orders/{order_id}", tag = "orders", params(("order_id" = String, Path)), request_body = PatchBody,
     responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc), (status = 409, body = ProblemDoc),
         (status = 422, body = ProblemDoc), (status = 503, body = ProblemDoc)))]
-async fn patch(State(state): State<AppState>, Path(raw): Path<String>, Body(body): Body<PatchBody>) -> Result<Json<OrderView>, ApiError> {
+async fn patch(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    Body(body): Body<PatchBody>,
+) -> Result<Json<OrderView>, ApiError> {
     let id = parse_id(&raw)?;
     if body.status != "Canceled" {
         return Err(ApiError::unprocessable(format!(
@@ -241,9 +303,14 @@ async fn patch(State(state): State<AppState>, Path(raw): Path<String>, Body(body
 }
 
 async fn cancel_order(state: &AppState, id: OrderId, reason: Option<String>) -> Result<Json<OrderView>, ApiError> {
-    let handle = state.temporal.get_workflow_handle::<OrderWorkflow>(order_workflow_id(&id));
+    let handle = state
+        .temporal
+        .get_workflow_handle::<OrderWorkflow>(order_workflow_id(&id));
     let request = CancelRequest { reason };
-    let result = state.guard.call(handle.execute_update(OrderWorkflow::cancel, request, WorkflowExecuteUpdateOptions::default())).await?;
+    let result = state
+        .guard
+        .call(handle.execute_update(OrderWorkflow::cancel, request, WorkflowExecuteUpdateOptions::default()))
+        .await?;
     match classify(result)? {
         UpdateOutcome::Done(order) => {
             tracing::info!(order_id = %id, "order canceled");
@@ -258,7 +325,9 @@ async fn cancel_order(state: &AppState, id: OrderId, reason: Option<String>) -> 
 /// existed (404).
 pub(crate) async fn finished_or_unknown<T>(state: &AppState, id: &OrderId) -> Result<T, ApiError> {
     match state.view.order(id).await.map_err(ApiError::unavailable)? {
-        Some(order) => Err(ApiError::Conflict { detail: format!("order {id} is {}: it is finished", order.status) }),
+        Some(order) => Err(ApiError::Conflict {
+            detail: format!("order {id} is {}: it is finished", order.status),
+        }),
         None => Err(ApiError::not_found(format!("order {id}"))),
     }
 }

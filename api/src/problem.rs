@@ -12,7 +12,12 @@ use serde::Serialize;
 pub enum ApiError {
     /// The request is wrong; `detail` says how.
     #[error("{detail}")]
-    Invalid { status: StatusCode, kind: &'static str, title: &'static str, detail: String },
+    Invalid {
+        status: StatusCode,
+        kind: &'static str,
+        title: &'static str,
+        detail: String,
+    },
     /// A command is not valid in the order's current state.
     #[error("{detail}")]
     Conflict { detail: String },
@@ -28,7 +33,12 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::Invalid { status: StatusCode::BAD_REQUEST, kind: "invalid-request", title: "The request is invalid", detail: detail.into() }
+        Self::Invalid {
+            status: StatusCode::BAD_REQUEST,
+            kind: "invalid-request",
+            title: "The request is invalid",
+            detail: detail.into(),
+        }
     }
 
     pub fn unprocessable(detail: impl Into<String>) -> Self {
@@ -45,7 +55,10 @@ impl ApiError {
     }
 
     pub fn unavailable(cause: impl std::fmt::Display) -> Self {
-        Self::Unavailable { cause: cause.to_string(), retry_after_secs: 2 }
+        Self::Unavailable {
+            cause: cause.to_string(),
+            retry_after_secs: 2,
+        }
     }
 }
 
@@ -66,21 +79,45 @@ struct Problem<'a> {
 
 /// Builds a problem response; used for every error the API sends, its own or the framework's.
 pub fn problem(status: StatusCode, kind: &str, title: &str, detail: String) -> Response {
-    let body = Problem { kind: format!("https://coffeeshop.example/problems/{kind}"), title, status: status.as_u16(), detail };
+    let body = Problem {
+        kind: format!("https://coffeeshop.example/problems/{kind}"),
+        title,
+        status: status.as_u16(),
+        detail,
+    };
     let mut response = (status, Json(body)).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     response
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            Self::Invalid { status, kind, title, detail } => problem(status, kind, title, detail),
-            Self::Conflict { detail } => problem(StatusCode::CONFLICT, "conflict", "Not possible in the order's current state", detail),
-            Self::NotFound { what } => {
-                problem(StatusCode::NOT_FOUND, "not-found", "Not found", format!("{what} does not exist; check the id"))
-            }
-            Self::Unavailable { cause, retry_after_secs } => {
+            Self::Invalid {
+                status,
+                kind,
+                title,
+                detail,
+            } => problem(status, kind, title, detail),
+            Self::Conflict { detail } => problem(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Not possible in the order's current state",
+                detail,
+            ),
+            Self::NotFound { what } => problem(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                format!("{what} does not exist; check the id"),
+            ),
+            Self::Unavailable {
+                cause,
+                retry_after_secs,
+            } => {
                 tracing::warn!(cause = %cause, "answering 503");
                 let mut response = problem(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -88,7 +125,9 @@ impl IntoResponse for ApiError {
                     "Temporarily unavailable",
                     format!("the order system cannot take this request right now; retry in {retry_after_secs} s"),
                 );
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
                 response
             }
             Self::Internal(cause) => {
@@ -118,8 +157,17 @@ impl From<JsonRejection> for ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "send the body with Content-Type: application/json".to_owned(),
             _ => rejection.body_text(),
         };
-        let status = if status == StatusCode::UNPROCESSABLE_ENTITY || status.is_client_error() { status } else { StatusCode::BAD_REQUEST };
-        Self::Invalid { status, kind, title, detail }
+        let status = if status == StatusCode::UNPROCESSABLE_ENTITY || status.is_client_error() {
+            status
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        Self::Invalid {
+            status,
+            kind,
+            title,
+            detail,
+        }
     }
 }
 

@@ -47,7 +47,10 @@ pub struct Restocked {
 #[utoipa::path(post, path = "/stocks", tag = "stock", request_body = RestockBody,
     responses((status = 200, description = "stock added", body = Restocked), (status = 201, description = "a new product", body = Restocked),
         (status = 422, body = ProblemDoc), (status = 503, body = ProblemDoc)))]
-async fn restock(State(state): State<AppState>, Body(body): Body<RestockBody>) -> Result<(StatusCode, Json<Restocked>), ApiError> {
+async fn restock(
+    State(state): State<AppState>,
+    Body(body): Body<RestockBody>,
+) -> Result<(StatusCode, Json<Restocked>), ApiError> {
     let input = Restock {
         restock_id: Uuid::now_v7().to_string(),
         product_name: ProductName::parse(&body.product_name)?,
@@ -66,6 +69,17 @@ async fn restock(State(state): State<AppState>, Body(body): Body<RestockBody>) -
         .await?
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("restocking: {e}")))?;
     tracing::info!(product = %level.product_name, qty = level.qty, "restocked");
-    let status = if level.version == 1 { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(Restocked { product_name: level.product_name.to_string(), qty: level.qty, workflow_id })))
+    let status = if level.version == 1 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(Restocked {
+            product_name: level.product_name.to_string(),
+            qty: level.qty,
+            workflow_id,
+        }),
+    ))
 }

@@ -70,7 +70,15 @@ impl From<domain::Order> for OrderView {
             reason: o.reason,
             placed_at: o.placed_at,
             updated_at: o.updated_at,
-            history: Some(o.history.into_iter().map(|h| Step { status: h.status.to_string(), at: h.at }).collect()),
+            history: Some(
+                o.history
+                    .into_iter()
+                    .map(|h| Step {
+                        status: h.status.to_string(),
+                        at: h.at,
+                    })
+                    .collect(),
+            ),
         }
     }
 }
@@ -100,7 +108,10 @@ impl Cursor {
         if placed_at.len() != 24 || !placed_at.ends_with('Z') {
             return None;
         }
-        Some(Self { placed_at: placed_at.to_owned(), order_id: order_id.to_owned() })
+        Some(Self {
+            placed_at: placed_at.to_owned(),
+            order_id: order_id.to_owned(),
+        })
     }
 }
 
@@ -189,7 +200,9 @@ impl View {
     }
 
     pub async fn stocks(&self) -> sqlx::Result<Vec<StockView>> {
-        sqlx::query_as("SELECT product_name, qty FROM stock ORDER BY product_name").fetch_all(&self.pool).await
+        sqlx::query_as("SELECT product_name, qty FROM stock ORDER BY product_name")
+            .fetch_all(&self.pool)
+            .await
     }
 }
 
@@ -199,7 +212,10 @@ mod tests {
 
     #[test]
     fn a_cursor_survives_its_round_trip_and_junk_is_refused() {
-        let c = Cursor { placed_at: "2026-11-25T08:19:11.123Z".into(), order_id: "0190-ab".into() };
+        let c = Cursor {
+            placed_at: "2026-11-25T08:19:11.123Z".into(),
+            order_id: "0190-ab".into(),
+        };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         for junk in ["", "x", "2026_abc", "2026-11-25T08:19:11.123Z_a/b"] {
             assert_eq!(Cursor::decode(junk), None, "{junk:?}");

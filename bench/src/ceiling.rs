@@ -41,7 +41,10 @@ impl BareWorkflow {
 /// and returns workflows per second.
 pub async fn measure(client: Client, activities: u32, count: usize, concurrency: usize) -> anyhow::Result<f64> {
     let runtime = Runtime::from_current_tokio(Default::default())?;
-    let options = WorkerOptions::new(QUEUE).register_workflow::<BareWorkflow>()?.register_activities(Noop).build();
+    let options = WorkerOptions::new(QUEUE)
+        .register_workflow::<BareWorkflow>()?
+        .register_activities(Noop)
+        .build();
     let mut worker = Worker::new(&runtime, client.clone(), options)?;
     let stop = worker.shutdown_handle();
     // The worker's future is not Send: it runs beside the load in this task, not spawned.
@@ -65,7 +68,13 @@ async fn start_all(client: Client, activities: u32, count: usize, concurrency: u
         let client = client.clone();
         let id = format!("bare-{run_id}-{i}");
         runs.spawn(async move {
-            let handle = client.start_workflow(BareWorkflow::run, activities, WorkflowStartOptions::new(QUEUE, id).build()).await?;
+            let handle = client
+                .start_workflow(
+                    BareWorkflow::run,
+                    activities,
+                    WorkflowStartOptions::new(QUEUE, id).build(),
+                )
+                .await?;
             handle.get_result(WorkflowGetResultOptions::default()).await?;
             drop(permit);
             anyhow::Ok(())

@@ -47,7 +47,12 @@ impl Percentiles {
         }
         samples.sort_by(f64::total_cmp);
         let at = |q: f64| samples[((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1];
-        Self { p50: at(0.50), p95: at(0.95), p99: at(0.99), max: samples[samples.len() - 1] }
+        Self {
+            p50: at(0.50),
+            p95: at(0.95),
+            p99: at(0.99),
+            max: samples[samples.len() - 1],
+        }
     }
 }
 
@@ -81,15 +86,24 @@ struct Tally {
 /// Runs `plan` to the end and reports.
 pub async fn run(plan: Plan) -> anyhow::Result<Report> {
     anyhow::ensure!(!plan.products.is_empty(), "give at least one product");
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).pool_max_idle_per_host(plan.concurrency).build()?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(plan.concurrency)
+        .build()?;
     let tally = Arc::new(Mutex::new(Tally::default()));
     let permits = Arc::new(Semaphore::new(plan.concurrency.max(1)));
-    let bar = if plan.progress { ProgressBar::new(plan.orders as u64) } else { ProgressBar::hidden() };
+    let bar = if plan.progress {
+        ProgressBar::new(plan.orders as u64)
+    } else {
+        ProgressBar::hidden()
+    };
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} orders ({per_sec}) {msg}")
             .expect("a valid template"),
     );
-    let mut pace = plan.rate.map(|r| tokio::time::interval(Duration::from_secs_f64(1.0 / r.max(0.001))));
+    let mut pace = plan
+        .rate
+        .map(|r| tokio::time::interval(Duration::from_secs_f64(1.0 / r.max(0.001))));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..plan.orders {
@@ -150,7 +164,16 @@ async fn one_order(http: &reqwest::Client, plan: &Plan, i: usize, tally: &Mutex<
             }
         }
         Ok(r) => return error(tally, format!("POST /orders {}", r.status().as_u16())),
-        Err(e) => return error(tally, if e.is_timeout() { "POST /orders timeout".into() } else { "POST /orders transport".into() }),
+        Err(e) => {
+            return error(
+                tally,
+                if e.is_timeout() {
+                    "POST /orders timeout".into()
+                } else {
+                    "POST /orders transport".into()
+                },
+            );
+        }
     };
     // A deterministic share of orders is canceled: every n-th one.
     if plan.cancel_ratio > 0.0 && (i as f64 * plan.cancel_ratio).fract() + plan.cancel_ratio >= 1.0 {
@@ -177,7 +200,8 @@ async fn follow(http: &reqwest::Client, plan: &Plan, id: &str, tally: &Mutex<Tal
             *t.finished.entry(status.to_owned()).or_default() += 1;
             t.last_final = Some(Instant::now());
             if let (Some(placed), Some(updated)) = (time(&order["placedAt"]), time(&order["updatedAt"])) {
-                t.e2e_ms.push(updated.duration_since(placed).unwrap_or_default().as_secs_f64() * 1000.0);
+                t.e2e_ms
+                    .push(updated.duration_since(placed).unwrap_or_default().as_secs_f64() * 1000.0);
             }
             return;
         }
@@ -192,8 +216,16 @@ fn time(v: &Value) -> Option<SystemTime> {
 
 /// The report as a human reads it.
 pub fn print(report: &Report) {
-    let p = |x: &Percentiles| format!("p50 {:.1}  p95 {:.1}  p99 {:.1}  max {:.1} ms", x.p50, x.p95, x.p99, x.max);
-    println!("orders        {} sent, {} accepted in {:.1} s ({:.1}/s)", report.orders, report.accepted, report.seconds, report.post_throughput);
+    let p = |x: &Percentiles| {
+        format!(
+            "p50 {:.1}  p95 {:.1}  p99 {:.1}  max {:.1} ms",
+            x.p50, x.p95, x.p99, x.max
+        )
+    };
+    println!(
+        "orders        {} sent, {} accepted in {:.1} s ({:.1}/s)",
+        report.orders, report.accepted, report.seconds, report.post_throughput
+    );
     println!("POST /orders  {}", p(&report.post_latency_ms));
     if let (Some(tp), Some(lat)) = (report.e2e_throughput, &report.e2e_latency_ms) {
         let finished: Vec<String> = report.finished.iter().map(|(k, v)| format!("{v} {k}")).collect();

@@ -37,7 +37,9 @@ pub fn order_workflow_id(order_id: &OrderId) -> String {
 
 /// The order id inside an order workflow id, if it is one.
 pub fn order_id_from_workflow_id(workflow_id: &str) -> Option<OrderId> {
-    workflow_id.strip_prefix("order-").and_then(|id| OrderId::parse(id).ok())
+    workflow_id
+        .strip_prefix("order-")
+        .and_then(|id| OrderId::parse(id).ok())
 }
 
 /// The workflow id of a restock: `restock-<restockId>`.

@@ -83,7 +83,9 @@ impl RejectReason {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::OutOfStock, Self::UnknownProduct].into_iter().find(|r| r.as_str() == raw)
+        [Self::OutOfStock, Self::UnknownProduct]
+            .into_iter()
+            .find(|r| r.as_str() == raw)
     }
 }
 
@@ -177,7 +179,10 @@ impl Order {
             reason: None,
             placed_at: at.clone(),
             updated_at: at.clone(),
-            history: vec![HistoryEntry { status: OrderStatus::Ordered, at }],
+            history: vec![HistoryEntry {
+                status: OrderStatus::Ordered,
+                at,
+            }],
             stock_reserved: false,
             ticket_open: false,
             ignored: Vec::new(),
@@ -213,7 +218,11 @@ impl Order {
             (_, OrderEvent::Completed) => "only a Brewing order can be completed".to_owned(),
             (_, other) => format!("cannot move to {}", other.target()),
         };
-        Err(TransitionRefused { order_id: self.order_id.to_string(), from: self.status, message })
+        Err(TransitionRefused {
+            order_id: self.order_id.to_string(),
+            from: self.status,
+            message,
+        })
     }
 
     /// Applies `event` at time `at`, appending it to the history.
@@ -228,7 +237,10 @@ impl Order {
         }
         self.status = event.target();
         self.updated_at = at.clone();
-        self.history.push(HistoryEntry { status: self.status, at });
+        self.history.push(HistoryEntry {
+            status: self.status,
+            at,
+        });
         Ok(())
     }
 
@@ -277,7 +289,11 @@ impl Order {
 
     /// Notes a command that could not be applied, so it shows in the `status` query.
     pub fn ignore(&mut self, command: &str, reason: String, at: String) {
-        self.ignored.push(IgnoredCommand { command: command.to_owned(), reason, at });
+        self.ignored.push(IgnoredCommand {
+            command: command.to_owned(),
+            reason,
+            at,
+        });
     }
 }
 
@@ -309,13 +325,23 @@ mod tests {
     }
 
     fn cancel() -> OrderEvent {
-        OrderEvent::Canceled { reason: "changed my mind".into() }
+        OrderEvent::Canceled {
+            reason: "changed my mind".into(),
+        }
     }
 
     #[test]
     fn the_happy_path_goes_through_every_status_and_records_each_step() {
         let mut o = order();
-        at(&mut o, [OrderEvent::StockReserved, OrderEvent::Queued, OrderEvent::BrewingStarted, OrderEvent::Completed]);
+        at(
+            &mut o,
+            [
+                OrderEvent::StockReserved,
+                OrderEvent::Queued,
+                OrderEvent::BrewingStarted,
+                OrderEvent::Completed,
+            ],
+        );
         let steps: Vec<_> = o.history.iter().map(|h| h.status.as_str()).collect();
         assert_eq!(steps, ["Ordered", "StockReserved", "Queued", "Brewing", "Completed"]);
         assert_eq!(o.seq(), 5);
@@ -334,10 +360,15 @@ mod tests {
 
     #[test]
     fn cancel_is_allowed_until_brewing_starts() {
-        for before in [vec![], vec![OrderEvent::StockReserved], vec![OrderEvent::StockReserved, OrderEvent::Queued]] {
+        for before in [
+            vec![],
+            vec![OrderEvent::StockReserved],
+            vec![OrderEvent::StockReserved, OrderEvent::Queued],
+        ] {
             let mut o = order();
             at(&mut o, before.clone());
-            o.apply(cancel(), "tc".into()).unwrap_or_else(|e| panic!("{before:?}: {e}"));
+            o.apply(cancel(), "tc".into())
+                .unwrap_or_else(|e| panic!("{before:?}: {e}"));
             assert_eq!(o.status, OrderStatus::Canceled);
             assert_eq!(o.reason.as_deref(), Some("changed my mind"));
         }
@@ -346,7 +377,14 @@ mod tests {
     #[test]
     fn cancel_is_refused_once_brewing_with_a_message_that_says_why() {
         let mut o = order();
-        at(&mut o, [OrderEvent::StockReserved, OrderEvent::Queued, OrderEvent::BrewingStarted]);
+        at(
+            &mut o,
+            [
+                OrderEvent::StockReserved,
+                OrderEvent::Queued,
+                OrderEvent::BrewingStarted,
+            ],
+        );
         let err = o.check(&cancel()).unwrap_err();
         assert_eq!(err.from, OrderStatus::Brewing);
         assert!(err.to_string().contains("can no longer be canceled"), "{err}");
@@ -367,7 +405,12 @@ mod tests {
     fn nothing_leaves_a_final_status() {
         let mut o = order();
         at(&mut o, [cancel()]);
-        for e in [OrderEvent::StockReserved, OrderEvent::Queued, OrderEvent::BrewingStarted, cancel()] {
+        for e in [
+            OrderEvent::StockReserved,
+            OrderEvent::Queued,
+            OrderEvent::BrewingStarted,
+            cancel(),
+        ] {
             assert!(o.check(&e).unwrap_err().message.contains("finished"));
         }
     }
@@ -376,7 +419,10 @@ mod tests {
     fn compensations_run_in_reverse_order_of_what_was_taken() {
         let mut o = order();
         at(&mut o, [OrderEvent::StockReserved, OrderEvent::Queued, cancel()]);
-        assert_eq!(o.compensations(), [Compensation::CancelProduction, Compensation::ReleaseStock]);
+        assert_eq!(
+            o.compensations(),
+            [Compensation::CancelProduction, Compensation::ReleaseStock]
+        );
         o.compensated(Compensation::CancelProduction);
         assert_eq!(o.compensations(), [Compensation::ReleaseStock]);
         o.compensated(Compensation::ReleaseStock);
@@ -384,7 +430,10 @@ mod tests {
 
         let mut early = order();
         at(&mut early, [cancel()]);
-        assert!(early.compensations().is_empty(), "nothing was taken before StockReserved");
+        assert!(
+            early.compensations().is_empty(),
+            "nothing was taken before StockReserved"
+        );
     }
 
     #[test]
@@ -398,7 +447,10 @@ mod tests {
         let mut later = order();
         at(&mut later, [OrderEvent::StockReserved, cancel()]);
         later.ticket_was_opened("t3".into());
-        assert_eq!(later.compensations(), [Compensation::CancelProduction, Compensation::ReleaseStock]);
+        assert_eq!(
+            later.compensations(),
+            [Compensation::CancelProduction, Compensation::ReleaseStock]
+        );
         assert_eq!(later.history.len(), 3, "late results add no step to the history");
     }
 

@@ -13,7 +13,10 @@ pub struct InvalidValue {
 
 impl InvalidValue {
     fn new(field: &'static str, problem: impl Into<String>) -> Self {
-        Self { field, problem: problem.into() }
+        Self {
+            field,
+            problem: problem.into(),
+        }
     }
 }
 
@@ -26,7 +29,10 @@ fn parse_name(field: &'static str, raw: &str) -> Result<String, InvalidValue> {
         return Err(InvalidValue::new(field, "must not be empty"));
     }
     if trimmed.chars().count() > MAX_NAME_LEN {
-        return Err(InvalidValue::new(field, format!("must be at most {MAX_NAME_LEN} characters")));
+        return Err(InvalidValue::new(
+            field,
+            format!("must be at most {MAX_NAME_LEN} characters"),
+        ));
     }
     if trimmed.chars().any(char::is_control) {
         return Err(InvalidValue::new(field, "must not contain control characters"));
@@ -80,10 +86,16 @@ impl OrderId {
     /// ASCII letters, digits, `-` and `_` only, so the id is safe in URLs, workflow ids and logs.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         if raw.is_empty() || raw.len() > MAX_NAME_LEN {
-            return Err(InvalidValue::new("orderId", format!("must be 1 to {MAX_NAME_LEN} characters")));
+            return Err(InvalidValue::new(
+                "orderId",
+                format!("must be 1 to {MAX_NAME_LEN} characters"),
+            ));
         }
         if !raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(InvalidValue::new("orderId", "may contain only letters, digits, '-' and '_'"));
+            return Err(InvalidValue::new(
+                "orderId",
+                "may contain only letters, digits, '-' and '_'",
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -133,7 +145,10 @@ impl RestockQuantity {
 
     pub fn parse(raw: i64) -> Result<Self, InvalidValue> {
         if !(1..=i64::from(Self::MAX)).contains(&raw) {
-            return Err(InvalidValue::new("qty", format!("must be an integer from 1 to {}", Self::MAX)));
+            return Err(InvalidValue::new(
+                "qty",
+                format!("must be an integer from 1 to {}", Self::MAX),
+            ));
         }
         Ok(Self(raw as u32))
     }
@@ -158,7 +173,10 @@ mod tests {
             let err = ProductName::parse(bad).unwrap_err();
             assert_eq!(err.field, "productName", "{bad:?}");
         }
-        assert!(ProductName::parse(&"é".repeat(64)).is_ok(), "64 characters are allowed, not bytes");
+        assert!(
+            ProductName::parse(&"é".repeat(64)).is_ok(),
+            "64 characters are allowed, not bytes"
+        );
     }
 
     #[test]

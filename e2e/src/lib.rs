@@ -66,20 +66,39 @@ impl TestApp {
             temporalio_client::ClientOptions::new("default").build(),
         )?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
-        Ok(Self { stack, api, http, temporal, _dir: dir })
+        Ok(Self {
+            stack,
+            api,
+            http,
+            temporal,
+            _dir: dir,
+        })
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.http.get(format!("{}{path}", self.api)).send().await.expect("the API answers")
+        self.http
+            .get(format!("{}{path}", self.api))
+            .send()
+            .await
+            .expect("the API answers")
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Response {
-        self.http.post(format!("{}{path}", self.api)).json(&body).send().await.expect("the API answers")
+        self.http
+            .post(format!("{}{path}", self.api))
+            .json(&body)
+            .send()
+            .await
+            .expect("the API answers")
     }
 
     /// `POST /orders`; returns the response (202 on success).
     pub async fn order(&self, product: &str, qty: i64, customer: &str) -> Response {
-        self.post("/orders", json!({"productName": product, "qty": qty, "customerId": customer})).await
+        self.post(
+            "/orders",
+            json!({"productName": product, "qty": qty, "customerId": customer}),
+        )
+        .await
     }
 
     /// Places an order that must be accepted; returns its id.
@@ -121,9 +140,16 @@ impl TestApp {
                 if body["status"] == status {
                     return body;
                 }
-                assert!(Instant::now() < deadline, "order {id} never reached {status}; it is {body}");
+                assert!(
+                    Instant::now() < deadline,
+                    "order {id} never reached {status}; it is {body}"
+                );
             } else {
-                assert!(Instant::now() < deadline, "order {id} never reached {status}; GET says {}", r.status());
+                assert!(
+                    Instant::now() < deadline,
+                    "order {id} never reached {status}; GET says {}",
+                    r.status()
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -138,20 +164,29 @@ impl TestApp {
             {
                 return order;
             }
-            assert!(Instant::now() < deadline, "workflow of order {id} never reached {status}");
+            assert!(
+                Instant::now() < deadline,
+                "workflow of order {id} never reached {status}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
     /// The `status` query of an order's workflow.
     pub async fn query(&self, id: &str) -> anyhow::Result<Order> {
-        let handle = self.temporal.get_workflow_handle::<OrderWorkflow>(order_workflow_id(&OrderId::parse(id)?));
-        Ok(handle.query(OrderWorkflow::status, (), WorkflowQueryOptions::default()).await?)
+        let handle = self
+            .temporal
+            .get_workflow_handle::<OrderWorkflow>(order_workflow_id(&OrderId::parse(id)?));
+        Ok(handle
+            .query(OrderWorkflow::status, (), WorkflowQueryOptions::default())
+            .await?)
     }
 
     /// Waits until the order's workflow has closed.
     pub async fn wait_closed(&self, id: &str) {
-        let handle = self.temporal.get_workflow_handle::<OrderWorkflow>(order_workflow_id(&OrderId::parse(id).unwrap()));
+        let handle = self
+            .temporal
+            .get_workflow_handle::<OrderWorkflow>(order_workflow_id(&OrderId::parse(id).unwrap()));
         tokio::time::timeout(PATIENCE, handle.get_result(Default::default()))
             .await
             .expect("the workflow closes in time")
@@ -161,18 +196,30 @@ impl TestApp {
     /// A product's level in the warehouse's own database (the source of truth, not the view).
     pub async fn warehouse_stock(&self, product: &str) -> Option<i64> {
         let db = self.warehouse_db().await;
-        db.level(&domain::ProductName::parse(product).unwrap()).await.unwrap().map(|l| l.qty)
+        db.level(&domain::ProductName::parse(product).unwrap())
+            .await
+            .unwrap()
+            .map(|l| l.qty)
     }
 
     /// The warehouse's store, opened on the same database the warehouse worker uses.
     pub async fn warehouse_db(&self) -> activities::warehouse::WarehouseDb {
-        let url = self.stack.config.warehouse_url.clone().unwrap_or_else(|| self.stack.postgres.url("warehouse"));
-        activities::warehouse::WarehouseDb::connect(&url, 2).await.expect("the warehouse database opens")
+        let url = self
+            .stack
+            .config
+            .warehouse_url
+            .clone()
+            .unwrap_or_else(|| self.stack.postgres.url("warehouse"));
+        activities::warehouse::WarehouseDb::connect(&url, 2)
+            .await
+            .expect("the warehouse database opens")
     }
 
     /// The kitchen's store.
     pub async fn kitchen_db(&self) -> activities::kitchen::KitchenDb {
-        activities::kitchen::KitchenDb::connect(&self.stack.postgres.url("kitchen"), 2).await.expect("the kitchen database opens")
+        activities::kitchen::KitchenDb::connect(&self.stack.postgres.url("kitchen"), 2)
+            .await
+            .expect("the kitchen database opens")
     }
 
     /// Runs the `temporal` CLI against this stack's server; returns (success, stdout + stderr).
@@ -183,7 +230,11 @@ impl TestApp {
             .output()
             .await
             .expect("the temporal CLI runs");
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         (out.status.success(), text)
     }
 }

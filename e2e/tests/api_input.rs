@@ -10,7 +10,10 @@ async fn assert_problem(r: reqwest::Response, status: StatusCode, mentions: &str
     let p: Value = r.json().await.unwrap();
     assert!(p["type"].as_str().unwrap().starts_with("https://"), "{p}");
     assert!(p["title"].is_string(), "{p}");
-    assert!(p["detail"].as_str().unwrap().contains(mentions), "detail should mention {mentions:?}: {p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains(mentions),
+        "detail should mention {mentions:?}: {p}"
+    );
 }
 
 #[tokio::test]
@@ -19,35 +22,112 @@ async fn bad_orders_are_refused_with_a_problem_that_says_what_to_fix_and_nothing
     let product = app.stocked_product(10).await;
     let customer = "c-bad";
     let post = |body: String, content_type: &'static str| {
-        app.http.post(format!("{}/orders", app.api)).header("content-type", content_type).body(body).send()
+        app.http
+            .post(format!("{}/orders", app.api))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
     };
 
     let cases: Vec<(Value, StatusCode, &str)> = vec![
-        (json!({"productName": product, "qty": 0, "customerId": customer}), StatusCode::UNPROCESSABLE_ENTITY, "qty"),
-        (json!({"productName": product, "qty": 101, "customerId": customer}), StatusCode::UNPROCESSABLE_ENTITY, "qty"),
-        (json!({"productName": product, "qty": 1.5, "customerId": customer}), StatusCode::UNPROCESSABLE_ENTITY, "qty"),
-        (json!({"productName": product, "qty": "2", "customerId": customer}), StatusCode::UNPROCESSABLE_ENTITY, "qty"),
-        (json!({"productName": product, "customerId": customer}), StatusCode::UNPROCESSABLE_ENTITY, "qty"),
-        (json!({"productName": "", "qty": 1, "customerId": customer}), StatusCode::UNPROCESSABLE_ENTITY, "productName"),
-        (json!({"productName": "x".repeat(65), "qty": 1, "customerId": customer}), StatusCode::UNPROCESSABLE_ENTITY, "64"),
-        (json!({"productName": "Lat\u{7}te", "qty": 1, "customerId": customer}), StatusCode::UNPROCESSABLE_ENTITY, "control"),
-        (json!({"productName": product, "qty": 1, "customerId": ""}), StatusCode::UNPROCESSABLE_ENTITY, "customerId"),
+        (
+            json!({"productName": product, "qty": 0, "customerId": customer}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "qty",
+        ),
+        (
+            json!({"productName": product, "qty": 101, "customerId": customer}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "qty",
+        ),
+        (
+            json!({"productName": product, "qty": 1.5, "customerId": customer}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "qty",
+        ),
+        (
+            json!({"productName": product, "qty": "2", "customerId": customer}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "qty",
+        ),
+        (
+            json!({"productName": product, "customerId": customer}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "qty",
+        ),
+        (
+            json!({"productName": "", "qty": 1, "customerId": customer}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "productName",
+        ),
+        (
+            json!({"productName": "x".repeat(65), "qty": 1, "customerId": customer}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "64",
+        ),
+        (
+            json!({"productName": "Lat\u{7}te", "qty": 1, "customerId": customer}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "control",
+        ),
+        (
+            json!({"productName": product, "qty": 1, "customerId": ""}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "customerId",
+        ),
     ];
     for (body, status, mentions) in cases {
-        assert_problem(post(body.to_string(), "application/json").await.unwrap(), status, mentions).await;
+        assert_problem(
+            post(body.to_string(), "application/json").await.unwrap(),
+            status,
+            mentions,
+        )
+        .await;
     }
-    assert_problem(post("{\"productName\":".into(), "application/json").await.unwrap(), StatusCode::BAD_REQUEST, "").await;
-    assert_problem(post(json!({"productName": product, "qty": 1, "customerId": customer}).to_string(), "text/plain").await.unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type").await;
+    assert_problem(
+        post("{\"productName\":".into(), "application/json").await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "",
+    )
+    .await;
+    assert_problem(
+        post(
+            json!({"productName": product, "qty": 1, "customerId": customer}).to_string(),
+            "text/plain",
+        )
+        .await
+        .unwrap(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "Content-Type",
+    )
+    .await;
     let huge = json!({"productName": product, "qty": 1, "customerId": customer, "pad": "x".repeat(70_000)}).to_string();
-    assert_problem(post(huge, "application/json").await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE, "bytes").await;
+    assert_problem(
+        post(huge, "application/json").await.unwrap(),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "bytes",
+    )
+    .await;
 
-    assert_problem(app.get("/orders/does-not-exist").await, StatusCode::NOT_FOUND, "does-not-exist").await;
+    assert_problem(
+        app.get("/orders/does-not-exist").await,
+        StatusCode::NOT_FOUND,
+        "does-not-exist",
+    )
+    .await;
     assert_problem(app.get("/no/such/route").await, StatusCode::NOT_FOUND, "route").await;
     assert_problem(app.get("/orders").await, StatusCode::BAD_REQUEST, "customerId").await;
 
-    let mine: Value = app.get(&format!("/orders?customerId={customer}")).await.json().await.unwrap();
+    let mine: Value = app
+        .get(&format!("/orders?customerId={customer}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(mine["items"], json!([]), "no order was created");
-    let (_, listed) = app.temporal_cli(&["workflow", "count", "--query", "WorkflowType='OrderWorkflow'"]).await;
+    let (_, listed) = app
+        .temporal_cli(&["workflow", "count", "--query", "WorkflowType='OrderWorkflow'"])
+        .await;
     assert!(listed.contains("Total: 0"), "no workflow was started: {listed}");
     assert_eq!(app.warehouse_stock(&product).await, Some(10));
 }
@@ -71,7 +151,13 @@ async fn a_customer_sees_their_own_orders_newest_first_page_by_page() {
         // New orders arriving mid-way land before the cursor: no duplicates, no gaps.
         let newer = app.place_order(&product, 1, "c-pages").await;
         app.wait_for_status(&newer, "Queued").await;
-        seen.extend(page["items"].as_array().unwrap().iter().map(|o| o["orderId"].as_str().unwrap().to_owned()));
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["orderId"].as_str().unwrap().to_owned()),
+        );
         match page["next"].as_str() {
             Some(next) => path = next.to_owned(),
             None => break,
@@ -86,7 +172,13 @@ async fn an_idempotency_key_makes_a_retried_order_one_order() {
     let app = TestApp::spawn().await;
     let product = app.stocked_product(10).await;
     let body = json!({"productName": product, "qty": 2, "customerId": "c-idem"});
-    let send = |body: Value| app.http.post(format!("{}/orders", app.api)).header("Idempotency-Key", "key-123").json(&body).send();
+    let send = |body: Value| {
+        app.http
+            .post(format!("{}/orders", app.api))
+            .header("Idempotency-Key", "key-123")
+            .json(&body)
+            .send()
+    };
 
     let (a, b) = tokio::join!(send(body.clone()), send(body.clone()));
     let (a, b) = (a.unwrap(), b.unwrap());
@@ -99,7 +191,13 @@ async fn an_idempotency_key_makes_a_retried_order_one_order() {
 
     let again = send(body.clone()).await.unwrap();
     assert_eq!(again.status(), StatusCode::ACCEPTED);
-    assert_eq!(again.json::<Value>().await.unwrap()["status"], "Queued", "a retry reports the order as it is now");
-    let different = send(json!({"productName": product, "qty": 3, "customerId": "c-idem"})).await.unwrap();
+    assert_eq!(
+        again.json::<Value>().await.unwrap()["status"],
+        "Queued",
+        "a retry reports the order as it is now"
+    );
+    let different = send(json!({"productName": product, "qty": 3, "customerId": "c-idem"}))
+        .await
+        .unwrap();
     assert_problem(different, StatusCode::UNPROCESSABLE_ENTITY, "Idempotency-Key").await;
 }

@@ -16,7 +16,11 @@ fn venv_bin(tool: &str) -> PathBuf {
 }
 
 fn run(tool: &str, args: &[&str]) {
-    let out = Command::new(venv_bin(tool)).args(args).current_dir(repo()).output().unwrap_or_else(|e| panic!("{tool}: {e}"));
+    let out = Command::new(venv_bin(tool))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap_or_else(|e| panic!("{tool}: {e}"));
     assert!(
         out.status.success(),
         "{tool} {args:?} failed:\n{}{}",
@@ -28,11 +32,19 @@ fn run(tool: &str, args: &[&str]) {
 /// Every document of a YAML file, as JSON values (parsed by PyYAML from the stack's venv).
 fn yaml(path: &Path) -> Vec<Value> {
     let out = Command::new(venv_bin("python"))
-        .args(["-c", "import sys, json, yaml; print(json.dumps([d for d in yaml.safe_load_all(open(sys.argv[1])) if d]))"])
+        .args([
+            "-c",
+            "import sys, json, yaml; print(json.dumps([d for d in yaml.safe_load_all(open(sys.argv[1])) if d]))",
+        ])
         .arg(path)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -82,12 +94,17 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 /// `config::database_url` builds.
 fn code_reads(src: &str, key: &str) -> bool {
     src.contains(&format!("\"{key}\""))
-        || key.strip_suffix("_DATABASE_URL").is_some_and(|svc| src.contains(&format!("database_url(\"{}\")", svc.to_lowercase())))
+        || key
+            .strip_suffix("_DATABASE_URL")
+            .is_some_and(|svc| src.contains(&format!("database_url(\"{}\")", svc.to_lowercase())))
 }
 
 #[test]
 fn the_compose_file_the_manifests_and_the_dockerfile_validate() {
-    run("check-jsonschema", &["--builtin-schema", "vendor.compose-spec", "docker-compose.yml"]);
+    run(
+        "check-jsonschema",
+        &["--builtin-schema", "vendor.compose-spec", "docker-compose.yml"],
+    );
     let files: Vec<String> = manifests().iter().map(|p| p.display().to_string()).collect();
     let mut args = vec!["--strict", "--quiet"];
     args.extend(files.iter().map(String::as_str));
@@ -98,8 +115,11 @@ fn the_compose_file_the_manifests_and_the_dockerfile_validate() {
 #[test]
 fn the_dockerfile_builds_in_stages_and_runs_as_a_non_root_user() {
     let text = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
-    assert!(text.lines().filter(|l| l.starts_with("FROM ")).count() >= 2, "multi-stage");
-    let user = text.lines().filter(|l| l.starts_with("USER ")).last().expect("a USER line");
+    assert!(
+        text.lines().filter(|l| l.starts_with("FROM ")).count() >= 2,
+        "multi-stage"
+    );
+    let user = text.lines().rfind(|l| l.starts_with("USER ")).expect("a USER line");
     assert_ne!(user.trim(), "USER root");
     assert_ne!(user.trim(), "USER 0");
     for bin in ["api", "cafe", "warehouse", "kitchen", "customercenter"] {
@@ -113,7 +133,12 @@ fn every_kustomize_resource_exists() {
     for r in k["resources"].as_array().unwrap() {
         assert!(repo().join("deploy/k8s").join(r.as_str().unwrap()).exists(), "{r}");
     }
-    let listed: Vec<&str> = k["resources"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    let listed: Vec<&str> = k["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
     for m in manifests() {
         let name = m.file_name().unwrap().to_str().unwrap();
         assert!(listed.contains(&name), "{name} is part of the kustomization");
@@ -123,30 +148,52 @@ fn every_kustomize_resource_exists() {
 #[test]
 fn every_deployment_has_probes_on_real_ports_resources_and_zero_downtime_rollouts() {
     let all = resources();
-    let config = of_kind(&all, "ConfigMap").into_iter().find(|c| c["metadata"]["name"] == "coffeeshop-config").unwrap();
+    let config = of_kind(&all, "ConfigMap")
+        .into_iter()
+        .find(|c| c["metadata"]["name"] == "coffeeshop-config")
+        .unwrap();
     let api_port: u64 = config["data"]["COFFEESHOP_API_PORT"].as_str().unwrap().parse().unwrap();
-    let health_port: u64 = config["data"]["COFFEESHOP_HEALTH_PORT"].as_str().unwrap().parse().unwrap();
+    let health_port: u64 = config["data"]["COFFEESHOP_HEALTH_PORT"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let deployments = of_kind(&all, "Deployment");
-    let names: Vec<&str> = deployments.iter().map(|d| d["metadata"]["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = deployments
+        .iter()
+        .map(|d| d["metadata"]["name"].as_str().unwrap())
+        .collect();
     for service in ["api", "cafe", "warehouse", "kitchen", "customercenter"] {
         assert!(names.contains(&service), "a Deployment for {service}");
     }
     for d in deployments {
         let name = d["metadata"]["name"].as_str().unwrap();
         let c = &d["spec"]["template"]["spec"]["containers"][0];
-        assert!(c["resources"]["requests"].is_object() && c["resources"]["limits"].is_object(), "{name}: requests and limits");
+        assert!(
+            c["resources"]["requests"].is_object() && c["resources"]["limits"].is_object(),
+            "{name}: requests and limits"
+        );
         if name == "postgresql" {
             assert_eq!(d["spec"]["strategy"]["type"], "Recreate", "one pod owns the volume");
             continue;
         }
-        assert_eq!(d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"], 0, "{name}: zero-downtime rollout");
+        assert_eq!(
+            d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"], 0,
+            "{name}: zero-downtime rollout"
+        );
         assert_eq!(c["args"][0], name, "{name} runs its own binary");
         let port = &c["ports"][0];
         let expected = if name == "api" { api_port } else { health_port };
-        assert_eq!(port["containerPort"], expected, "{name}: the port the process listens on");
+        assert_eq!(
+            port["containerPort"], expected,
+            "{name}: the port the process listens on"
+        );
         for (probe, path) in [("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")] {
             assert_eq!(c[probe]["httpGet"]["path"], path, "{name}: {probe}");
-            assert_eq!(c[probe]["httpGet"]["port"], port["name"], "{name}: {probe} targets the named port");
+            assert_eq!(
+                c[probe]["httpGet"]["port"], port["name"],
+                "{name}: {probe} targets the named port"
+            );
         }
         let from: Vec<&str> = c["envFrom"]
             .as_array()
@@ -154,7 +201,11 @@ fn every_deployment_has_probes_on_real_ports_resources_and_zero_downtime_rollout
             .iter()
             .filter_map(|e| e["configMapRef"]["name"].as_str().or(e["secretRef"]["name"].as_str()))
             .collect();
-        assert_eq!(from, ["coffeeshop-config", "coffeeshop-databases"], "{name}: configuration and secrets");
+        assert_eq!(
+            from,
+            ["coffeeshop-config", "coffeeshop-databases"],
+            "{name}: configuration and secrets"
+        );
     }
     // The code answers where the probes ask.
     let src = source();
@@ -168,7 +219,10 @@ fn autoscalers_and_disruption_budgets_target_existing_deployments() {
     let find = |name: &str| deployments.iter().find(|d| d["metadata"]["name"] == name).copied();
     let hpas = of_kind(&all, "HorizontalPodAutoscaler");
     for service in ["api", "cafe", "warehouse", "kitchen", "customercenter"] {
-        assert!(hpas.iter().any(|h| h["spec"]["scaleTargetRef"]["name"] == service), "an HPA for {service}");
+        assert!(
+            hpas.iter().any(|h| h["spec"]["scaleTargetRef"]["name"] == service),
+            "an HPA for {service}"
+        );
     }
     for h in hpas {
         let target = h["spec"]["scaleTargetRef"]["name"].as_str().unwrap();
@@ -178,7 +232,9 @@ fn autoscalers_and_disruption_budgets_target_existing_deployments() {
     for pdb in of_kind(&all, "PodDisruptionBudget") {
         let selector = &pdb["spec"]["selector"]["matchLabels"];
         assert!(
-            deployments.iter().any(|d| &d["spec"]["template"]["metadata"]["labels"] == selector),
+            deployments
+                .iter()
+                .any(|d| &d["spec"]["template"]["metadata"]["labels"] == selector),
             "PDB {} selects pods of a Deployment",
             pdb["metadata"]["name"]
         );
@@ -186,7 +242,10 @@ fn autoscalers_and_disruption_budgets_target_existing_deployments() {
     let claims = of_kind(&all, "PersistentVolumeClaim");
     let pg = find("postgresql").unwrap();
     let volume_claim = &pg["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"];
-    assert!(claims.iter().any(|c| &c["metadata"]["name"] == volume_claim), "PostgreSQL's data is on a PVC");
+    assert!(
+        claims.iter().any(|c| &c["metadata"]["name"] == volume_claim),
+        "PostgreSQL's data is on a PVC"
+    );
 }
 
 #[test]
@@ -209,13 +268,19 @@ fn configuration_keys_are_the_ones_the_code_reads() {
         if service["image"] != "coffeeshop:latest" {
             continue;
         }
-        assert!(service["healthcheck"].is_object(), "compose service {name} has a health check");
+        assert!(
+            service["healthcheck"].is_object(),
+            "compose service {name} has a health check"
+        );
         for key in service["environment"].as_object().unwrap().keys() {
             assert!(code_reads(&src, key), "compose {name}: {key} is read by the code");
         }
     }
     let setup = compose["services"]["temporal-setup"]["command"].to_string();
     for attribute in domain::search_attributes::NAMES {
-        assert!(setup.contains(attribute), "compose registers the search attribute {attribute}");
+        assert!(
+            setup.contains(attribute),
+            "compose registers the search attribute {attribute}"
+        );
     }
 }

@@ -36,36 +36,67 @@ async fn with_temporal_down_commands_fail_fast_reads_keep_working_and_it_recover
     assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(refused.headers().contains_key("retry-after"), "503 says when to retry");
     assert_eq!(refused.headers()["content-type"], "application/problem+json");
-    assert!(took < Duration::from_secs(1), "fails fast, not after a timeout: took {took:?}");
+    assert!(
+        took < Duration::from_secs(1),
+        "fails fast, not after a timeout: took {took:?}"
+    );
     println!("503 while Temporal is down answered in {took:?}");
-    assert_eq!(app.get(&format!("/orders/{before}")).await.status(), StatusCode::OK, "reads come from the view");
+    assert_eq!(
+        app.get(&format!("/orders/{before}")).await.status(),
+        StatusCode::OK,
+        "reads come from the view"
+    );
     assert_eq!(app.get("/stocks").await.status(), StatusCode::OK);
-    assert_eq!(app.get(&format!("/orders?customerId=c-outage")).await.status(), StatusCode::OK);
+    assert_eq!(app.get("/orders?customerId=c-outage").await.status(), StatusCode::OK);
 
     app.stack.start_temporal().await.unwrap();
-    let after = eventually("commands succeed again without restarting the API", || async {
+    let accepted = eventually("commands succeed again without restarting the API", || async {
         let r = app.order(&product, 1, "c-outage").await;
-        (r.status() == StatusCode::ACCEPTED).then(|| async move { r.json::<Value>().await.unwrap() })
+        (r.status() == StatusCode::ACCEPTED).then_some(r)
     })
-    .await
     .await;
+    let after: Value = accepted.json().await.unwrap();
     let id = after["orderId"].as_str().unwrap();
     app.wait_for_status(id, "Completed").await;
-    assert!(app.get("/metrics").await.text().await.unwrap().contains("coffeeshop_temporal_circuit_open 0"));
+    assert!(
+        app.get("/metrics")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("coffeeshop_temporal_circuit_open 0")
+    );
 }
 
 #[tokio::test]
 async fn commands_beyond_the_in_flight_limit_are_shed_at_once() {
-    let app = TestApp::spawn_with(|c| c.extra_env.push(("COFFEESHOP_MAX_INFLIGHT_COMMANDS".into(), "2".into()))).await;
+    let app = TestApp::spawn_with(|c| {
+        c.extra_env
+            .push(("COFFEESHOP_MAX_INFLIGHT_COMMANDS".into(), "2".into()))
+    })
+    .await;
     let restocks = (0..16).map(|i| app.post("/stocks", json!({"productName": format!("Shed {i}"), "qty": 1})));
     let responses = futures::future::join_all(restocks).await;
-    let shed: Vec<_> = responses.iter().filter(|r| r.status() == StatusCode::SERVICE_UNAVAILABLE).collect();
+    let shed: Vec<_> = responses
+        .iter()
+        .filter(|r| r.status() == StatusCode::SERVICE_UNAVAILABLE)
+        .collect();
     let done = responses.iter().filter(|r| r.status().is_success()).count();
-    assert!(!shed.is_empty(), "with 2 allowed in flight, some of 16 at once are shed");
+    assert!(
+        !shed.is_empty(),
+        "with 2 allowed in flight, some of 16 at once are shed"
+    );
     assert!(shed.iter().all(|r| r.headers().contains_key("retry-after")));
-    assert_eq!(done + shed.len(), 16, "every command either ran or was shed; none failed otherwise");
+    assert_eq!(
+        done + shed.len(),
+        16,
+        "every command either ran or was shed; none failed otherwise"
+    );
     let metrics = app.get("/metrics").await.text().await.unwrap();
-    assert!(metrics.contains(&format!("coffeeshop_commands_shed_total {}", shed.len())), "{metrics}");
+    assert!(
+        metrics.contains(&format!("coffeeshop_commands_shed_total {}", shed.len())),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -89,13 +120,24 @@ async fn the_openapi_document_lists_every_route_and_is_valid() {
         ("/healthz", "get"),
         ("/readyz", "get"),
     ] {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is documented");
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is documented"
+        );
     }
     let file = app.stack.config.dir.join("openapi.json");
     std::fs::write(&file, doc.to_string()).unwrap();
     let validator = app.stack.config.tools.temporal.with_file_name("openapi-spec-validator");
-    let out = std::process::Command::new(validator).arg(&file).output().expect("the validator runs");
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(validator)
+        .arg(&file)
+        .output()
+        .expect("the validator runs");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test]
@@ -105,12 +147,28 @@ async fn metrics_count_requests_by_route_and_every_response_carries_a_request_id
     let r = app.order(&product, 1, "c-metrics").await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     assert!(r.headers().contains_key("x-request-id"));
-    let mine = app.http.get(format!("{}/healthz", app.api)).header("x-request-id", "trace-me-42").send().await.unwrap();
-    assert_eq!(mine.headers()["x-request-id"], "trace-me-42", "a caller's request id is kept");
+    let mine = app
+        .http
+        .get(format!("{}/healthz", app.api))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        mine.headers()["x-request-id"],
+        "trace-me-42",
+        "a caller's request id is kept"
+    );
 
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(metrics.contains("coffeeshop_orders_placed_total 1"), "{metrics}");
-    assert!(metrics.contains(r#"coffeeshop_http_requests_total{method="POST",route="/orders",status="202"} 1"#), "{metrics}");
-    assert!(metrics.contains("coffeeshop_http_request_duration_seconds_bucket"), "{metrics}");
+    assert!(
+        metrics.contains(r#"coffeeshop_http_requests_total{method="POST",route="/orders",status="202"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("coffeeshop_http_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
     assert!(!metrics.contains("01a2"), "order ids never become labels");
 }

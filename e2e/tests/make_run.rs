@@ -91,7 +91,10 @@ mod tempdir {
 
 async fn stop(mut launch: Launch) -> std::process::ExitStatus {
     kill(Pid::from_raw(launch.child.id().unwrap() as i32), Signal::SIGTERM).unwrap();
-    tokio::time::timeout(Duration::from_secs(90), launch.child.wait()).await.expect("it stops in time").unwrap()
+    tokio::time::timeout(Duration::from_secs(90), launch.child.wait())
+        .await
+        .expect("it stops in time")
+        .unwrap()
 }
 
 fn port_of(env: &[(&str, String)], name: &str) -> String {
@@ -108,8 +111,21 @@ async fn make_run_starts_everything_keeps_orders_across_runs_and_stops_cleanly()
     let first = launch(&env).await;
     let printed = first.output.join("\n");
     assert!(printed.contains("CoffeeShop is running."), "{printed}");
-    assert!(printed.contains(&format!("Temporal UI   http://localhost:{}", port_of(&env, "TEMPORAL_UI_PORT"))), "{printed}");
-    let stocks: Vec<Value> = http.get(format!("{api}/stocks")).send().await.unwrap().json().await.unwrap();
+    assert!(
+        printed.contains(&format!(
+            "Temporal UI   http://localhost:{}",
+            port_of(&env, "TEMPORAL_UI_PORT")
+        )),
+        "{printed}"
+    );
+    let stocks: Vec<Value> = http
+        .get(format!("{api}/stocks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(stocks.len(), 5, "a fresh shop opens with its menu: {stocks:?}");
     let placed: Value = http
         .post(format!("{api}/orders"))
@@ -122,23 +138,54 @@ async fn make_run_starts_everything_keeps_orders_across_runs_and_stops_cleanly()
         .unwrap();
     let id = placed["orderId"].as_str().unwrap().to_owned();
     eventually("the automatic barista completes the order", || async {
-        let o: Value = http.get(format!("{api}/orders/{id}")).send().await.ok()?.json().await.ok()?;
+        let o: Value = http
+            .get(format!("{api}/orders/{id}"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
         (o["status"] == "Completed").then_some(())
     })
     .await;
     let status = stop(first).await;
     assert!(status.success(), "coffeeshop exits cleanly on SIGTERM: {status}");
     assert!(
-        std::net::TcpStream::connect(("127.0.0.1", port_of(&env, "COFFEESHOP_PG_PORT").parse::<u16>().unwrap())).is_err(),
+        std::net::TcpStream::connect(("127.0.0.1", port_of(&env, "COFFEESHOP_PG_PORT").parse::<u16>().unwrap()))
+            .is_err(),
         "PostgreSQL is stopped"
     );
-    assert!(reqwest::get(format!("{api}/healthz")).await.is_err(), "the API is stopped");
+    assert!(
+        reqwest::get(format!("{api}/healthz")).await.is_err(),
+        "the API is stopped"
+    );
 
     let second = launch(&env).await;
-    let order: Value = http.get(format!("{api}/orders/{id}")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(order["status"], "Completed", "the second run keeps the first run's orders");
-    let stocks: Vec<Value> = http.get(format!("{api}/stocks")).send().await.unwrap().json().await.unwrap();
-    assert!(stocks.iter().any(|s| s["productName"] == "Latte" && s["qty"] == 99), "and its stock: {stocks:?}");
+    let order: Value = http
+        .get(format!("{api}/orders/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        order["status"], "Completed",
+        "the second run keeps the first run's orders"
+    );
+    let stocks: Vec<Value> = http
+        .get(format!("{api}/stocks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        stocks.iter().any(|s| s["productName"] == "Latte" && s["qty"] == 99),
+        "and its stock: {stocks:?}"
+    );
     assert!(stop(second).await.success());
 }
 
@@ -152,8 +199,14 @@ async fn a_taken_port_is_named_with_the_variable_to_change() {
     env.push(("COFFEESHOP_API_PORT", port.to_string()));
 
     let mut launch = launch(&env).await;
-    let status = tokio::time::timeout(Duration::from_secs(30), launch.child.wait()).await.unwrap().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), launch.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!status.success());
     let said = launch.output.join("\n");
-    assert!(said.contains(&format!("port {port} is taken")) && said.contains("set COFFEESHOP_API_PORT"), "{said}");
+    assert!(
+        said.contains(&format!("port {port} is taken")) && said.contains("set COFFEESHOP_API_PORT"),
+        "{said}"
+    );
 }

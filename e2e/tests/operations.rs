@@ -33,8 +33,17 @@ async fn a_rolling_restart_of_every_worker_under_a_stream_of_orders_loses_nothin
                     .send()
                     .await
                     .unwrap();
-                assert_eq!(r.status(), reqwest::StatusCode::ACCEPTED, "orders are accepted throughout");
-                ids.push(r.json::<serde_json::Value>().await.unwrap()["orderId"].as_str().unwrap().to_owned());
+                assert_eq!(
+                    r.status(),
+                    reqwest::StatusCode::ACCEPTED,
+                    "orders are accepted throughout"
+                );
+                ids.push(
+                    r.json::<serde_json::Value>().await.unwrap()["orderId"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                );
             }
             ids
         };
@@ -50,8 +59,16 @@ async fn a_rolling_restart_of_every_worker_under_a_stream_of_orders_loses_nothin
     for id in &ids {
         app.wait_for_status(id, "Completed").await;
     }
-    assert_eq!(app.warehouse_stock(&product).await, Some(100 - orders), "every order took its cup exactly once");
-    assert!(app.stack.crashed().is_empty(), "no process died: {:?}", app.stack.crashed());
+    assert_eq!(
+        app.warehouse_stock(&product).await,
+        Some(100 - orders),
+        "every order took its cup exactly once"
+    );
+    assert!(
+        app.stack.crashed().is_empty(),
+        "no process died: {:?}",
+        app.stack.crashed()
+    );
     drop(second);
 }
 
@@ -69,16 +86,26 @@ async fn a_worker_that_loses_temporal_reports_not_ready_and_recovers_by_itself()
     }
     app.stack.stop_temporal();
     for name in WORKERS {
-        eventually(&format!("{name} reports not ready"), || async { (app.stack.readiness(name).await == Some(503)).then_some(()) }).await;
+        eventually(&format!("{name} reports not ready"), || async {
+            (app.stack.readiness(name).await == Some(503)).then_some(())
+        })
+        .await;
         assert!(app.stack.crashed().is_empty(), "{name} stays up meanwhile (liveness)");
     }
     app.stack.start_temporal().await.unwrap();
     for name in WORKERS {
-        eventually(&format!("{name} is ready again"), || async { (app.stack.readiness(name).await == Some(200)).then_some(()) }).await;
+        eventually(&format!("{name} is ready again"), || async {
+            (app.stack.readiness(name).await == Some(200)).then_some(())
+        })
+        .await;
     }
     let product = "Healing Tea";
     eventually("the API takes commands again once its breaker closes", || async {
-        app.post("/stocks", serde_json::json!({"productName": product, "qty": 3})).await.status().is_success().then_some(())
+        app.post("/stocks", serde_json::json!({"productName": product, "qty": 3}))
+            .await
+            .status()
+            .is_success()
+            .then_some(())
     })
     .await;
     let id = app.place_order(product, 1, "c-heal").await;

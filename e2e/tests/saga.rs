@@ -5,7 +5,12 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 fn statuses(order: &Value) -> Vec<String> {
-    order["history"].as_array().unwrap().iter().map(|h| h["status"].as_str().unwrap().to_owned()).collect()
+    order["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test]
@@ -15,9 +20,16 @@ async fn an_order_goes_through_every_status_as_the_barista_works_it() {
 
     let id = app.place_order(&product, 3, "c-1").await;
     app.wait_for_status(&id, "Queued").await;
-    assert_eq!(app.warehouse_stock(&product).await, Some(7), "the stock is deducted once reserved");
+    assert_eq!(
+        app.warehouse_stock(&product).await,
+        Some(7),
+        "the stock is deducted once reserved"
+    );
     let board: Vec<Value> = app.get("/kitchen/tickets?status=Queued").await.json().await.unwrap();
-    assert!(board.iter().any(|t| t["orderId"] == id.as_str()), "the ticket is on the kitchen board");
+    assert!(
+        board.iter().any(|t| t["orderId"] == id.as_str()),
+        "the ticket is on the kitchen board"
+    );
 
     let started = app.post(&format!("/kitchen/tickets/{id}/start"), json!({})).await;
     assert_eq!(started.status(), StatusCode::OK);
@@ -31,14 +43,29 @@ async fn an_order_goes_through_every_status_as_the_barista_works_it() {
     assert_eq!(completed.status(), StatusCode::OK);
 
     let order = app.wait_for_status(&id, "Completed").await;
-    assert_eq!(statuses(&order), ["Ordered", "StockReserved", "Queued", "Brewing", "Completed"]);
-    let times: Vec<&str> = order["history"].as_array().unwrap().iter().map(|h| h["at"].as_str().unwrap()).collect();
-    assert!(times.windows(2).all(|w| w[0] <= w[1]), "history times never go back: {times:?}");
+    assert_eq!(
+        statuses(&order),
+        ["Ordered", "StockReserved", "Queued", "Brewing", "Completed"]
+    );
+    let times: Vec<&str> = order["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["at"].as_str().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "history times never go back: {times:?}"
+    );
     assert_eq!(order["productName"], product.as_str());
     assert_eq!(order["qty"], 3);
     let kitchen = app.kitchen_db().await;
     let ticket = eventually("the kitchen marks the ticket completed", || async {
-        kitchen.status(&domain::OrderId::parse(&id).unwrap()).await.unwrap().filter(|s| s == "Completed")
+        kitchen
+            .status(&domain::OrderId::parse(&id).unwrap())
+            .await
+            .unwrap()
+            .filter(|s| s == "Completed")
     })
     .await;
     assert_eq!(ticket, "Completed");
@@ -56,7 +83,15 @@ async fn an_order_for_more_than_is_in_stock_is_rejected_and_takes_nothing() {
     assert_eq!(order["reason"], "OutOfStock");
     assert_eq!(statuses(&order), ["Ordered", "Rejected"]);
     assert_eq!(app.warehouse_stock(&product).await, Some(2));
-    assert_eq!(app.kitchen_db().await.status(&domain::OrderId::parse(&id).unwrap()).await.unwrap(), None, "no ticket");
+    assert_eq!(
+        app.kitchen_db()
+            .await
+            .status(&domain::OrderId::parse(&id).unwrap())
+            .await
+            .unwrap(),
+        None,
+        "no ticket"
+    );
 }
 
 #[tokio::test]
@@ -68,7 +103,8 @@ async fn an_order_for_a_product_the_warehouse_does_not_know_is_rejected() {
 }
 
 async fn cancel(app: &TestApp, id: &str) -> reqwest::Response {
-    app.post(&format!("/orders/{id}/cancel"), json!({"reason": "changed my mind"})).await
+    app.post(&format!("/orders/{id}/cancel"), json!({"reason": "changed my mind"}))
+        .await
 }
 
 #[tokio::test]
@@ -86,8 +122,14 @@ async fn a_queued_order_can_be_canceled_and_its_ticket_and_stock_are_given_back(
 
     let kitchen = app.kitchen_db().await;
     let oid = domain::OrderId::parse(&id).unwrap();
-    eventually("the ticket is withdrawn", || async { kitchen.status(&oid).await.unwrap().filter(|s| s == "Canceled") }).await;
-    eventually("the stock is released", || async { (app.warehouse_stock(&product).await == Some(5)).then_some(()) }).await;
+    eventually("the ticket is withdrawn", || async {
+        kitchen.status(&oid).await.unwrap().filter(|s| s == "Canceled")
+    })
+    .await;
+    eventually("the stock is released", || async {
+        (app.warehouse_stock(&product).await == Some(5)).then_some(())
+    })
+    .await;
     let order = app.wait_for_status(&id, "Canceled").await;
     assert_eq!(statuses(&order), ["Ordered", "StockReserved", "Queued", "Canceled"]);
 }
@@ -113,7 +155,14 @@ async fn an_order_still_waiting_for_the_warehouse_can_be_canceled_and_ends_with_
     })
     .await;
     assert_eq!(app.warehouse_stock(&product).await, Some(5));
-    assert_eq!(app.warehouse_db().await.held_by(&domain::OrderId::parse(&id).unwrap()).await.unwrap(), 0);
+    assert_eq!(
+        app.warehouse_db()
+            .await
+            .held_by(&domain::OrderId::parse(&id).unwrap())
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -125,15 +174,27 @@ async fn an_order_with_stock_reserved_can_be_canceled_before_the_kitchen_queues_
     let id = app.place_order(&product, 1, "c-1").await;
     app.wait_for_workflow_status(&id, "StockReserved").await;
     // The seed's form of cancel this time.
-    let r = app.http.patch(format!("{}/orders/{id}", app.api)).json(&json!({"status": "Canceled"})).send().await.unwrap();
+    let r = app
+        .http
+        .patch(format!("{}/orders/{id}", app.api))
+        .json(&json!({"status": "Canceled"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "cancel in StockReserved");
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "Canceled");
 
     app.stack.restart("kitchen").await.unwrap();
     let kitchen = app.kitchen_db().await;
     let oid = domain::OrderId::parse(&id).unwrap();
-    eventually("the late ticket is withdrawn", || async { kitchen.status(&oid).await.unwrap().filter(|s| s == "Canceled") }).await;
-    eventually("the stock is released", || async { (app.warehouse_stock(&product).await == Some(5)).then_some(()) }).await;
+    eventually("the late ticket is withdrawn", || async {
+        kitchen.status(&oid).await.unwrap().filter(|s| s == "Canceled")
+    })
+    .await;
+    eventually("the stock is released", || async {
+        (app.warehouse_stock(&product).await == Some(5)).then_some(())
+    })
+    .await;
     let order = app.wait_for_status(&id, "Canceled").await;
     assert_eq!(statuses(&order), ["Ordered", "StockReserved", "Canceled"]);
 }
@@ -144,26 +205,55 @@ async fn cancel_is_refused_once_brewing_has_begun_and_after_the_order_is_finishe
     let product = app.stocked_product(5).await;
     let id = app.place_order(&product, 1, "c-1").await;
     app.wait_for_status(&id, "Queued").await;
-    assert_eq!(app.post(&format!("/kitchen/tickets/{id}/start"), json!({})).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.post(&format!("/kitchen/tickets/{id}/start"), json!({}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
 
     let r = cancel(&app, &id).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     let problem: Value = r.json().await.unwrap();
-    assert!(problem["detail"].as_str().unwrap().contains("can no longer be canceled"), "{problem}");
-    let patched = app.http.patch(format!("{}/orders/{id}", app.api)).json(&json!({"status": "Canceled"})).send().await.unwrap();
-    assert_eq!(patched.status(), StatusCode::CONFLICT, "the seed's PATCH form says the same");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("can no longer be canceled"),
+        "{problem}"
+    );
+    let patched = app
+        .http
+        .patch(format!("{}/orders/{id}", app.api))
+        .json(&json!({"status": "Canceled"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        patched.status(),
+        StatusCode::CONFLICT,
+        "the seed's PATCH form says the same"
+    );
 
     app.post(&format!("/kitchen/tickets/{id}/complete"), json!({})).await;
     app.wait_for_status(&id, "Completed").await;
     app.wait_closed(&id).await;
     let late = cancel(&app, &id).await;
-    assert_eq!(late.status(), StatusCode::CONFLICT, "a completed order cannot be canceled");
+    assert_eq!(
+        late.status(),
+        StatusCode::CONFLICT,
+        "a completed order cannot be canceled"
+    );
     assert_eq!(app.warehouse_stock(&product).await, Some(4), "nothing was released");
 
     let rejected = app.place_order("Nope", 1, "c-1").await;
     app.wait_for_status(&rejected, "Rejected").await;
-    assert_eq!(cancel(&app, &rejected).await.status(), StatusCode::CONFLICT, "a rejected order cannot be canceled");
+    assert_eq!(
+        cancel(&app, &rejected).await.status(),
+        StatusCode::CONFLICT,
+        "a rejected order cannot be canceled"
+    );
     assert_eq!(cancel(&app, "no-such-order").await.status(), StatusCode::NOT_FOUND);
 }
 
@@ -176,8 +266,16 @@ async fn barista_actions_out_of_turn_are_refused_with_a_clear_message() {
 
     let early = app.post(&format!("/kitchen/tickets/{id}/complete"), json!({})).await;
     assert_eq!(early.status(), StatusCode::CONFLICT);
-    assert!(early.json::<Value>().await.unwrap()["detail"].as_str().unwrap().contains("only a Brewing order"));
-    assert_eq!(app.post("/kitchen/tickets/nobody/start", json!({})).await.status(), StatusCode::NOT_FOUND);
+    assert!(
+        early.json::<Value>().await.unwrap()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("only a Brewing order")
+    );
+    assert_eq!(
+        app.post("/kitchen/tickets/nobody/start", json!({})).await.status(),
+        StatusCode::NOT_FOUND
+    );
     let order = app.query(&id).await.unwrap();
     assert_eq!(order.status.as_str(), "Queued", "a refused update changes nothing");
 }
@@ -197,7 +295,9 @@ async fn a_cancel_racing_the_barista_has_exactly_one_winner() {
             (c == StatusCode::OK && s == StatusCode::CONFLICT) || (c == StatusCode::CONFLICT && s == StatusCode::OK),
             "exactly one wins: cancel {c}, start {s}"
         );
-        let order = app.wait_for_workflow_status(&id, if c == StatusCode::OK { "Canceled" } else { "Brewing" }).await;
+        let order = app
+            .wait_for_workflow_status(&id, if c == StatusCode::OK { "Canceled" } else { "Brewing" })
+            .await;
         if c == StatusCode::OK {
             eventually("the canceled order holds nothing", || async {
                 let o = app.query(&id).await.ok()?;
@@ -259,7 +359,10 @@ async fn the_whole_saga_runs_with_the_warehouse_on_sqlite() {
         (app.warehouse_stock(&product).await == Some(3)).then_some(())
     })
     .await;
-    assert!(dir.join("warehouse.db").exists(), "the warehouse really wrote to SQLite");
+    assert!(
+        dir.join("warehouse.db").exists(),
+        "the warehouse really wrote to SQLite"
+    );
     drop(app);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -285,7 +388,11 @@ async fn orders_survive_a_killed(worker: &str) {
     for id in &ids {
         app.wait_for_status(id, "Completed").await;
     }
-    assert_eq!(app.warehouse_stock(&product).await, Some(100 - ids.len() as i64), "each order took its cup once");
+    assert_eq!(
+        app.warehouse_stock(&product).await,
+        Some(100 - ids.len() as i64),
+        "each order took its cup once"
+    );
 }
 
 #[tokio::test]
@@ -316,7 +423,11 @@ async fn the_same_warehouse_activity_twice_changes_nothing_the_second_time() {
 
     let released = db.release(&reservation.order_id).await.unwrap();
     assert_eq!(released.map(|l| l.qty), Some(10));
-    assert_eq!(db.release(&reservation.order_id).await.unwrap(), None, "a repeated release gives nothing back");
+    assert_eq!(
+        db.release(&reservation.order_id).await.unwrap(),
+        None,
+        "a repeated release gives nothing back"
+    );
     assert_eq!(app.warehouse_stock(&product).await, Some(10));
 
     let restock = domain::Restock {
@@ -326,7 +437,11 @@ async fn the_same_warehouse_activity_twice_changes_nothing_the_second_time() {
     };
     db.restock(&restock).await.unwrap();
     db.restock(&restock).await.unwrap();
-    assert_eq!(app.warehouse_stock(&product).await, Some(15), "a repeated restock counts once");
+    assert_eq!(
+        app.warehouse_stock(&product).await,
+        Some(15),
+        "a repeated restock counts once"
+    );
 
     let kitchen = app.kitchen_db().await;
     let ticket = domain::Ticket {
@@ -335,9 +450,16 @@ async fn the_same_warehouse_activity_twice_changes_nothing_the_second_time() {
         qty: domain::Quantity::parse(1).unwrap(),
     };
     kitchen.open(&ticket).await.unwrap();
-    kitchen.set_status(&ticket.order_id, domain::OrderStatus::Canceled).await.unwrap();
+    kitchen
+        .set_status(&ticket.order_id, domain::OrderStatus::Canceled)
+        .await
+        .unwrap();
     kitchen.open(&ticket).await.unwrap();
-    assert_eq!(kitchen.status(&ticket.order_id).await.unwrap().as_deref(), Some("Canceled"), "reopening changes nothing");
+    assert_eq!(
+        kitchen.status(&ticket.order_id).await.unwrap().as_deref(),
+        Some("Canceled"),
+        "reopening changes nothing"
+    );
 }
 
 #[tokio::test]
@@ -351,7 +473,10 @@ async fn automatic_baristas_complete_orders_with_nobody_at_the_counter() {
     let ids = futures::future::join_all((0..4).map(|_| app.place_order(&product, 1, "c-auto"))).await;
     for id in &ids {
         let order = app.wait_for_status(id, "Completed").await;
-        assert_eq!(statuses(&order), ["Ordered", "StockReserved", "Queued", "Brewing", "Completed"]);
+        assert_eq!(
+            statuses(&order),
+            ["Ordered", "StockReserved", "Queued", "Brewing", "Completed"]
+        );
     }
 }
 
@@ -366,13 +491,31 @@ async fn a_restock_adds_stock_and_creates_new_products() {
     assert_eq!(added.status(), StatusCode::OK);
     let body: Value = added.json().await.unwrap();
     assert_eq!(body["qty"], 12);
-    let (ok, listed) = app.temporal_cli(&["workflow", "list", "--query", "WorkflowType='RestockWorkflow'"]).await;
-    assert!(ok && listed.matches("RestockWorkflow").count() >= 2, "each restock is a workflow:\n{listed}");
+    let (ok, listed) = app
+        .temporal_cli(&["workflow", "list", "--query", "WorkflowType='RestockWorkflow'"])
+        .await;
+    assert!(
+        ok && listed.matches("RestockWorkflow").count() >= 2,
+        "each restock is a workflow:\n{listed}"
+    );
 
     let levels: Vec<Value> = app.get("/stocks").await.json().await.unwrap();
-    assert!(levels.iter().any(|l| l["productName"] == product.as_str() && l["qty"] == 12), "{levels:?}");
-    for bad in [json!({"productName": product, "qty": 0}), json!({"productName": product, "qty": -3}), json!({"productName": "", "qty": 1})] {
-        assert_eq!(app.post("/stocks", bad.clone()).await.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    assert!(
+        levels
+            .iter()
+            .any(|l| l["productName"] == product.as_str() && l["qty"] == 12),
+        "{levels:?}"
+    );
+    for bad in [
+        json!({"productName": product, "qty": 0}),
+        json!({"productName": product, "qty": -3}),
+        json!({"productName": "", "qty": 1}),
+    ] {
+        assert_eq!(
+            app.post("/stocks", bad.clone()).await.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}"
+        );
     }
 }
 

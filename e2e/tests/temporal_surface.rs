@@ -11,19 +11,49 @@ async fn the_cli_queries_updates_signals_and_filters_orders_as_typed() {
     app.wait_for_status(&id, "Queued").await;
     let wf = format!("order-{id}");
 
-    let (ok, out) = app.temporal_cli(&["workflow", "query", "--workflow-id", &wf, "--name", "status", "-o", "json"]).await;
+    let (ok, out) = app
+        .temporal_cli(&[
+            "workflow",
+            "query",
+            "--workflow-id",
+            &wf,
+            "--name",
+            "status",
+            "-o",
+            "json",
+        ])
+        .await;
     assert!(ok, "{out}");
-    assert!(out.contains("\"status\": \"Queued\"") || out.contains("\"status\":\"Queued\""), "{out}");
+    assert!(
+        out.contains("\"status\": \"Queued\"") || out.contains("\"status\":\"Queued\""),
+        "{out}"
+    );
     assert!(out.contains("productName"), "camelCase fields: {out}");
 
     eventually("the search attribute follows the status", || async {
-        let (_, listed) = app.temporal_cli(&["workflow", "list", "--query", "OrderStatus=\"Queued\" AND CustomerId=\"c-cli\""]).await;
+        let (_, listed) = app
+            .temporal_cli(&[
+                "workflow",
+                "list",
+                "--query",
+                "OrderStatus=\"Queued\" AND CustomerId=\"c-cli\"",
+            ])
+            .await;
         listed.contains(&wf).then_some(())
     })
     .await;
 
     // An invalid signal is ignored and noted; a valid one moves the order.
-    let (ok, out) = app.temporal_cli(&["workflow", "signal", "--workflow-id", &wf, "--name", "completeProduction"]).await;
+    let (ok, out) = app
+        .temporal_cli(&[
+            "workflow",
+            "signal",
+            "--workflow-id",
+            &wf,
+            "--name",
+            "completeProduction",
+        ])
+        .await;
     assert!(ok, "{out}");
     let order = eventually("the ignored signal is noted", || async {
         let o = app.query(&id).await.ok()?;
@@ -33,17 +63,39 @@ async fn the_cli_queries_updates_signals_and_filters_orders_as_typed() {
     assert_eq!(order.status.as_str(), "Queued");
     assert_eq!(order.ignored[0].command, "completeProduction");
 
-    let (ok, out) = app.temporal_cli(&["workflow", "signal", "--workflow-id", &wf, "--name", "startBrewing"]).await;
+    let (ok, out) = app
+        .temporal_cli(&["workflow", "signal", "--workflow-id", &wf, "--name", "startBrewing"])
+        .await;
     assert!(ok, "{out}");
     app.wait_for_workflow_status(&id, "Brewing").await;
 
     let (ok, out) = app
-        .temporal_cli(&["workflow", "update", "execute", "--workflow-id", &wf, "--name", "cancel", "--input", r#"{"reason":"changed my mind"}"#])
+        .temporal_cli(&[
+            "workflow",
+            "update",
+            "execute",
+            "--workflow-id",
+            &wf,
+            "--name",
+            "cancel",
+            "--input",
+            r#"{"reason":"changed my mind"}"#,
+        ])
         .await;
     assert!(!ok, "cancel while brewing is refused");
     assert!(out.contains("can no longer be canceled"), "{out}");
 
-    let (ok, out) = app.temporal_cli(&["workflow", "update", "execute", "--workflow-id", &wf, "--name", "completeProduction"]).await;
+    let (ok, out) = app
+        .temporal_cli(&[
+            "workflow",
+            "update",
+            "execute",
+            "--workflow-id",
+            &wf,
+            "--name",
+            "completeProduction",
+        ])
+        .await;
     assert!(ok, "{out}");
     let done = app.wait_for_status(&id, "Completed").await;
     assert_eq!(done["history"].as_array().unwrap().len(), 5);
@@ -58,10 +110,23 @@ async fn a_cancel_update_from_the_cli_cancels_with_the_reason_given() {
     app.wait_for_status(&id, "Queued").await;
 
     let (ok, out) = app
-        .temporal_cli(&["workflow", "update", "execute", "--workflow-id", &format!("order-{id}"), "--name", "cancel", "--input", r#"{"reason":"changed my mind"}"#])
+        .temporal_cli(&[
+            "workflow",
+            "update",
+            "execute",
+            "--workflow-id",
+            &format!("order-{id}"),
+            "--name",
+            "cancel",
+            "--input",
+            r#"{"reason":"changed my mind"}"#,
+        ])
         .await;
     assert!(ok, "{out}");
     let order = app.wait_for_status(&id, "Canceled").await;
     assert_eq!(order["reason"], "changed my mind");
-    eventually("the stock comes back", || async { (app.warehouse_stock(&product).await == Some(10)).then_some(()) }).await;
+    eventually("the stock comes back", || async {
+        (app.warehouse_stock(&product).await == Some(10)).then_some(())
+    })
+    .await;
 }

@@ -30,9 +30,18 @@ async fn orders_complete_while_the_view_is_down_and_the_view_then_converges_to_t
             .as_array()
             .unwrap()
             .iter()
-            .map(|h| (h["status"].as_str().unwrap().to_owned(), h["at"].as_str().unwrap().to_owned()))
+            .map(|h| {
+                (
+                    h["status"].as_str().unwrap().to_owned(),
+                    h["at"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect();
-        let expected: Vec<(String, String)> = truth.history.iter().map(|h| (h.status.to_string(), h.at.clone())).collect();
+        let expected: Vec<(String, String)> = truth
+            .history
+            .iter()
+            .map(|h| (h.status.to_string(), h.at.clone()))
+            .collect();
         assert_eq!(steps, expected, "the view holds exactly the workflow's history");
     }
     let levels: Vec<Value> = app.get("/stocks").await.json().await.unwrap();
@@ -48,7 +57,12 @@ fn order_at(step: usize) -> Order {
         CustomerId::parse("c-1").unwrap(),
         "2026-01-01T00:00:00.000Z".into(),
     );
-    let events = [OrderEvent::StockReserved, OrderEvent::Queued, OrderEvent::BrewingStarted, OrderEvent::Completed];
+    let events = [
+        OrderEvent::StockReserved,
+        OrderEvent::Queued,
+        OrderEvent::BrewingStarted,
+        OrderEvent::Completed,
+    ];
     for (i, e) in events.into_iter().take(step).enumerate() {
         o.apply(e, format!("2026-01-01T00:00:0{}.000Z", i + 1)).unwrap();
     }
@@ -58,29 +72,79 @@ fn order_at(step: usize) -> Order {
 #[tokio::test]
 async fn a_stale_projection_never_overwrites_a_newer_one_and_replays_change_nothing() {
     let app = TestApp::spawn().await;
-    let db = ViewDb::connect(&app.stack.postgres.url("customercenter"), 2).await.unwrap();
-    let stock = |qty, version| Some(StockLevel { product_name: ProductName::parse("Latte").unwrap(), qty, version });
+    let db = ViewDb::connect(&app.stack.postgres.url("customercenter"), 2)
+        .await
+        .unwrap();
+    let stock = |qty, version| {
+        Some(StockLevel {
+            product_name: ProductName::parse("Latte").unwrap(),
+            qty,
+            version,
+        })
+    };
 
-    db.project_order(&OrderProjection { order: order_at(4), stock: stock(7, 9) }).await.unwrap();
-    db.project_order(&OrderProjection { order: order_at(2), stock: stock(9, 5) }).await.unwrap();
-    db.project_order(&OrderProjection { order: order_at(4), stock: stock(7, 9) }).await.unwrap();
+    db.project_order(&OrderProjection {
+        order: order_at(4),
+        stock: stock(7, 9),
+    })
+    .await
+    .unwrap();
+    db.project_order(&OrderProjection {
+        order: order_at(2),
+        stock: stock(9, 5),
+    })
+    .await
+    .unwrap();
+    db.project_order(&OrderProjection {
+        order: order_at(4),
+        stock: stock(7, 9),
+    })
+    .await
+    .unwrap();
 
     let order = app.order_view("view-1").await;
-    assert_eq!(order["status"], "Completed", "the older Queued projection arrived last and lost");
-    let steps: Vec<&str> = order["history"].as_array().unwrap().iter().map(|h| h["status"].as_str().unwrap()).collect();
-    assert_eq!(steps, ["Ordered", "StockReserved", "Queued", "Brewing", "Completed"], "each step once, in order");
+    assert_eq!(
+        order["status"], "Completed",
+        "the older Queued projection arrived last and lost"
+    );
+    let steps: Vec<&str> = order["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        ["Ordered", "StockReserved", "Queued", "Brewing", "Completed"],
+        "each step once, in order"
+    );
     let levels: Vec<Value> = app.get("/stocks").await.json().await.unwrap();
-    assert!(levels.iter().any(|l| l["productName"] == "Latte" && l["qty"] == 7), "the newer stock level stays: {levels:?}");
+    assert!(
+        levels.iter().any(|l| l["productName"] == "Latte" && l["qty"] == 7),
+        "the newer stock level stays: {levels:?}"
+    );
 }
 
 #[tokio::test]
 async fn steps_arriving_out_of_order_all_land_in_sequence() {
     let app = TestApp::spawn().await;
-    let db = ViewDb::connect(&app.stack.postgres.url("customercenter"), 2).await.unwrap();
+    let db = ViewDb::connect(&app.stack.postgres.url("customercenter"), 2)
+        .await
+        .unwrap();
     // Only the latest projection carries the whole history, yet an early one arriving alone
     // first, then a late one, leaves every step in place.
-    db.project_order(&OrderProjection { order: order_at(1), stock: None }).await.unwrap();
-    db.project_order(&OrderProjection { order: order_at(3), stock: None }).await.unwrap();
+    db.project_order(&OrderProjection {
+        order: order_at(1),
+        stock: None,
+    })
+    .await
+    .unwrap();
+    db.project_order(&OrderProjection {
+        order: order_at(3),
+        stock: None,
+    })
+    .await
+    .unwrap();
     let order = app.order_view("view-1").await;
     assert_eq!(order["status"], "Brewing");
     assert_eq!(order["history"].as_array().unwrap().len(), 4);

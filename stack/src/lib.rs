@@ -29,7 +29,11 @@ pub const DATABASES: [&str; 3] = ["warehouse", "kitchen", "customercenter"];
 #[derive(Debug, Clone)]
 pub enum TemporalChoice {
     /// Start a dev server on `port` (UI on `ui_port` unless `None`), persisting to `db_file` if set.
-    Start { port: u16, ui_port: Option<u16>, db_file: Option<PathBuf> },
+    Start {
+        port: u16,
+        ui_port: Option<u16>,
+        db_file: Option<PathBuf>,
+    },
     /// Use the server already answering at this host:port.
     Existing(String),
 }
@@ -60,7 +64,11 @@ impl StackConfig {
         Ok(Self {
             dir: dir.to_owned(),
             tools,
-            temporal: TemporalChoice::Start { port: free_port()?, ui_port: None, db_file: None },
+            temporal: TemporalChoice::Start {
+                port: free_port()?,
+                ui_port: None,
+                db_file: None,
+            },
             pg_data: dir.join("pg"),
             pg_port: free_port()?,
             api_port: free_port()?,
@@ -107,12 +115,26 @@ impl Stack {
             }
             TemporalChoice::Existing(address) => (None, address.clone()),
         };
-        let postgres = Postgres::start(&config.tools, &config.pg_data, config.pg_port, &logs.join("postgres.log")).await?;
+        let postgres = Postgres::start(
+            &config.tools,
+            &config.pg_data,
+            config.pg_port,
+            &logs.join("postgres.log"),
+        )
+        .await?;
         for db in DATABASES {
             postgres.create_database(db).await?;
         }
         let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
-        let mut stack = Self { config, temporal_address, temporal, postgres, workers: Vec::new(), api: None, http };
+        let mut stack = Self {
+            config,
+            temporal_address,
+            temporal,
+            postgres,
+            workers: Vec::new(),
+            api: None,
+            http,
+        };
         for name in WORKERS {
             let worker = stack.spawn_worker(name)?;
             stack.workers.push(worker);
@@ -132,7 +154,11 @@ impl Stack {
         }
         let exe = std::env::current_exe().expect("the running program has a path");
         let dir = exe.parent().expect("a program lives in a directory");
-        if dir.ends_with("deps") { dir.parent().unwrap_or(dir).to_owned() } else { dir.to_owned() }
+        if dir.ends_with("deps") {
+            dir.parent().unwrap_or(dir).to_owned()
+        } else {
+            dir.to_owned()
+        }
     }
 
     /// The environment every service process gets (SPEC §6 names).
@@ -162,7 +188,12 @@ impl Stack {
         for (k, v) in extra {
             cmd.env(k, v);
         }
-        Managed::spawn(name, cmd, &self.config.logs().join(format!("{name}.log")), Signal::SIGTERM)
+        Managed::spawn(
+            name,
+            cmd,
+            &self.config.logs().join(format!("{name}.log")),
+            Signal::SIGTERM,
+        )
     }
 
     fn health_port(&self, name: &str) -> u16 {
@@ -191,9 +222,17 @@ impl Stack {
                 return Ok(());
             }
             if let Some(status) = self.process_mut(name).and_then(Managed::exited) {
-                anyhow::bail!("{name} exited ({status}) before it was ready; see {}:\n{}", log.display(), tail(&log));
+                anyhow::bail!(
+                    "{name} exited ({status}) before it was ready; see {}:\n{}",
+                    log.display(),
+                    tail(&log)
+                );
             }
-            anyhow::ensure!(std::time::Instant::now() < deadline, "{name} was not ready within 60 s; see {}", log.display());
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "{name} was not ready within 60 s; see {}",
+                log.display()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -228,7 +267,11 @@ impl Stack {
     /// Starts a worker again (after `kill`) and waits until it is ready.
     pub async fn restart(&mut self, name: &str) -> anyhow::Result<()> {
         let fresh = self.spawn_worker(name)?;
-        let slot = self.workers.iter_mut().find(|w| w.name == name).expect("a known worker");
+        let slot = self
+            .workers
+            .iter_mut()
+            .find(|w| w.name == name)
+            .expect("a known worker");
         *slot = fresh;
         self.wait_ready(name).await
     }
@@ -240,11 +283,22 @@ impl Stack {
         let log = format!("{name}-{port}");
         let mut cmd = Command::new(Self::bin_dir().join(name));
         cmd.envs(self.env()).env("COFFEESHOP_HEALTH_PORT", port.to_string());
-        let process = Managed::spawn(&log, cmd, &self.config.logs().join(format!("{log}.log")), Signal::SIGTERM)?;
+        let process = Managed::spawn(
+            &log,
+            cmd,
+            &self.config.logs().join(format!("{log}.log")),
+            Signal::SIGTERM,
+        )?;
         let url = format!("http://127.0.0.1:{port}/readyz");
         wait_until(&format!("{name} on port {port}"), Duration::from_secs(60), || {
             let (http, url) = (self.http.clone(), url.clone());
-            async move { http.get(&url).send().await.map(|r| r.status().is_success()).unwrap_or(false) }
+            async move {
+                http.get(&url)
+                    .send()
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false)
+            }
         })
         .await?;
         Ok((process, port))
@@ -276,7 +330,12 @@ impl Stack {
             anyhow::bail!("this stack uses an existing Temporal server; it cannot restart it");
         };
         let log = self.config.logs().join("temporal.log");
-        let options = temporal::TemporalOptions { port, ui_port, db_file, log };
+        let options = temporal::TemporalOptions {
+            port,
+            ui_port,
+            db_file,
+            log,
+        };
         self.temporal = Some(TemporalDev::start(&self.config.tools, options).await?);
         Ok(())
     }

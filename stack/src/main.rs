@@ -21,12 +21,16 @@ macro_rules! say {
 const MENU: [&str; 5] = ["Americano", "Latte", "Cappuccino", "Espresso", "Mocha"];
 
 fn var(name: &str, default: &str) -> String {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned())
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_owned())
 }
 
 fn port(name: &str, default: u16) -> anyhow::Result<u16> {
     let raw = var(name, &default.to_string());
-    raw.parse().map_err(|_| anyhow::anyhow!("{name}={raw:?} is not a port number"))
+    raw.parse()
+        .map_err(|_| anyhow::anyhow!("{name}={raw:?} is not a port number"))
 }
 
 #[tokio::main]
@@ -61,7 +65,11 @@ async fn run() -> anyhow::Result<()> {
         );
         ensure_free(temporal_port, "TEMPORAL_ADDRESS")?;
         ensure_free(ui_port, "TEMPORAL_UI_PORT")?;
-        TemporalChoice::Start { port: temporal_port, ui_port: Some(ui_port), db_file: Some(dir.join("temporal.db")) }
+        TemporalChoice::Start {
+            port: temporal_port,
+            ui_port: Some(ui_port),
+            db_file: Some(dir.join("temporal.db")),
+        }
     };
     ensure_free(pg_port, "COFFEESHOP_PG_PORT")?;
     ensure_free(api_port, "COFFEESHOP_API_PORT")?;
@@ -84,11 +92,17 @@ async fn run() -> anyhow::Result<()> {
         health_ports,
         warehouse_url: std::env::var("WAREHOUSE_DATABASE_URL").ok().filter(|u| !u.is_empty()),
         baristas: port("KITCHEN_AUTO_BARISTAS", 0)? as usize,
-        brew_ms: var("KITCHEN_BREW_MS", "3000").parse().map_err(|_| anyhow::anyhow!("KITCHEN_BREW_MS is not a number"))?,
+        brew_ms: var("KITCHEN_BREW_MS", "3000")
+            .parse()
+            .map_err(|_| anyhow::anyhow!("KITCHEN_BREW_MS is not a number"))?,
         rust_log: var("RUST_LOG", "info"),
         extra_env: Vec::new(),
     };
-    say!("• starting Temporal, PostgreSQL, the workers ({}) and the API; logs in {}", WORKERS.join(", "), config.logs().display());
+    say!(
+        "• starting Temporal, PostgreSQL, the workers ({}) and the API; logs in {}",
+        WORKERS.join(", "),
+        config.logs().display()
+    );
     let mut stack = Stack::start(config).await?;
     seed_menu(&stack).await?;
 
@@ -100,7 +114,11 @@ async fn run() -> anyhow::Result<()> {
         TemporalChoice::Start { .. } => say!("  Temporal UI   http://localhost:{ui_port}"),
         TemporalChoice::Existing(a) => say!("  Temporal      {a} (already running; its UI is wherever it is)"),
     }
-    say!("  Temporal CLI  {} workflow list --address {}", stack.config.tools.temporal.display(), stack.temporal_address);
+    say!(
+        "  Temporal CLI  {} workflow list --address {}",
+        stack.config.tools.temporal.display(),
+        stack.temporal_address
+    );
     say!("  logs          {}", stack.config.logs().display());
     say!("Press Ctrl-C to stop everything.");
 
@@ -128,13 +146,22 @@ async fn run() -> anyhow::Result<()> {
 /// A fresh shop opens with a menu in stock (through the API, so each restock is a workflow).
 async fn seed_menu(stack: &Stack) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
-    let stocks: Vec<serde_json::Value> = http.get(format!("{}/stocks", stack.api_url())).send().await?.json().await?;
+    let stocks: Vec<serde_json::Value> = http
+        .get(format!("{}/stocks", stack.api_url()))
+        .send()
+        .await?
+        .json()
+        .await?;
     if !stocks.is_empty() {
         return Ok(());
     }
     for product in MENU {
         let body = serde_json::json!({"productName": product, "qty": 100});
-        let r = http.post(format!("{}/stocks", stack.api_url())).json(&body).send().await?;
+        let r = http
+            .post(format!("{}/stocks", stack.api_url()))
+            .json(&body)
+            .send()
+            .await?;
         anyhow::ensure!(r.status().is_success(), "could not stock {product}: {}", r.status());
     }
     say!("• stocked the menu: {} (100 each)", MENU.join(", "));

@@ -33,9 +33,16 @@ impl Postgres {
             std::fs::create_dir_all(data_dir)?;
             hand_over(data_dir, owner.as_ref())?;
             let mut initdb = as_owner(Command::new(tools.pg_bin.join("initdb")), owner.as_ref());
-            initdb.arg("-D").arg(data_dir).args(["-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"]);
+            initdb
+                .arg("-D")
+                .arg(data_dir)
+                .args(["-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"]);
             let out = initdb.output().context("cannot run initdb")?;
-            anyhow::ensure!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+            anyhow::ensure!(
+                out.status.success(),
+                "initdb failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let mut postgres = as_owner(Command::new(tools.pg_bin.join("postgres")), owner.as_ref());
         postgres
@@ -71,8 +78,13 @@ impl Postgres {
         if !exists {
             // Identifiers cannot be bound; `name` is ours (a fixed service name or a test's
             // generated one) and is checked to be a plain identifier.
-            anyhow::ensure!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "bad database name {name:?}");
-            sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await?;
+            anyhow::ensure!(
+                name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                "bad database name {name:?}"
+            );
+            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut conn)
+                .await?;
         }
         Ok(())
     }
@@ -91,7 +103,14 @@ fn run_as() -> anyhow::Result<Option<User>> {
         return Ok(Some(user));
     }
     let status = Command::new("useradd")
-        .args(["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER])
+        .args([
+            "--system",
+            "--user-group",
+            "--no-create-home",
+            "--shell",
+            "/usr/sbin/nologin",
+            SERVICE_USER,
+        ])
         .status()
         .context("cannot run useradd to create the PostgreSQL service user")?;
     // Another process may have created it meanwhile (tests start in parallel); look again.
@@ -103,7 +122,12 @@ fn run_as() -> anyhow::Result<Option<User>> {
 
 /// PostgreSQL, running as `user`, must be able to reach its data directory's parent.
 fn reachable_by(user: &User, dir: &Path) -> anyhow::Result<()> {
-    let ok = as_owner(Command::new("test"), Some(user)).arg("-x").arg(dir).status().map(|s| s.success()).unwrap_or(false);
+    let ok = as_owner(Command::new("test"), Some(user))
+        .arg("-x")
+        .arg(dir)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     anyhow::ensure!(
         ok,
         "PostgreSQL runs as the user {SERVICE_USER} (it refuses root), and that user cannot reach {}; \

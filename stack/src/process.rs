@@ -21,11 +21,21 @@ pub struct Managed {
 impl Managed {
     /// Spawns `command` with its output appended to `log`.
     pub fn spawn(name: &str, mut command: Command, log: &Path, stop_signal: Signal) -> anyhow::Result<Self> {
-        let out = File::options().create(true).append(true).open(log).with_context(|| format!("cannot open {}", log.display()))?;
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("cannot open {}", log.display()))?;
         let err = out.try_clone()?;
         command.stdin(Stdio::null()).stdout(out).stderr(err);
-        let child = command.spawn().with_context(|| format!("cannot start {name} ({:?})", command.get_program()))?;
-        Ok(Self { name: name.to_owned(), child: Some(child), stop_signal })
+        let child = command
+            .spawn()
+            .with_context(|| format!("cannot start {name} ({:?})", command.get_program()))?;
+        Ok(Self {
+            name: name.to_owned(),
+            child: Some(child),
+            stop_signal,
+        })
     }
 
     pub fn pid(&self) -> Option<u32> {

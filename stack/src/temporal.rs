@@ -54,7 +54,12 @@ impl TemporalDev {
             cmd.args(["--search-attribute", &format!("{attribute}=Keyword")]);
         }
         let process = Managed::spawn("temporal", cmd, &o.log, Signal::SIGTERM)?;
-        let dev = Self { process, port: o.port, ui_port: o.ui_port, cli: tools.temporal.clone() };
+        let dev = Self {
+            process,
+            port: o.port,
+            ui_port: o.ui_port,
+            cli: tools.temporal.clone(),
+        };
         let address = dev.address();
         let cli = dev.cli.clone();
         wait_until("the Temporal dev server", Duration::from_secs(60), || {

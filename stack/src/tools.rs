@@ -15,7 +15,9 @@ pub fn stack_dir() -> PathBuf {
     match std::env::var_os("COFFEESHOP_STACK_DIR") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => {
-            let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the stack crate lives in the repository");
+            let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .expect("the stack crate lives in the repository");
             repo.join(".stack")
         }
     }

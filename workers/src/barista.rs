@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use activities::kitchen::KitchenDb;
-use domain::{OrderId, Order, order_workflow_id};
+use domain::{Order, OrderId, order_workflow_id};
 use temporalio_client::errors::WorkflowUpdateError;
 use temporalio_client::{Client, WorkflowExecuteUpdateOptions};
 use tokio::sync::watch;
@@ -35,7 +35,11 @@ impl Baristas {
         }
         // Names unique to this process, so tickets it left claimed can be handed back at start.
         let prefix = format!("auto-{}-", std::process::id());
-        tracing::info!(count = self.count, brew_ms = self.brew.as_millis() as u64, "automatic baristas at work");
+        tracing::info!(
+            count = self.count,
+            brew_ms = self.brew.as_millis() as u64,
+            "automatic baristas at work"
+        );
         let mut crew = tokio::task::JoinSet::new();
         for i in 0..self.count {
             let name = format!("{prefix}{i}");
@@ -92,11 +96,21 @@ async fn send(client: &Client, order_id: &OrderId, step: Step) -> bool {
     loop {
         let result: Result<Order, WorkflowUpdateError> = match step {
             Step::Start => {
-                handle.execute_update(OrderWorkflow::start_brewing, (), WorkflowExecuteUpdateOptions::default()).await
+                handle
+                    .execute_update(
+                        OrderWorkflow::start_brewing,
+                        (),
+                        WorkflowExecuteUpdateOptions::default(),
+                    )
+                    .await
             }
             Step::Complete => {
                 handle
-                    .execute_update(OrderWorkflow::complete_production, (), WorkflowExecuteUpdateOptions::default())
+                    .execute_update(
+                        OrderWorkflow::complete_production,
+                        (),
+                        WorkflowExecuteUpdateOptions::default(),
+                    )
                     .await
             }
         };

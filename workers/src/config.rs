@@ -14,9 +14,10 @@ pub fn var_or(name: &str, default: &str) -> String {
 /// A numeric variable, with an error that names the variable when it is not a number.
 pub fn number_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
     match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => {
-            v.trim().parse().map_err(|_| anyhow::anyhow!("{name}={v:?} is not a valid number"))
-        }
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}={v:?} is not a valid number")),
         _ => Ok(default),
     }
 }
@@ -24,7 +25,11 @@ pub fn number_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result
 /// Where Temporal's frontend is, as a URL (`TEMPORAL_ADDRESS`, host:port as the CLI takes it).
 pub fn temporal_url() -> String {
     let address = var_or("TEMPORAL_ADDRESS", "127.0.0.1:7233");
-    if address.contains("://") { address } else { format!("http://{address}") }
+    if address.contains("://") {
+        address
+    } else {
+        format!("http://{address}")
+    }
 }
 
 pub fn temporal_namespace() -> String {
@@ -49,6 +54,9 @@ pub fn listen_addr(port_var: &str, default_port: u16) -> anyhow::Result<SocketAd
 pub async fn bind(port_var: &str, default_port: u16) -> anyhow::Result<tokio::net::TcpListener> {
     let addr = listen_addr(port_var, default_port)?;
     tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-        anyhow::anyhow!("cannot listen on port {} ({e}); set {port_var} to a free port", addr.port())
+        anyhow::anyhow!(
+            "cannot listen on port {} ({e}); set {port_var} to a free port",
+            addr.port()
+        )
     })
 }

@@ -5,6 +5,9 @@ use tracing_subscriber::EnvFilter;
 
 pub fn init(service: &'static str) {
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
     tracing::info!(service, version = env!("CARGO_PKG_VERSION"), "starting");
 }

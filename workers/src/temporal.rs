@@ -33,7 +33,10 @@ pub async fn try_connect(url: &Url) -> anyhow::Result<Client> {
         .connect_timeout(Duration::from_secs(2))
         .build();
     let connection = Connection::connect(options).await?;
-    Ok(Client::new(connection, ClientOptions::new(config::temporal_namespace()).build())?)
+    Ok(Client::new(
+        connection,
+        ClientOptions::new(config::temporal_namespace()).build(),
+    )?)
 }
 
 /// Whether Temporal's frontend answers its health check right now (bounded by `timeout`).

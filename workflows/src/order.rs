@@ -17,14 +17,13 @@ use std::collections::VecDeque;
 use std::time::SystemTime;
 
 use domain::{
-    CancelRequest, Compensation, CustomerCenter, Kitchen, Order, OrderEvent, OrderId, OrderProjection,
-    OrderStatus, PlaceOrder, RejectReason, Reservation, StockLevel, Ticket, TicketMove,
-    TransitionRefused, Warehouse, search_attributes, timestamp,
+    CancelRequest, Compensation, CustomerCenter, Kitchen, Order, OrderEvent, OrderId, OrderProjection, OrderStatus,
+    PlaceOrder, RejectReason, Reservation, StockLevel, Ticket, TicketMove, TransitionRefused, Warehouse,
+    search_attributes, timestamp,
 };
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityExecutionError, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult,
-    workflows::join,
+    ActivityExecutionError, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult, workflows::join,
 };
 
 use crate::options;
@@ -77,20 +76,33 @@ impl OrderWorkflow {
 
     #[update_validator(cancel)]
     fn validate_cancel(&self, _ctx: &WorkflowContextView, request: &CancelRequest) -> Result<(), Refusal> {
-        Ok(self.order.check(&OrderEvent::Canceled { reason: request.reason() })?)
+        Ok(self.order.check(&OrderEvent::Canceled {
+            reason: request.reason(),
+        })?)
     }
 
     /// Cancels the order (refused once brewing has begun) and returns it; the compensations run
     /// right after, in the background of the workflow.
     #[update(name = "cancel")]
     pub fn cancel(&mut self, ctx: &mut SyncWorkflowContext<Self>, request: CancelRequest) -> Order {
-        self.decide(ctx, OrderEvent::Canceled { reason: request.reason() });
+        self.decide(
+            ctx,
+            OrderEvent::Canceled {
+                reason: request.reason(),
+            },
+        );
         self.order.clone()
     }
 
     #[signal(name = "cancel")]
     pub fn cancel_signal(&mut self, ctx: &mut SyncWorkflowContext<Self>, request: CancelRequest) {
-        self.decide_or_note(ctx, "cancel", OrderEvent::Canceled { reason: request.reason() });
+        self.decide_or_note(
+            ctx,
+            "cancel",
+            OrderEvent::Canceled {
+                reason: request.reason(),
+            },
+        );
     }
 
     #[update_validator(start_brewing)]
@@ -183,12 +195,26 @@ fn record(ctx: &WorkflowContext<OrderWorkflow>, f: impl FnOnce(&mut OrderWorkflo
 async fn run_saga(ctx: &WorkflowContext<OrderWorkflow>) -> Result<(), ActivityExecutionError> {
     let (order_id, reservation) = ctx.state(|s| {
         let o = &s.order;
-        (o.order_id.clone(), Reservation { order_id: o.order_id.clone(), product_name: o.product_name.clone(), qty: o.qty })
+        (
+            o.order_id.clone(),
+            Reservation {
+                order_id: o.order_id.clone(),
+                product_name: o.product_name.clone(),
+                qty: o.qty,
+            },
+        )
     });
-    let ticket = Ticket { order_id: order_id.clone(), product_name: reservation.product_name.clone(), qty: reservation.qty };
+    let ticket = Ticket {
+        order_id: order_id.clone(),
+        product_name: reservation.product_name.clone(),
+        qty: reservation.qty,
+    };
 
     // 1. Reserve stock: a synchronous step, production never starts without it.
-    match ctx.execute_activity(Warehouse::reserve_stock, reservation, options::warehouse()).await {
+    match ctx
+        .execute_activity(Warehouse::reserve_stock, reservation, options::warehouse())
+        .await
+    {
         Ok(level) => record(ctx, |s, at| {
             s.order.stock_was_reserved(at);
             s.stock = Some(level);
@@ -204,20 +230,23 @@ async fn run_saga(ctx: &WorkflowContext<OrderWorkflow>) -> Result<(), ActivityEx
 
     // 2. Put a ticket on the kitchen board, unless the order was refused or canceled.
     if ctx.state(|s| s.order.status == OrderStatus::StockReserved) {
-        ctx.execute_activity(Kitchen::start_production, ticket, options::kitchen()).await?;
+        ctx.execute_activity(Kitchen::start_production, ticket, options::kitchen())
+            .await?;
         record(ctx, |s, at| s.order.ticket_was_opened(at));
     }
 
     // 3. Follow the barista, and compensate if the order gets canceled.
     loop {
-        ctx.wait_condition(|s| {
-            s.order.status.is_final() || !s.board_moves.is_empty()
-        })
-        .await
-        .ok();
+        ctx.wait_condition(|s| s.order.status.is_final() || !s.board_moves.is_empty())
+            .await
+            .ok();
         if let Some(status) = ctx.state_mut(|s| s.board_moves.pop_front()) {
-            let step = TicketMove { order_id: order_id.clone(), status };
-            ctx.execute_activity(Kitchen::move_ticket, step, options::kitchen()).await?;
+            let step = TicketMove {
+                order_id: order_id.clone(),
+                status,
+            };
+            ctx.execute_activity(Kitchen::move_ticket, step, options::kitchen())
+                .await?;
             continue;
         }
         for step in ctx.state(|s| s.order.compensations()) {
@@ -238,12 +267,14 @@ async fn compensate(
 ) -> Result<(), ActivityExecutionError> {
     match step {
         Compensation::CancelProduction => {
-            ctx.execute_activity(Kitchen::cancel_production, order_id.clone(), options::kitchen()).await?;
+            ctx.execute_activity(Kitchen::cancel_production, order_id.clone(), options::kitchen())
+                .await?;
             record(ctx, |s, _| s.order.compensated(step));
         }
         Compensation::ReleaseStock => {
-            let level =
-                ctx.execute_activity(Warehouse::release_stock, order_id.clone(), options::warehouse()).await?;
+            let level = ctx
+                .execute_activity(Warehouse::release_stock, order_id.clone(), options::warehouse())
+                .await?;
             record(ctx, |s, _| {
                 s.order.compensated(step);
                 if level.is_some() {
@@ -265,15 +296,26 @@ fn refusal(e: &ActivityExecutionError) -> Option<RejectReason> {
 
 async fn run_projector(ctx: &WorkflowContext<OrderWorkflow>) {
     loop {
-        ctx.wait_condition(|s| s.projected < s.revision || s.saga_done).await.ok();
-        let (revision, projection) =
-            ctx.state(|s| (s.revision, OrderProjection { order: s.order.clone(), stock: s.stock.clone() }));
+        ctx.wait_condition(|s| s.projected < s.revision || s.saga_done)
+            .await
+            .ok();
+        let (revision, projection) = ctx.state(|s| {
+            (
+                s.revision,
+                OrderProjection {
+                    order: s.order.clone(),
+                    stock: s.stock.clone(),
+                },
+            )
+        });
         if ctx.state(|s| s.projected >= revision && s.saga_done) {
             return;
         }
         // Retried until it lands (see options); an error here means the projection itself is
         // unusable, and a newer one supersedes it anyway.
-        let _ = ctx.execute_activity(CustomerCenter::project_order, projection, options::customercenter()).await;
+        let _ = ctx
+            .execute_activity(CustomerCenter::project_order, projection, options::customercenter())
+            .await;
         ctx.state_mut(|s| s.projected = revision);
     }
 }

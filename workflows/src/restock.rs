@@ -16,7 +16,9 @@ impl RestockWorkflow {
     /// Adds the stock (idempotent per restock id), then projects the new level into the view.
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>, restock: Restock) -> WorkflowResult<StockLevel> {
-        let level = ctx.execute_activity(Warehouse::restock, restock, options::warehouse()).await?;
+        let level = ctx
+            .execute_activity(Warehouse::restock, restock, options::warehouse())
+            .await?;
         ctx.execute_activity(CustomerCenter::project_stock, level.clone(), options::customercenter())
             .await?;
         Ok(level)

@@ -22,7 +22,9 @@ pub struct ViewDb {
 
 impl ViewDb {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        Ok(Self { pool: crate::open_postgres(url, max_connections, &MIGRATOR).await? })
+        Ok(Self {
+            pool: crate::open_postgres(url, max_connections, &MIGRATOR).await?,
+        })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

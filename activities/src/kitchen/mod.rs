@@ -19,7 +19,9 @@ pub struct KitchenDb {
 
 impl KitchenDb {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        Ok(Self { pool: crate::open_postgres(url, max_connections, &MIGRATOR).await? })
+        Ok(Self {
+            pool: crate::open_postgres(url, max_connections, &MIGRATOR).await?,
+        })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
@@ -84,11 +86,13 @@ impl KitchenDb {
 
     /// Returns tickets claimed by baristas of a worker that stopped before finishing them.
     pub async fn unclaim_all(&self, barista_prefix: &str) -> Result<u64, StoreError> {
-        Ok(sqlx::query("UPDATE tickets SET claimed_by = NULL WHERE status = 'Queued' AND claimed_by LIKE $1 || '%'")
-            .bind(barista_prefix)
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query("UPDATE tickets SET claimed_by = NULL WHERE status = 'Queued' AND claimed_by LIKE $1 || '%'")
+                .bind(barista_prefix)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 }
 
@@ -108,7 +112,11 @@ impl KitchenActivities {
 
     #[activity(definition = domain::definitions::MoveTicket)]
     pub async fn move_ticket(self: Arc<Self>, _ctx: ActivityContext, m: TicketMove) -> Result<(), ActivityError> {
-        crate::logged("moveTicket", &m.order_id, self.db.set_status(&m.order_id, m.status).await)?;
+        crate::logged(
+            "moveTicket",
+            &m.order_id,
+            self.db.set_status(&m.order_id, m.status).await,
+        )?;
         tracing::info!(order_id = %m.order_id, status = %m.status, "ticket moved");
         Ok(())
     }
@@ -119,7 +127,11 @@ impl KitchenActivities {
         _ctx: ActivityContext,
         order_id: OrderId,
     ) -> Result<(), ActivityError> {
-        crate::logged("cancelProduction", &order_id, self.db.set_status(&order_id, OrderStatus::Canceled).await)?;
+        crate::logged(
+            "cancelProduction",
+            &order_id,
+            self.db.set_status(&order_id, OrderStatus::Canceled).await,
+        )?;
         tracing::info!(order_id = %order_id, "ticket withdrawn");
         Ok(())
     }

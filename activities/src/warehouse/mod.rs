@@ -9,8 +9,8 @@ use domain::{OrderId, ProductName, Reservation, Restock, StockLevel, failures};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Row};
 use temporalio_macros::activities;
-use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use temporalio_sdk::ApplicationFailure;
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
 use crate::StoreError;
 
@@ -167,7 +167,10 @@ impl WarehouseDb {
             .await?;
         }
         tx.commit().await?;
-        Ok(self.level(&r.product_name).await?.expect("the product exists once restocked"))
+        Ok(self
+            .level(&r.product_name)
+            .await?
+            .expect("the product exists once restocked"))
     }
 
     /// A product's current level, `None` if the warehouse does not know it.
@@ -177,7 +180,11 @@ impl WarehouseDb {
             .fetch_optional(&self.pool)
             .await?;
         row.map(|row| {
-            Ok(StockLevel { product_name: product.clone(), qty: row.try_get(0)?, version: row.try_get(1)? })
+            Ok(StockLevel {
+                product_name: product.clone(),
+                qty: row.try_get(0)?,
+                version: row.try_get(1)?,
+            })
         })
         .transpose()
     }
@@ -215,7 +222,12 @@ pub struct WarehouseActivities {
 }
 
 fn refuse(kind: &str, message: String) -> ActivityError {
-    ActivityError::application(ApplicationFailure::builder(message).type_name(kind.to_owned()).non_retryable(true).build())
+    ActivityError::application(
+        ApplicationFailure::builder(message)
+            .type_name(kind.to_owned())
+            .non_retryable(true)
+            .build(),
+    )
 }
 
 #[activities]

@@ -69,18 +69,28 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
     config.baristas = args.baristas;
     config.brew_ms = 0;
     config.rust_log = "warn".to_owned();
-    println!("• starting the embedded stack ({} automatic baristas, brew time 0)", args.baristas);
+    println!(
+        "• starting the embedded stack ({} automatic baristas, brew time 0)",
+        args.baristas
+    );
     let mut stack = Stack::start(config).await?;
     let url = stack.api_url();
     let http = reqwest::Client::new();
     for product in PRODUCTS {
-        http.post(format!("{url}/stocks")).json(&serde_json::json!({"productName": product, "qty": 1_000_000})).send().await?.error_for_status()?;
+        http.post(format!("{url}/stocks"))
+            .json(&serde_json::json!({"productName": product, "qty": 1_000_000}))
+            .send()
+            .await?
+            .error_for_status()?;
     }
 
     println!("• warming up");
     bench::run(plan(&url, 40, 8, true)).await?;
 
-    println!("• 1/5 end to end at saturation: {} orders, {} in flight", args.orders, args.concurrency);
+    println!(
+        "• 1/5 end to end at saturation: {} orders, {} in flight",
+        args.orders, args.concurrency
+    );
     let e2e = bench::run(plan(&url, args.orders, args.concurrency, true)).await?;
     bench::print(&e2e);
     let e2e_rate = e2e.e2e_throughput.unwrap_or(0.0);
@@ -99,17 +109,32 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
     let post: Report = bench::run(paced).await?;
     bench::print(&post);
 
-    println!("• 4/5 reads: GET /orders/<id> (view) vs the `status` workflow query, {} each", args.reads);
+    println!(
+        "• 4/5 reads: GET /orders/<id> (view) vs the `status` workflow query, {} each",
+        args.reads
+    );
     let ids = completed_orders(&http, &url).await?;
     anyhow::ensure!(!ids.is_empty(), "no completed orders to read");
     let view = time_each(args.reads, |i| {
         let (http, url, id) = (http.clone(), url.clone(), ids[i % ids.len()].clone());
-        async move { http.get(format!("{url}/orders/{id}")).send().await?.error_for_status()?; anyhow::Ok(()) }
+        async move {
+            http.get(format!("{url}/orders/{id}"))
+                .send()
+                .await?
+                .error_for_status()?;
+            anyhow::Ok(())
+        }
     })
     .await?;
     let query = time_each(args.reads, |i| {
-        let handle = client.get_workflow_handle::<OrderWorkflow>(order_workflow_id(&OrderId::parse(&ids[i % ids.len()]).unwrap()));
-        async move { handle.query(OrderWorkflow::status, (), WorkflowQueryOptions::default()).await?; anyhow::Ok(()) }
+        let handle = client
+            .get_workflow_handle::<OrderWorkflow>(order_workflow_id(&OrderId::parse(&ids[i % ids.len()]).unwrap()));
+        async move {
+            handle
+                .query(OrderWorkflow::status, (), WorkflowQueryOptions::default())
+                .await?;
+            anyhow::Ok(())
+        }
     })
     .await?;
 
@@ -124,15 +149,41 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
     println!();
     println!("| measure | result |");
     println!("|---|---|");
-    println!("| 1. end to end at saturation ({} orders, {} in flight) | **{e2e_rate:.1} orders/s** (p50 {:.0} ms, p99 {:.0} ms from placed to completed) |",
-        args.orders, args.concurrency, e2e.e2e_latency_ms.unwrap_or_default().p50, e2e.e2e_latency_ms.unwrap_or_default().p99);
-    println!("| 2. ceiling: bare workflow, {activities} no-op activities | **{ceiling:.1} workflows/s**; ours is {:.0}% of it |", 100.0 * e2e_rate / ceiling);
-    println!("| 3. POST /orders at {half:.1}/s | p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms |", post.post_latency_ms.p50, post.post_latency_ms.p95, post.post_latency_ms.p99, post.post_latency_ms.max);
-    println!("| 4. GET /orders/<id> (view) | p50 {:.2} ms, p99 {:.2} ms |", view.p50, view.p99);
-    println!("| 4. `status` query (workflow) | p50 {:.2} ms, p99 {:.2} ms; the view is {:.0}× faster at p50 |", query.p50, query.p99, query.p50 / view.p50.max(0.001));
+    println!(
+        "| 1. end to end at saturation ({} orders, {} in flight) | **{e2e_rate:.1} orders/s** (p50 {:.0} ms, p99 {:.0} ms from placed to completed) |",
+        args.orders,
+        args.concurrency,
+        e2e.e2e_latency_ms.unwrap_or_default().p50,
+        e2e.e2e_latency_ms.unwrap_or_default().p99
+    );
+    println!(
+        "| 2. ceiling: bare workflow, {activities} no-op activities | **{ceiling:.1} workflows/s**; ours is {:.0}% of it |",
+        100.0 * e2e_rate / ceiling
+    );
+    println!(
+        "| 3. POST /orders at {half:.1}/s | p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms |",
+        post.post_latency_ms.p50, post.post_latency_ms.p95, post.post_latency_ms.p99, post.post_latency_ms.max
+    );
+    println!(
+        "| 4. GET /orders/<id> (view) | p50 {:.2} ms, p99 {:.2} ms |",
+        view.p50, view.p99
+    );
+    println!(
+        "| 4. `status` query (workflow) | p50 {:.2} ms, p99 {:.2} ms; the view is {:.0}× faster at p50 |",
+        query.p50,
+        query.p99,
+        query.p50 / view.p50.max(0.001)
+    );
     let footprint: Vec<String> = rss.iter().map(|(n, m)| format!("{n} {m:.0}")).collect();
     println!("| 5. peak RSS (MiB) | {} |", footprint.join(", "));
-    println!("| errors | {} |", if e2e.errors.is_empty() && post.errors.is_empty() { "none".to_owned() } else { format!("{:?} {:?}", e2e.errors, post.errors) });
+    println!(
+        "| errors | {} |",
+        if e2e.errors.is_empty() && post.errors.is_empty() {
+            "none".to_owned()
+        } else {
+            format!("{:?} {:?}", e2e.errors, post.errors)
+        }
+    );
     println!();
     println!("machine: {}", machine());
     Ok(())
@@ -143,7 +194,16 @@ async fn activities_per_order(stack: &Stack, url: &str) -> anyhow::Result<u32> {
     let ids = completed_orders(&reqwest::Client::new(), url).await?;
     let id = ids.first().ok_or_else(|| anyhow::anyhow!("no completed order"))?;
     let out = tokio::process::Command::new(&stack.config.tools.temporal)
-        .args(["workflow", "show", "--workflow-id", &format!("order-{id}"), "--address", &stack.temporal_address, "-o", "json"])
+        .args([
+            "workflow",
+            "show",
+            "--workflow-id",
+            &format!("order-{id}"),
+            "--address",
+            &stack.temporal_address,
+            "-o",
+            "json",
+        ])
         .output()
         .await?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -153,8 +213,18 @@ async fn activities_per_order(stack: &Stack, url: &str) -> anyhow::Result<u32> {
 }
 
 async fn completed_orders(http: &reqwest::Client, url: &str) -> anyhow::Result<Vec<String>> {
-    let page: serde_json::Value = http.get(format!("{url}/kitchen/tickets?status=Completed&limit=200")).send().await?.json().await?;
-    Ok(page.as_array().into_iter().flatten().filter_map(|o| o["orderId"].as_str().map(str::to_owned)).collect())
+    let page: serde_json::Value = http
+        .get(format!("{url}/kitchen/tickets?status=Completed&limit=200"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(page
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["orderId"].as_str().map(str::to_owned))
+        .collect())
 }
 
 async fn time_each<F, Fut>(n: usize, mut call: F) -> anyhow::Result<Percentiles>
@@ -184,7 +254,10 @@ fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned()))
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".to_owned());
     let mem = std::fs::read_to_string("/proc/meminfo")
         .unwrap_or_default()
@@ -192,5 +265,8 @@ fn machine() -> String {
         .find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().to_owned()))
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    format!("{cores} cores, {cpu}, {mem} memory, {} build", if cfg!(debug_assertions) { "debug" } else { "release" })
+    format!(
+        "{cores} cores, {cpu}, {mem} memory, {} build",
+        if cfg!(debug_assertions) { "debug" } else { "release" }
+    )
 }

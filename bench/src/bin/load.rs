@@ -23,7 +23,11 @@ struct Args {
     #[arg(long)]
     rate: Option<f64>,
     /// Comma-separated product mix, used round-robin.
-    #[arg(long, default_value = "Americano,Latte,Cappuccino,Espresso,Mocha", value_delimiter = ',')]
+    #[arg(
+        long,
+        default_value = "Americano,Latte,Cappuccino,Espresso,Mocha",
+        value_delimiter = ','
+    )]
     products: Vec<String>,
     /// Share of orders to cancel right after placing them (0 to 1).
     #[arg(long, default_value_t = 0.0)]
@@ -40,7 +44,10 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
-    anyhow::ensure!((0.0..=1.0).contains(&a.cancel_ratio), "--cancel-ratio must be between 0 and 1");
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&a.cancel_ratio),
+        "--cancel-ratio must be between 0 and 1"
+    );
     let plan = bench::Plan {
         url: a.url.trim_end_matches('/').to_owned(),
         orders: a.orders,

@@ -12,7 +12,10 @@ use workers::{GRACEFUL_SHUTDOWN, config, patiently, readiness, serve, telemetry,
 async fn main() -> anyhow::Result<()> {
     telemetry::init("customercenter");
     let url = config::database_url("customercenter")?;
-    let db = patiently("customercenter database", || async { Ok(ViewDb::connect(&url, 10).await?) }).await;
+    let db = patiently("customercenter database", || async {
+        Ok(ViewDb::connect(&url, 10).await?)
+    })
+    .await;
     let client = temporal::connect().await?;
     let options = WorkerOptions::new(queues::CUSTOMERCENTER)
         .register_activities(CustomerCenterActivities { db: db.clone() })

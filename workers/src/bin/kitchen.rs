@@ -26,5 +26,8 @@ async fn main() -> anyhow::Result<()> {
         async move { Ok(db.ping().await?) }
     });
     let crew_client = client.clone();
-    serve("kitchen", 8093, client, options, ready, move |stop| baristas.run(db, crew_client, stop)).await
+    serve("kitchen", 8093, client, options, ready, move |stop| {
+        baristas.run(db, crew_client, stop)
+    })
+    .await
 }

@@ -13,7 +13,10 @@ use workflows::RestockWorkflow;
 async fn main() -> anyhow::Result<()> {
     telemetry::init("warehouse");
     let url = config::database_url("warehouse")?;
-    let db = patiently("warehouse database", || async { Ok(WarehouseDb::connect(&url, 10).await?) }).await;
+    let db = patiently("warehouse database", || async {
+        Ok(WarehouseDb::connect(&url, 10).await?)
+    })
+    .await;
     let client = temporal::connect().await?;
     let options = WorkerOptions::new(queues::WAREHOUSE)
         .register_workflow::<RestockWorkflow>()?
