@@ -81,7 +81,7 @@ async fn act(state: &AppState, raw: &str, action: Action) -> Result<Json<OrderVi
     let id = OrderId::parse(raw).map_err(|_| ApiError::not_found(format!("ticket {raw:?}")))?;
     record_order(&id);
     let handle = state
-        .temporal
+        .temporal()?
         .get_workflow_handle::<OrderWorkflow>(order_workflow_id(&id));
     let options = WorkflowExecuteUpdateOptions::default();
     let result = match action {

@@ -14,7 +14,7 @@ pub mod problem;
 pub mod stocks;
 pub mod view;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -36,7 +36,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    pub temporal: Client,
+    /// Set once the first connection to Temporal succeeds; the API serves (health, reads, 503 for
+    /// commands) before that.
+    pub temporal: Arc<OnceLock<Client>>,
     pub view: View,
     pub guard: Arc<TemporalGuard>,
     pub metrics: Metrics,
@@ -91,6 +93,15 @@ pub fn app(state: AppState) -> Router {
         }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+impl AppState {
+    /// The Temporal client, or a 503 while the API has not reached Temporal yet.
+    pub fn temporal(&self) -> Result<&Client, ApiError> {
+        self.temporal
+            .get()
+            .ok_or_else(|| ApiError::unavailable("not connected to Temporal yet"))
+    }
 }
 
 /// Notes the order a request is about on its span (and so on every log line under it).

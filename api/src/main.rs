@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use api::{AppState, Metrics, TemporalGuard, View, app};
 use workers::{config, shutdown_signal, telemetry, temporal};
@@ -14,7 +14,6 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init("api");
     let listener = config::bind("COFFEESHOP_API_PORT", 8080).await?;
     let view = View::connect_lazy(&config::database_url("customercenter")?, 20)?;
-    let temporal = temporal::connect().await?;
     let command_timeout = Duration::from_millis(config::number_or("COFFEESHOP_COMMAND_TIMEOUT_MS", 5_000)?);
     let max_in_flight = config::number_or("COFFEESHOP_MAX_INFLIGHT_COMMANDS", 512)?;
     let metrics = Metrics::new();
@@ -24,7 +23,17 @@ async fn main() -> anyhow::Result<()> {
         max_in_flight,
         metrics.commands_shed.clone(),
     ));
-    guard.spawn_probe(temporal.clone(), Duration::from_millis(500));
+    // Serve at once (health, reads, 503 for commands) and reach Temporal in the background, so the
+    // API is alive and observable even while Temporal is not there yet.
+    let temporal = Arc::new(OnceLock::new());
+    let (cell, probe) = (temporal.clone(), guard.clone());
+    tokio::spawn(async move {
+        if let Ok(client) = temporal::connect().await {
+            probe.spawn_probe(client.clone(), Duration::from_millis(500));
+            let _ = cell.set(client);
+            tracing::info!("connected to Temporal");
+        }
+    });
     let state = AppState {
         temporal,
         view,

@@ -26,7 +26,10 @@ async fn healthz() -> Json<Value> {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "ready"), (status = 503, description = "not ready; the body says which part is missing")))]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let temporal = workers::temporal::is_serving(&state.temporal, Duration::from_secs(1)).await;
+    let temporal = match state.temporal() {
+        Ok(client) => workers::temporal::is_serving(client, Duration::from_secs(1)).await,
+        Err(_) => false,
+    };
     let view = matches!(
         tokio::time::timeout(Duration::from_secs(1), state.view.ping()).await,
         Ok(Ok(()))

@@ -102,7 +102,7 @@ async fn place(
         .guard
         .call(
             state
-                .temporal
+                .temporal()?
                 .start_workflow(OrderWorkflow::run, input.clone(), options),
         )
         .await?
@@ -148,7 +148,7 @@ async fn current(state: &AppState, id: &OrderId) -> Result<Option<OrderView>, Ap
         Err(e) => tracing::warn!(order_id = %id, error = %e, "view unreadable; asking the workflow"),
     }
     let handle = state
-        .temporal
+        .temporal()?
         .get_workflow_handle::<OrderWorkflow>(order_workflow_id(id));
     match state
         .guard
@@ -304,7 +304,7 @@ async fn patch(
 
 async fn cancel_order(state: &AppState, id: OrderId, reason: Option<String>) -> Result<Json<OrderView>, ApiError> {
     let handle = state
-        .temporal
+        .temporal()?
         .get_workflow_handle::<OrderWorkflow>(order_workflow_id(&id));
     let request = CancelRequest { reason };
     let result = state

@@ -60,7 +60,7 @@ async fn restock(
     let options = WorkflowStartOptions::new(queues::WAREHOUSE, workflow_id.clone()).build();
     let handle = state
         .guard
-        .call(state.temporal.start_workflow(RestockWorkflow::run, input, options))
+        .call(state.temporal()?.start_workflow(RestockWorkflow::run, input, options))
         .await?
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("starting the restock: {e}")))?;
     let level = state

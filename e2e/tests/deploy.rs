@@ -188,7 +188,11 @@ fn every_deployment_has_probes_on_real_ports_resources_and_zero_downtime_rollout
             port["containerPort"], expected,
             "{name}: the port the process listens on"
         );
-        for (probe, path) in [("startupProbe", "/healthz"), ("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")] {
+        for (probe, path) in [
+            ("startupProbe", "/healthz"),
+            ("readinessProbe", "/readyz"),
+            ("livenessProbe", "/healthz"),
+        ] {
             assert_eq!(c[probe]["httpGet"]["path"], path, "{name}: {probe}");
             assert_eq!(
                 c[probe]["httpGet"]["port"], port["name"],

@@ -69,6 +69,46 @@ async fn with_temporal_down_commands_fail_fast_reads_keep_working_and_it_recover
 }
 
 #[tokio::test]
+async fn an_api_started_while_temporal_is_down_is_alive_refuses_commands_and_connects_later() {
+    let app = &mut TestApp::spawn_with(|c| {
+        let dir = c.dir.clone();
+        if let stack::TemporalChoice::Start { db_file, .. } = &mut c.temporal {
+            *db_file = Some(dir.join("temporal.db"));
+        }
+    })
+    .await;
+    let product = app.stocked_product(5).await;
+    app.stack.stop_temporal();
+    app.stack.respawn_api().unwrap();
+
+    eventually("the new API is alive", || async {
+        let r = app.http.get(format!("{}/healthz", app.api)).send().await.ok()?;
+        r.status().is_success().then_some(())
+    })
+    .await;
+    assert_eq!(
+        app.get("/readyz").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not ready without Temporal"
+    );
+    let refused = app.order(&product, 1, "c-early").await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(
+        app.get("/stocks").await.status(),
+        StatusCode::OK,
+        "reads work from the view"
+    );
+
+    app.stack.start_temporal().await.unwrap();
+    eventually("the API connects and takes orders", || async {
+        (app.order(&product, 1, "c-early").await.status() == StatusCode::ACCEPTED).then_some(())
+    })
+    .await;
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn commands_beyond_the_in_flight_limit_are_shed_at_once() {
     let app = TestApp::spawn_with(|c| {
         c.extra_env

@@ -250,6 +250,16 @@ impl Stack {
         self.wait_http("api", &url).await
     }
 
+    /// Stops the API and starts a new one without waiting for it to be ready (it may be unable to
+    /// be, e.g. while Temporal is down).
+    pub fn respawn_api(&mut self) -> anyhow::Result<()> {
+        if let Some(api) = self.api.as_mut() {
+            api.stop(Duration::from_secs(15));
+        }
+        self.api = Some(self.spawn_service("api", &[])?);
+        Ok(())
+    }
+
     pub fn api_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.config.api_port)
     }
