@@ -25,11 +25,11 @@ async fn an_order_goes_through_every_status_as_the_barista_works_it() {
         Some(7),
         "the stock is deducted once reserved"
     );
-    let board: Vec<Value> = app.get("/kitchen/tickets?status=Queued").await.json().await.unwrap();
-    assert!(
-        board.iter().any(|t| t["orderId"] == id.as_str()),
-        "the ticket is on the kitchen board"
-    );
+    eventually("the ticket is on the kitchen board (the view catches up)", || async {
+        let board: Vec<Value> = app.get("/kitchen/tickets?status=Queued").await.json().await.ok()?;
+        board.iter().any(|t| t["orderId"] == id.as_str()).then_some(())
+    })
+    .await;
 
     let started = app.post(&format!("/kitchen/tickets/{id}/start"), json!({})).await;
     assert_eq!(started.status(), StatusCode::OK);
