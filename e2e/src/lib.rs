@@ -202,6 +202,24 @@ impl TestApp {
             .map(|l| l.qty)
     }
 
+    /// Waits until the warehouse holds exactly `qty` of `product`.
+    pub async fn wait_for_stock(&self, product: &str, qty: i64) {
+        eventually(&format!("{product} back at {qty} in the warehouse"), || async {
+            (self.warehouse_stock(product).await == Some(qty)).then_some(())
+        })
+        .await;
+    }
+
+    /// Waits until the kitchen's own ticket for the order is in `status`.
+    pub async fn wait_for_ticket(&self, id: &str, status: &str) {
+        let kitchen = self.kitchen_db().await;
+        let id = OrderId::parse(id).unwrap();
+        eventually(&format!("ticket {id} {status} in the kitchen"), || async {
+            kitchen.status(&id).await.unwrap().filter(|s| s == status)
+        })
+        .await;
+    }
+
     /// The warehouse's store, opened on the same database the warehouse worker uses.
     pub async fn warehouse_db(&self) -> activities::warehouse::WarehouseDb {
         let url = self

@@ -10,10 +10,7 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn with_temporal_down_commands_fail_fast_reads_keep_working_and_it_recovers_by_itself() {
     let app = &mut TestApp::spawn_with(|c| {
-        let dir = c.dir.clone();
-        if let stack::TemporalChoice::Start { db_file, .. } = &mut c.temporal {
-            *db_file = Some(dir.join("temporal.db"));
-        }
+        c.temporal_on_disk();
         c.baristas = 1;
         c.brew_ms = 10;
     })
@@ -71,10 +68,7 @@ async fn with_temporal_down_commands_fail_fast_reads_keep_working_and_it_recover
 #[tokio::test]
 async fn an_api_started_while_temporal_is_down_is_alive_refuses_commands_and_connects_later() {
     let app = &mut TestApp::spawn_with(|c| {
-        let dir = c.dir.clone();
-        if let stack::TemporalChoice::Start { db_file, .. } = &mut c.temporal {
-            *db_file = Some(dir.join("temporal.db"));
-        }
+        c.temporal_on_disk();
     })
     .await;
     let product = app.stocked_product(5).await;

@@ -75,10 +75,7 @@ async fn a_rolling_restart_of_every_worker_under_a_stream_of_orders_loses_nothin
 #[tokio::test]
 async fn a_worker_that_loses_temporal_reports_not_ready_and_recovers_by_itself() {
     let app = &mut TestApp::spawn_with(|c| {
-        let dir = c.dir.clone();
-        if let stack::TemporalChoice::Start { db_file, .. } = &mut c.temporal {
-            *db_file = Some(dir.join("temporal.db"));
-        }
+        c.temporal_on_disk();
     })
     .await;
     for name in WORKERS {

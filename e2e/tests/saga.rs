@@ -59,16 +59,7 @@ async fn an_order_goes_through_every_status_as_the_barista_works_it() {
     );
     assert_eq!(order["productName"], product.as_str());
     assert_eq!(order["qty"], 3);
-    let kitchen = app.kitchen_db().await;
-    let ticket = eventually("the kitchen marks the ticket completed", || async {
-        kitchen
-            .status(&domain::OrderId::parse(&id).unwrap())
-            .await
-            .unwrap()
-            .filter(|s| s == "Completed")
-    })
-    .await;
-    assert_eq!(ticket, "Completed");
+    app.wait_for_ticket(&id, "Completed").await;
     assert_eq!(app.warehouse_stock(&product).await, Some(7));
 }
 
@@ -120,16 +111,8 @@ async fn a_queued_order_can_be_canceled_and_its_ticket_and_stock_are_given_back(
     assert_eq!(body["status"], "Canceled");
     assert_eq!(body["reason"], "changed my mind");
 
-    let kitchen = app.kitchen_db().await;
-    let oid = domain::OrderId::parse(&id).unwrap();
-    eventually("the ticket is withdrawn", || async {
-        kitchen.status(&oid).await.unwrap().filter(|s| s == "Canceled")
-    })
-    .await;
-    eventually("the stock is released", || async {
-        (app.warehouse_stock(&product).await == Some(5)).then_some(())
-    })
-    .await;
+    app.wait_for_ticket(&id, "Canceled").await;
+    app.wait_for_stock(&product, 5).await;
     let order = app.wait_for_status(&id, "Canceled").await;
     assert_eq!(statuses(&order), ["Ordered", "StockReserved", "Queued", "Canceled"]);
 }
@@ -185,16 +168,8 @@ async fn an_order_with_stock_reserved_can_be_canceled_before_the_kitchen_queues_
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "Canceled");
 
     app.stack.restart("kitchen").await.unwrap();
-    let kitchen = app.kitchen_db().await;
-    let oid = domain::OrderId::parse(&id).unwrap();
-    eventually("the late ticket is withdrawn", || async {
-        kitchen.status(&oid).await.unwrap().filter(|s| s == "Canceled")
-    })
-    .await;
-    eventually("the stock is released", || async {
-        (app.warehouse_stock(&product).await == Some(5)).then_some(())
-    })
-    .await;
+    app.wait_for_ticket(&id, "Canceled").await;
+    app.wait_for_stock(&product, 5).await;
     let order = app.wait_for_status(&id, "Canceled").await;
     assert_eq!(statuses(&order), ["Ordered", "StockReserved", "Canceled"]);
 }
@@ -355,10 +330,7 @@ async fn the_whole_saga_runs_with_the_warehouse_on_sqlite() {
     app.wait_for_status(&ok, "Queued").await;
     assert_eq!(app.wait_for_status(&too_many, "Rejected").await["reason"], "OutOfStock");
     assert_eq!(cancel(&app, &ok).await.status(), StatusCode::OK);
-    eventually("the stock returns to the SQLite warehouse", || async {
-        (app.warehouse_stock(&product).await == Some(3)).then_some(())
-    })
-    .await;
+    app.wait_for_stock(&product, 3).await;
     assert!(
         dir.join("warehouse.db").exists(),
         "the warehouse really wrote to SQLite"

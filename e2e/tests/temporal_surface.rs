@@ -125,8 +125,5 @@ async fn a_cancel_update_from_the_cli_cancels_with_the_reason_given() {
     assert!(ok, "{out}");
     let order = app.wait_for_status(&id, "Canceled").await;
     assert_eq!(order["reason"], "changed my mind");
-    eventually("the stock comes back", || async {
-        (app.warehouse_stock(&product).await == Some(10)).then_some(())
-    })
-    .await;
+    app.wait_for_stock(&product, 10).await;
 }

@@ -81,6 +81,15 @@ impl StackConfig {
         })
     }
 
+    /// Keeps Temporal's state in a file in the stack's directory (as `make run` does), so that a
+    /// restarted dev server still knows its workflows.
+    pub fn temporal_on_disk(&mut self) {
+        let file = self.dir.join("temporal.db");
+        if let TemporalChoice::Start { db_file, .. } = &mut self.temporal {
+            *db_file = Some(file);
+        }
+    }
+
     pub fn logs(&self) -> PathBuf {
         self.dir.join("logs")
     }

@@ -63,9 +63,7 @@ fn plan(url: &str, orders: usize, concurrency: usize, wait: bool) -> Plan {
 async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
     let tools = Tools::locate(&stack::tools::stack_dir())?;
     let mut config = StackConfig::ephemeral(dir, tools)?;
-    if let stack::TemporalChoice::Start { db_file, .. } = &mut config.temporal {
-        *db_file = Some(dir.join("temporal.db"));
-    }
+    config.temporal_on_disk();
     config.baristas = args.baristas;
     config.brew_ms = 0;
     config.rust_log = "warn".to_owned();
