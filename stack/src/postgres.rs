@@ -99,25 +99,30 @@ fn run_as() -> anyhow::Result<Option<User>> {
     if !Uid::effective().is_root() {
         return Ok(None);
     }
-    if let Some(user) = User::from_name(SERVICE_USER)? {
-        return Ok(Some(user));
+    // Tests start in parallel and may all find the user missing: useradd then fails for all but
+    // one while /etc/passwd is locked, so look again until the winner has created it.
+    let mut last = None;
+    for _ in 0..50 {
+        if let Some(user) = User::from_name(SERVICE_USER)? {
+            return Ok(Some(user));
+        }
+        let status = Command::new("useradd")
+            .args([
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                SERVICE_USER,
+            ])
+            .status()
+            .context("cannot run useradd to create the PostgreSQL service user")?;
+        last = Some(status);
+        if !status.success() {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     }
-    let status = Command::new("useradd")
-        .args([
-            "--system",
-            "--user-group",
-            "--no-create-home",
-            "--shell",
-            "/usr/sbin/nologin",
-            SERVICE_USER,
-        ])
-        .status()
-        .context("cannot run useradd to create the PostgreSQL service user")?;
-    // Another process may have created it meanwhile (tests start in parallel); look again.
-    match User::from_name(SERVICE_USER)? {
-        Some(user) => Ok(Some(user)),
-        None => anyhow::bail!("useradd {SERVICE_USER} failed ({status}); PostgreSQL cannot run as root"),
-    }
+    anyhow::bail!("useradd {SERVICE_USER} failed ({last:?}); PostgreSQL cannot run as root")
 }
 
 /// PostgreSQL, running as `user`, must be able to reach its data directory's parent.
