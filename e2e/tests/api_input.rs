@@ -1,6 +1,6 @@
 //! Bad input gets a 4xx problem document that says what to fix, and creates nothing.
 
-use e2e::TestApp;
+use e2e::{TestApp, eventually};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -169,12 +169,12 @@ async fn a_customer_sees_their_own_orders_newest_first_page_by_page() {
 
 #[tokio::test]
 async fn an_idempotency_key_makes_a_retried_order_one_order() {
-    let app = TestApp::spawn().await;
+    let mut app = TestApp::spawn().await;
     let product = app.stocked_product(10).await;
     let body = json!({"productName": product, "qty": 2, "customerId": "c-idem"});
+    let (http, orders) = (app.http.clone(), format!("{}/orders", app.api));
     let send = |body: Value| {
-        app.http
-            .post(format!("{}/orders", app.api))
+        http.post(&orders)
             .header("Idempotency-Key", "key-123")
             .json(&body)
             .send()
@@ -189,13 +189,18 @@ async fn an_idempotency_key_makes_a_retried_order_one_order() {
     app.wait_for_status(id, "Queued").await;
     assert_eq!(app.warehouse_stock(&product).await, Some(8), "one stock deduction");
 
+    // The key decides the workflow id, so a retry after an API restart still finds the order.
+    app.stack.respawn_api().unwrap();
+    eventually("the restarted API is ready", || async {
+        let r = app.http.get(format!("{}/readyz", app.api)).send().await.ok()?;
+        r.status().is_success().then_some(())
+    })
+    .await;
     let again = send(body.clone()).await.unwrap();
     assert_eq!(again.status(), StatusCode::ACCEPTED);
-    assert_eq!(
-        again.json::<Value>().await.unwrap()["status"],
-        "Queued",
-        "a retry reports the order as it is now"
-    );
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["orderId"], a["orderId"], "the same order after the restart");
+    assert_eq!(again["status"], "Queued", "a retry reports the order as it is now");
     let different = send(json!({"productName": product, "qty": 3, "customerId": "c-idem"}))
         .await
         .unwrap();

@@ -142,6 +142,12 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
         let pid = stack.process(name).pid().unwrap_or_default();
         rss.push((name, peak_rss_mib(pid)));
     }
+
+    println!(
+        "• and failing fast: POST /orders while Temporal is stopped, {} times",
+        args.reads
+    );
+    let outage = fail_fast(&mut stack, &http, &url, args.reads).await?;
     stack.stop();
 
     println!();
@@ -175,6 +181,10 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
     let footprint: Vec<String> = rss.iter().map(|(n, m)| format!("{n} {m:.0}")).collect();
     println!("| 5. peak RSS (MiB) | {} |", footprint.join(", "));
     println!(
+        "| 503 while Temporal is down (breaker open) | p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms |",
+        outage.p50, outage.p99, outage.max
+    );
+    println!(
         "| errors | {} |",
         if e2e.errors.is_empty() && post.errors.is_empty() {
             "none".to_owned()
@@ -185,6 +195,30 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
     println!();
     println!("machine: {}", machine());
     Ok(())
+}
+
+/// Stops Temporal, waits for the API's breaker to open, and times `n` refused orders.
+async fn fail_fast(stack: &mut Stack, http: &reqwest::Client, url: &str, n: usize) -> anyhow::Result<Percentiles> {
+    stack.stop_temporal();
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let metrics = http.get(format!("{url}/metrics")).send().await?.text().await?;
+        if metrics.contains("coffeeshop_temporal_circuit_open 1") {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the breaker did not open");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let body = serde_json::json!({"productName": "Latte", "qty": 1, "customerId": "bench-outage"});
+    time_each(n, |_| {
+        let (http, url, body) = (http.clone(), url.to_owned(), body.clone());
+        async move {
+            let r = http.post(format!("{url}/orders")).json(&body).send().await?;
+            anyhow::ensure!(r.status().as_u16() == 503, "expected 503, got {}", r.status());
+            anyhow::Ok(())
+        }
+    })
+    .await
 }
 
 /// How many activities one completed order ran, read from its history.
