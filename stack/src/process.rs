@@ -47,13 +47,6 @@ impl Managed {
         self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
     }
 
-    /// Sends `signal` without waiting (e.g. SIGKILL in a fault test).
-    pub fn signal(&self, signal: Signal) {
-        if let Some(pid) = self.pid() {
-            let _ = kill(Pid::from_raw(pid as i32), signal);
-        }
-    }
-
     /// Asks the process to stop, waits up to `grace`, then kills it.
     pub fn stop(&mut self, grace: Duration) {
         let Some(mut child) = self.child.take() else { return };
