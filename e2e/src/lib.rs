@@ -109,6 +109,14 @@ impl TestApp {
         body["orderId"].as_str().expect("an orderId").to_owned()
     }
 
+    /// Places an order and waits until the view shows it `Queued` (on the kitchen board); returns
+    /// its id. The usual starting point for a test about what happens next.
+    pub async fn queued_order(&self, product: &str, qty: i64, customer: &str) -> String {
+        let id = self.place_order(product, qty, customer).await;
+        self.wait_for_status(&id, "Queued").await;
+        id
+    }
+
     /// Adds stock through the API (a RestockWorkflow); returns the new level.
     pub async fn restock(&self, product: &str, qty: i64) -> i64 {
         let r = self.post("/stocks", json!({"productName": product, "qty": qty})).await;

@@ -138,8 +138,7 @@ async fn a_customer_sees_their_own_orders_newest_first_page_by_page() {
     let product = app.stocked_product(20).await;
     let mut placed = Vec::new();
     for _ in 0..5 {
-        let id = app.place_order(&product, 1, "c-pages").await;
-        app.wait_for_status(&id, "Queued").await;
+        let id = app.queued_order(&product, 1, "c-pages").await;
         placed.push(id);
     }
     app.place_order(&product, 1, "someone-else").await;
@@ -149,8 +148,7 @@ async fn a_customer_sees_their_own_orders_newest_first_page_by_page() {
     loop {
         let page: Value = app.get(&path).await.json().await.unwrap();
         // New orders arriving mid-way land before the cursor: no duplicates, no gaps.
-        let newer = app.place_order(&product, 1, "c-pages").await;
-        app.wait_for_status(&newer, "Queued").await;
+        app.queued_order(&product, 1, "c-pages").await;
         seen.extend(
             page["items"]
                 .as_array()

@@ -89,6 +89,11 @@ mod tempdir {
     }
 }
 
+/// GET `url` and parse the body as JSON (panics on failure: the API must answer).
+async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &str) -> T {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 async fn stop(mut launch: Launch) -> std::process::ExitStatus {
     kill(Pid::from_raw(launch.child.id().unwrap() as i32), Signal::SIGTERM).unwrap();
     tokio::time::timeout(Duration::from_secs(90), launch.child.wait())
@@ -118,14 +123,7 @@ async fn make_run_starts_everything_keeps_orders_across_runs_and_stops_cleanly()
         )),
         "{printed}"
     );
-    let stocks: Vec<Value> = http
-        .get(format!("{api}/stocks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stocks: Vec<Value> = get_json(&http, &format!("{api}/stocks")).await;
     assert_eq!(stocks.len(), 5, "a fresh shop opens with its menu: {stocks:?}");
     let placed: Value = http
         .post(format!("{api}/orders"))
@@ -162,26 +160,12 @@ async fn make_run_starts_everything_keeps_orders_across_runs_and_stops_cleanly()
     );
 
     let second = launch(&env).await;
-    let order: Value = http
-        .get(format!("{api}/orders/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let order: Value = get_json(&http, &format!("{api}/orders/{id}")).await;
     assert_eq!(
         order["status"], "Completed",
         "the second run keeps the first run's orders"
     );
-    let stocks: Vec<Value> = http
-        .get(format!("{api}/stocks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stocks: Vec<Value> = get_json(&http, &format!("{api}/stocks")).await;
     assert!(
         stocks.iter().any(|s| s["productName"] == "Latte" && s["qty"] == 99),
         "and its stock: {stocks:?}"

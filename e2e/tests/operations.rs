@@ -105,6 +105,5 @@ async fn a_worker_that_loses_temporal_reports_not_ready_and_recovers_by_itself()
             .then_some(())
     })
     .await;
-    let id = app.place_order(product, 1, "c-heal").await;
-    app.wait_for_status(&id, "Queued").await;
+    app.queued_order(product, 1, "c-heal").await;
 }

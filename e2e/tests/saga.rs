@@ -18,8 +18,7 @@ async fn an_order_goes_through_every_status_as_the_barista_works_it() {
     let app = TestApp::spawn().await;
     let product = app.stocked_product(10).await;
 
-    let id = app.place_order(&product, 3, "c-1").await;
-    app.wait_for_status(&id, "Queued").await;
+    let id = app.queued_order(&product, 3, "c-1").await;
     assert_eq!(
         app.warehouse_stock(&product).await,
         Some(7),
@@ -102,8 +101,7 @@ async fn cancel(app: &TestApp, id: &str) -> reqwest::Response {
 async fn a_queued_order_can_be_canceled_and_its_ticket_and_stock_are_given_back() {
     let app = TestApp::spawn().await;
     let product = app.stocked_product(5).await;
-    let id = app.place_order(&product, 2, "c-1").await;
-    app.wait_for_status(&id, "Queued").await;
+    let id = app.queued_order(&product, 2, "c-1").await;
 
     let r = cancel(&app, &id).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -178,8 +176,7 @@ async fn an_order_with_stock_reserved_can_be_canceled_before_the_kitchen_queues_
 async fn cancel_is_refused_once_brewing_has_begun_and_after_the_order_is_finished() {
     let app = TestApp::spawn().await;
     let product = app.stocked_product(5).await;
-    let id = app.place_order(&product, 1, "c-1").await;
-    app.wait_for_status(&id, "Queued").await;
+    let id = app.queued_order(&product, 1, "c-1").await;
     assert_eq!(
         app.post(&format!("/kitchen/tickets/{id}/start"), json!({}))
             .await
@@ -236,8 +233,7 @@ async fn cancel_is_refused_once_brewing_has_begun_and_after_the_order_is_finishe
 async fn barista_actions_out_of_turn_are_refused_with_a_clear_message() {
     let app = TestApp::spawn().await;
     let product = app.stocked_product(5).await;
-    let id = app.place_order(&product, 1, "c-1").await;
-    app.wait_for_status(&id, "Queued").await;
+    let id = app.queued_order(&product, 1, "c-1").await;
 
     let early = app.post(&format!("/kitchen/tickets/{id}/complete"), json!({})).await;
     assert_eq!(early.status(), StatusCode::CONFLICT);
@@ -260,8 +256,7 @@ async fn a_cancel_racing_the_barista_has_exactly_one_winner() {
     let app = TestApp::spawn().await;
     let product = app.stocked_product(20).await;
     for _ in 0..5 {
-        let id = app.place_order(&product, 1, "c-1").await;
-        app.wait_for_status(&id, "Queued").await;
+        let id = app.queued_order(&product, 1, "c-1").await;
 
         let start_path = format!("/kitchen/tickets/{id}/start");
         let (c, s) = tokio::join!(cancel(&app, &id), app.post(&start_path, json!({})));
@@ -325,9 +320,9 @@ async fn the_whole_saga_runs_with_the_warehouse_on_sqlite() {
     let app = TestApp::spawn_with(|c| c.warehouse_url = Some(url.clone())).await;
 
     let product = app.stocked_product(3).await;
-    let ok = app.place_order(&product, 2, "c-1").await;
+    // One after the other: placed together, either could be the one that finds too little.
+    let ok = app.queued_order(&product, 2, "c-1").await;
     let too_many = app.place_order(&product, 2, "c-1").await;
-    app.wait_for_status(&ok, "Queued").await;
     assert_eq!(app.wait_for_status(&too_many, "Rejected").await["reason"], "OutOfStock");
     assert_eq!(cancel(&app, &ok).await.status(), StatusCode::OK);
     app.wait_for_stock(&product, 3).await;

@@ -7,8 +7,7 @@ use serde_json::Value;
 async fn the_cli_queries_updates_signals_and_filters_orders_as_typed() {
     let app = TestApp::spawn().await;
     let product = app.stocked_product(10).await;
-    let id = app.place_order(&product, 1, "c-cli").await;
-    app.wait_for_status(&id, "Queued").await;
+    let id = app.queued_order(&product, 1, "c-cli").await;
     let wf = format!("order-{id}");
 
     let (ok, out) = app
@@ -69,19 +68,7 @@ async fn the_cli_queries_updates_signals_and_filters_orders_as_typed() {
     assert!(ok, "{out}");
     app.wait_for_workflow_status(&id, "Brewing").await;
 
-    let (ok, out) = app
-        .temporal_cli(&[
-            "workflow",
-            "update",
-            "execute",
-            "--workflow-id",
-            &wf,
-            "--name",
-            "cancel",
-            "--input",
-            r#"{"reason":"changed my mind"}"#,
-        ])
-        .await;
+    let (ok, out) = cancel_from_cli(&app, &wf).await;
     assert!(!ok, "cancel while brewing is refused");
     assert!(out.contains("can no longer be canceled"), "{out}");
 
@@ -102,26 +89,29 @@ async fn the_cli_queries_updates_signals_and_filters_orders_as_typed() {
     let _: Value = done;
 }
 
+/// `temporal workflow update execute --name cancel`, exactly as the README types it.
+async fn cancel_from_cli(app: &TestApp, workflow_id: &str) -> (bool, String) {
+    app.temporal_cli(&[
+        "workflow",
+        "update",
+        "execute",
+        "--workflow-id",
+        workflow_id,
+        "--name",
+        "cancel",
+        "--input",
+        r#"{"reason":"changed my mind"}"#,
+    ])
+    .await
+}
+
 #[tokio::test]
 async fn a_cancel_update_from_the_cli_cancels_with_the_reason_given() {
     let app = TestApp::spawn().await;
     let product = app.stocked_product(10).await;
-    let id = app.place_order(&product, 2, "c-cli").await;
-    app.wait_for_status(&id, "Queued").await;
+    let id = app.queued_order(&product, 2, "c-cli").await;
 
-    let (ok, out) = app
-        .temporal_cli(&[
-            "workflow",
-            "update",
-            "execute",
-            "--workflow-id",
-            &format!("order-{id}"),
-            "--name",
-            "cancel",
-            "--input",
-            r#"{"reason":"changed my mind"}"#,
-        ])
-        .await;
+    let (ok, out) = cancel_from_cli(&app, &format!("order-{id}")).await;
     assert!(ok, "{out}");
     let order = app.wait_for_status(&id, "Canceled").await;
     assert_eq!(order["reason"], "changed my mind");
