@@ -31,6 +31,12 @@ use crate::ApiError;
 /// workflow, which are answers).
 pub(crate) trait Outage {
     fn is_outage(&self) -> bool;
+
+    /// Whether the error says the server itself could not be reached (not that it waited for a
+    /// worker that did not answer).
+    fn is_server_unreachable(&self) -> bool {
+        false
+    }
 }
 
 fn outage_code(status: &Status) -> bool {
@@ -62,6 +68,10 @@ impl Outage for WorkflowUpdateError {
             _ => false,
         }
     }
+
+    fn is_server_unreachable(&self) -> bool {
+        matches!(self, Self::Rpc(status) if status.code() == Code::Unavailable)
+    }
 }
 
 impl Outage for WorkflowQueryError {
@@ -72,12 +82,31 @@ impl Outage for WorkflowQueryError {
             _ => false,
         }
     }
+
+    fn is_server_unreachable(&self) -> bool {
+        matches!(self, Self::Rpc(status) if status.code() == Code::Unavailable)
+    }
 }
 
 impl Outage for WorkflowGetResultError {
     fn is_outage(&self) -> bool {
         true
     }
+}
+
+impl Outage for temporalio_client::errors::WorkflowInteractionError {
+    fn is_outage(&self) -> bool {
+        true
+    }
+}
+
+/// What a call needs besides the API itself.
+#[derive(Debug, Clone, Copy)]
+enum Needs {
+    /// Only the Temporal server (starting a workflow).
+    Server,
+    /// A worker polling its task queue too (updates, queries and results are answered by one).
+    Worker(&'static str),
 }
 
 /// What the breaker counts: a call that timed out, or one that failed.
@@ -111,6 +140,11 @@ impl TemporalGuard {
         }
     }
 
+    /// How long a command may wait for Temporal.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Whether commands are being refused right now.
     pub fn is_open(&self) -> bool {
         !self.breaker.is_call_permitted()
@@ -123,9 +157,30 @@ impl TemporalGuard {
         }
     }
 
-    /// Runs a Temporal call through the breaker. `Ok(Err(e))` is an answer from Temporal (a refusal,
-    /// a missing workflow) for the caller to map; outages become 503 here.
+    /// Runs a call that needs only the Temporal server (starting a workflow) through the breaker.
+    /// `Ok(Err(e))` is an answer from Temporal (a refusal, a missing workflow) for the caller to
+    /// map; outages become 503 here.
     pub(crate) async fn call<T, E, F>(&self, call: F) -> Result<Result<T, E>, ApiError>
+    where
+        E: Outage + std::fmt::Display,
+        F: Future<Output = Result<T, E>>,
+    {
+        self.call_needing(Needs::Server, call).await
+    }
+
+    /// Runs a call that needs a worker besides the server (an update, a query, a result): a worker
+    /// that is down or hung makes it time out, and that says nothing about the server, so such a
+    /// timeout is answered with a 503 naming the worker and does not count against the breaker
+    /// (which would then refuse the commands that need only the server).
+    pub(crate) async fn call_worker<T, E, F>(&self, worker: &'static str, call: F) -> Result<Result<T, E>, ApiError>
+    where
+        E: Outage + std::fmt::Display,
+        F: Future<Output = Result<T, E>>,
+    {
+        self.call_needing(Needs::Worker(worker), call).await
+    }
+
+    async fn call_needing<T, E, F>(&self, needs: Needs, call: F) -> Result<Result<T, E>, ApiError>
     where
         E: Outage + std::fmt::Display,
         F: Future<Output = Result<T, E>>,
@@ -145,14 +200,22 @@ impl TemporalGuard {
                 Err(_) => Err(Failure::TimedOut),
             }
         };
-        let counts = |f: &Failure<E>| match f {
-            Failure::TimedOut => true,
-            Failure::Failed(e) => e.is_outage(),
+        let counts = |f: &Failure<E>| match (f, needs) {
+            (Failure::TimedOut, Needs::Server) => true,
+            (Failure::TimedOut, Needs::Worker(_)) => false,
+            (Failure::Failed(e), Needs::Server) => e.is_outage(),
+            (Failure::Failed(e), Needs::Worker(_)) => e.is_server_unreachable(),
         };
         match self.breaker.call_with(counts, guarded).await {
             Ok(v) => Ok(Ok(v)),
             Err(failsafe::Error::Rejected) => Err(self.unavailable("circuit open: Temporal is unavailable")),
-            Err(failsafe::Error::Inner(Failure::TimedOut)) => Err(self.unavailable("Temporal did not answer in time")),
+            Err(failsafe::Error::Inner(Failure::TimedOut)) => Err(match needs {
+                Needs::Server => self.unavailable("Temporal did not answer in time"),
+                Needs::Worker(worker) => ApiError::Unavailable {
+                    cause: format!("the {worker} worker did not answer within {} ms", timeout.as_millis()),
+                    retry_after_secs: 2,
+                },
+            }),
             Err(failsafe::Error::Inner(Failure::Failed(e))) if e.is_outage() => Err(self.unavailable(e)),
             Err(failsafe::Error::Inner(Failure::Failed(e))) => Ok(Err(e)),
         }
@@ -195,6 +258,8 @@ pub(crate) fn classify<T>(result: Result<T, WorkflowUpdateError>) -> Result<Upda
         Ok(v) => Ok(UpdateOutcome::Done(v)),
         Err(WorkflowUpdateError::Failed(failure)) => Ok(UpdateOutcome::Refused(failure.message.clone())),
         Err(WorkflowUpdateError::NotFound(_)) => Ok(UpdateOutcome::NoWorkflow),
-        Err(e) => Err(ApiError::Internal(anyhow::anyhow!("unexpected update error: {e}"))),
+        // Anything else (a workflow not ready to take updates yet, an update the server gave up
+        // on) is transient: the caller may retry, and nothing was applied.
+        Err(e) => Err(ApiError::unavailable(format!("the update did not go through: {e}"))),
     }
 }

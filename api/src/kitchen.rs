@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use domain::{OrderId, OrderStatus, order_workflow_id};
+use domain::{OrderId, OrderStatus, order_workflow_id, queues};
 use serde::Deserialize;
 use temporalio_client::WorkflowExecuteUpdateOptions;
 use utoipa::IntoParams;
@@ -88,13 +88,13 @@ async fn act(state: &AppState, raw: &str, action: Action) -> Result<Json<OrderVi
         Action::Start => {
             state
                 .guard
-                .call(handle.execute_update(OrderWorkflow::start_brewing, (), options))
+                .call_worker(queues::CAFE, handle.execute_update(OrderWorkflow::start_brewing, (), options))
                 .await?
         }
         Action::Complete => {
             state
                 .guard
-                .call(handle.execute_update(OrderWorkflow::complete_production, (), options))
+                .call_worker(queues::CAFE, handle.execute_update(OrderWorkflow::complete_production, (), options))
                 .await?
         }
     };

@@ -55,18 +55,21 @@ const IDEMPOTENCY_NAMESPACE: Uuid = Uuid::from_u128(0x6c1f_3c2e_9a57_4e0b_8f0e_2
 /// Reads the `Idempotency-Key` header, if any, and turns it into the order id it stands for: the
 /// key decides the workflow id, so retries, races and API restarts all land on one workflow.
 fn order_id_for(headers: &HeaderMap) -> Result<OrderId, ApiError> {
-    let id = match headers.get("idempotency-key") {
-        None => Uuid::now_v7(),
-        Some(key) => {
-            let key = key
-                .to_str()
-                .ok()
-                .filter(|k| (1..=255).contains(&k.len()))
-                .ok_or_else(|| ApiError::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters"))?;
-            Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, key.as_bytes())
-        }
-    };
+    let id = idempotent_id(headers, &IDEMPOTENCY_NAMESPACE)?.unwrap_or_else(Uuid::now_v7);
     Ok(OrderId::parse(&id.to_string()).expect("a UUID is a valid order id"))
+}
+
+/// The id an `Idempotency-Key` header stands for in `namespace` (`None` without the header).
+pub(crate) fn idempotent_id(headers: &HeaderMap, namespace: &Uuid) -> Result<Option<Uuid>, ApiError> {
+    let Some(key) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = key
+        .to_str()
+        .ok()
+        .filter(|k| (1..=255).contains(&k.len()))
+        .ok_or_else(|| ApiError::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters"))?;
+    Ok(Some(Uuid::new_v5(namespace, key.as_bytes())))
 }
 
 /// Place an order: starts its `OrderWorkflow`. Send an `Idempotency-Key` header to make retries safe.
@@ -113,7 +116,7 @@ async fn place(
             "Ordered".to_owned()
         }
         Err(WorkflowStartError::AlreadyStarted { .. }) => same_order_again(&state, &input).await?,
-        Err(e) => return Err(ApiError::Internal(anyhow::anyhow!("starting the workflow: {e}"))),
+        Err(e) => return Err(ApiError::unavailable(format!("the order could not be started: {e}"))),
     };
     let placed = Placed {
         order_id: input.order_id.to_string(),
@@ -152,12 +155,15 @@ async fn current(state: &AppState, id: &OrderId) -> Result<Option<OrderView>, Ap
         .get_workflow_handle::<OrderWorkflow>(order_workflow_id(id));
     match state
         .guard
-        .call(handle.query(OrderWorkflow::status, (), WorkflowQueryOptions::default()))
+        .call_worker(
+            queues::CAFE,
+            handle.query(OrderWorkflow::status, (), WorkflowQueryOptions::default()),
+        )
         .await?
     {
         Ok(order) => Ok(Some(order.into())),
         Err(WorkflowQueryError::NotFound(_)) => Ok(None),
-        Err(e) => Err(ApiError::Internal(anyhow::anyhow!("querying the workflow: {e}"))),
+        Err(e) => Err(ApiError::unavailable(format!("the order's workflow could not be read: {e}"))),
     }
 }
 
@@ -309,7 +315,10 @@ async fn cancel_order(state: &AppState, id: OrderId, reason: Option<String>) -> 
     let request = CancelRequest { reason };
     let result = state
         .guard
-        .call(handle.execute_update(OrderWorkflow::cancel, request, WorkflowExecuteUpdateOptions::default()))
+        .call_worker(
+            queues::CAFE,
+            handle.execute_update(OrderWorkflow::cancel, request, WorkflowExecuteUpdateOptions::default()),
+        )
         .await?;
     match classify(result)? {
         UpdateOutcome::Done(order) => {

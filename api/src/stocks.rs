@@ -2,10 +2,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use domain::{ProductName, Restock, RestockQuantity, queues, restock_workflow_id};
 use serde::{Deserialize, Serialize};
-use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
+use temporalio_client::errors::WorkflowStartError;
+use temporalio_client::{WorkflowDescribeOptions, WorkflowGetResultOptions, WorkflowIdReusePolicy, WorkflowStartOptions};
+use temporalio_common::MemoValues;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -13,6 +16,7 @@ use uuid::Uuid;
 use workflows::RestockWorkflow;
 
 use crate::json::Body;
+use crate::orders::idempotent_id;
 use crate::problem::ProblemDoc;
 use crate::view::StockView;
 use crate::{ApiError, AppState};
@@ -27,7 +31,7 @@ async fn levels(State(state): State<AppState>) -> Result<Json<Vec<StockView>>, A
     Ok(Json(state.view.stocks().await.map_err(ApiError::unavailable)?))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RestockBody {
     pub product_name: String,
@@ -38,48 +42,122 @@ pub struct RestockBody {
 #[serde(rename_all = "camelCase")]
 pub struct Restocked {
     pub product_name: String,
-    /// The level after this restock.
-    pub qty: i64,
+    /// The level after this restock; absent while the restock is still in progress (202).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qty: Option<i64>,
     pub workflow_id: String,
 }
 
-/// Add stock (a `RestockWorkflow`); answers with the new level.
+/// Restock ids chosen by an `Idempotency-Key` live in their own UUID namespace.
+const RESTOCK_NAMESPACE: Uuid = Uuid::from_u128(0x2b7e_51d0_4c1a_4f3e_9d2b_7a11_5e0c_0ffe);
+
+/// The memo key under which a restock keeps the request that started it, so a repeated
+/// `Idempotency-Key` can be told apart from a reused one.
+const REQUEST_MEMO: &str = "request";
+
+/// Add stock (a `RestockWorkflow`); answers with the new level. Send an `Idempotency-Key` header
+/// to make retries safe: the same key with the same body is the same restock, counted once.
 #[utoipa::path(post, path = "/stocks", tag = "stock", request_body = RestockBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "same key + same body = same restock")),
     responses((status = 200, description = "stock added", body = Restocked), (status = 201, description = "a new product", body = Restocked),
-        (status = 422, body = ProblemDoc), (status = 503, body = ProblemDoc)))]
+        (status = 202, description = "accepted and durable, still in progress: it will happen; repeat the request with the same Idempotency-Key to get the new level", body = Restocked),
+        (status = 400, body = ProblemDoc), (status = 413, body = ProblemDoc), (status = 415, body = ProblemDoc),
+        (status = 422, description = "a field is invalid, or the key was used for another restock", body = ProblemDoc),
+        (status = 503, body = ProblemDoc)))]
 async fn restock(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Body(body): Body<RestockBody>,
-) -> Result<(StatusCode, Json<Restocked>), ApiError> {
+) -> Result<Response, ApiError> {
+    let keyed = idempotent_id(&headers, &RESTOCK_NAMESPACE)?;
     let input = Restock {
-        restock_id: Uuid::now_v7().to_string(),
+        restock_id: keyed.unwrap_or_else(Uuid::now_v7).to_string(),
         product_name: ProductName::parse(&body.product_name)?,
         qty: RestockQuantity::parse(body.qty)?,
     };
+    let request = RestockBody {
+        product_name: input.product_name.to_string(),
+        qty: i64::from(input.qty.get()),
+    };
     let workflow_id = restock_workflow_id(&input.restock_id);
-    let options = WorkflowStartOptions::new(queues::WAREHOUSE, workflow_id.clone()).build();
-    let handle = state
+    let mut memo = MemoValues::new();
+    memo.insert(REQUEST_MEMO, serde_json::to_value(&request).expect("a plain struct serializes"));
+    let options = WorkflowStartOptions::new(queues::WAREHOUSE, workflow_id.clone())
+        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+        .memo(memo)
+        .build();
+    let temporal = state.temporal()?;
+    match state
         .guard
-        .call(state.temporal()?.start_workflow(RestockWorkflow::run, input, options))
+        .call(temporal.start_workflow(RestockWorkflow::run, input, options))
         .await?
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("starting the restock: {e}")))?;
-    let level = state
-        .guard
-        .call(handle.get_result(WorkflowGetResultOptions::default()))
-        .await?
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("restocking: {e}")))?;
+    {
+        Ok(_) => {}
+        Err(WorkflowStartError::AlreadyStarted { .. }) if keyed.is_some() => {
+            same_restock_again(&state, &workflow_id, &request).await?;
+        }
+        Err(e) => return Err(ApiError::unavailable(format!("the restock could not be started: {e}"))),
+    }
+    // From here on the restock is durable: it will happen whatever this request's fate. So no
+    // answer below invites a retry that could add the stock twice: a restock that does not finish
+    // in time is 202 Accepted, not 503.
+    let handle = temporal.get_workflow_handle::<RestockWorkflow>(workflow_id.clone());
+    let finished = tokio::time::timeout(
+        state.guard.timeout(),
+        handle.get_result(WorkflowGetResultOptions::default()),
+    )
+    .await;
+    let level = match finished {
+        Ok(Ok(level)) => level,
+        Ok(Err(e)) => {
+            tracing::warn!(workflow_id, error = %e, "restock accepted; its result could not be read yet");
+            return Ok(in_progress(&request, workflow_id));
+        }
+        Err(_) => return Ok(in_progress(&request, workflow_id)),
+    };
     tracing::info!(product = %level.product_name, qty = level.qty, "restocked");
     let status = if level.version == 1 {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((
-        status,
-        Json(Restocked {
-            product_name: level.product_name.to_string(),
-            qty: level.qty,
-            workflow_id,
-        }),
-    ))
+    let body = Restocked {
+        product_name: level.product_name.to_string(),
+        qty: Some(level.qty),
+        workflow_id,
+    };
+    Ok((status, Json(body)).into_response())
+}
+
+/// A repeated `Idempotency-Key`: the same restock again is fine; another one is an error.
+async fn same_restock_again(state: &AppState, workflow_id: &str, request: &RestockBody) -> Result<(), ApiError> {
+    let handle = state.temporal()?.get_workflow_handle::<RestockWorkflow>(workflow_id.to_owned());
+    let described = state
+        .guard
+        .call(handle.describe(WorkflowDescribeOptions::default()))
+        .await?
+        .map_err(|e| ApiError::unavailable(format!("the earlier restock could not be read: {e}")))?;
+    let earlier: Option<serde_json::Value> = described.memo().get(REQUEST_MEMO).ok().flatten();
+    let earlier: Option<RestockBody> = earlier.and_then(|v| serde_json::from_value(v).ok());
+    if earlier.as_ref() != Some(request) {
+        return Err(ApiError::unprocessable(
+            "this Idempotency-Key was already used for a different restock; use a new key for a new restock",
+        ));
+    }
+    Ok(())
+}
+
+/// 202: the restock is recorded in Temporal and will be carried out.
+fn in_progress(request: &RestockBody, workflow_id: String) -> Response {
+    let body = Restocked {
+        product_name: request.product_name.clone(),
+        qty: None,
+        workflow_id,
+    };
+    (
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, HeaderValue::from_static("/stocks"))],
+        Json(body),
+    )
+        .into_response()
 }

@@ -140,6 +140,9 @@ pub struct IgnoredCommand {
     pub at: String,
 }
 
+/// How many ignored commands an order keeps (the latest ones).
+pub const MAX_IGNORED: usize = 20;
+
 /// The full state of one order: what the `status` query returns and what the view stores.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -287,8 +290,13 @@ impl Order {
         }
     }
 
-    /// Notes a command that could not be applied, so it shows in the `status` query.
+    /// Notes a command that could not be applied, so it shows in the `status` query. Only the
+    /// latest [`MAX_IGNORED`] are kept: signals can be sent without end, and the order (its query
+    /// result, its projection) must stay small.
     pub fn ignore(&mut self, command: &str, reason: String, at: String) {
+        if self.ignored.len() >= MAX_IGNORED {
+            self.ignored.remove(0);
+        }
         self.ignored.push(IgnoredCommand {
             command: command.to_owned(),
             reason,
@@ -307,6 +315,17 @@ pub enum Compensation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_endless_stream_of_refused_commands_keeps_only_the_latest_few() {
+        let mut o = order();
+        for i in 0..(MAX_IGNORED + 5) {
+            o.ignore("completeProduction", format!("refusal {i}"), "t".into());
+        }
+        assert_eq!(o.ignored.len(), MAX_IGNORED);
+        assert_eq!(o.ignored.last().unwrap().reason, format!("refusal {}", MAX_IGNORED + 4));
+        assert_eq!(o.ignored[0].reason, "refusal 5");
+    }
 
     fn order() -> Order {
         Order::place(

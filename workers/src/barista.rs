@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use activities::kitchen::KitchenDb;
+use activities::kitchen::{Claimed, KitchenDb};
 use domain::{Order, OrderId, order_workflow_id};
 use temporalio_client::errors::WorkflowUpdateError;
 use temporalio_client::{Client, WorkflowExecuteUpdateOptions};
@@ -33,11 +33,13 @@ impl Baristas {
         if self.count == 0 {
             return;
         }
-        // Names unique to this process, so tickets it left claimed can be handed back at start.
-        let prefix = format!("auto-{}-", std::process::id());
+        // Names unique to this process (a process id is not: every container is pid 1), so that a
+        // clean stop hands back exactly this process's unstarted tickets.
+        let prefix = format!("auto-{}-", &uuid::Uuid::now_v7().simple().to_string()[20..]);
         tracing::info!(
             count = self.count,
             brew_ms = self.brew.as_millis() as u64,
+            lease_ms = LEASE.as_millis() as u64,
             "automatic baristas at work"
         );
         let mut crew = tokio::task::JoinSet::new();
@@ -54,31 +56,59 @@ impl Baristas {
     }
 }
 
+/// How long a claim on a ticket holds without renewal. A barista renews it every third of that
+/// while it brews; one that died stops renewing, and its ticket goes to a live barista after this.
+pub const LEASE: Duration = Duration::from_secs(10);
+
+/// How long a ticket whose start the workflow refused stays off the board for every barista: the
+/// ticket can reach the board a moment before the workflow records the order as Queued, or the
+/// order was canceled and the ticket is about to be withdrawn.
+const REFUSED_BACKOFF: Duration = Duration::from_millis(500);
+
 async fn work(name: String, brew: Duration, db: KitchenDb, client: Client, mut stop: watch::Receiver<bool>) {
     while !*stop.borrow() {
-        let claimed = match db.claim(&name).await {
+        let claimed = match db.claim(&name, LEASE).await {
             Ok(claimed) => claimed,
             Err(e) => {
                 tracing::warn!(barista = %name, error = %e, "cannot read the kitchen board");
                 None
             }
         };
-        let Some(order_id) = claimed else {
+        let Some(Claimed { order_id, brewing }) = claimed else {
             tokio::select! { _ = tokio::time::sleep(IDLE_POLL) => {}, _ = stop.changed() => {} }
             continue;
         };
-        if !send(&client, &order_id, Step::Start).await {
-            // Refused: the ticket can reach the board a moment before the workflow records it
-            // as Queued, or a person started it first. Put it back; if it is still Queued, it
-            // gets another try shortly, and a canceled or started ticket leaves the board anyway.
-            if let Err(e) = db.release_claim(&order_id).await {
+        if brewing {
+            tracing::info!(barista = %name, order_id = %order_id, "taking over a ticket whose barista stopped renewing its claim");
+        } else if !send(&client, &order_id, Step::Start).await {
+            if let Err(e) = db.release_claim(&order_id, &name, REFUSED_BACKOFF).await {
                 tracing::warn!(order_id = %order_id, error = %e, "cannot put the ticket back");
             }
-            tokio::select! { _ = tokio::time::sleep(IDLE_POLL) => {}, _ = stop.changed() => {} }
             continue;
         }
-        tokio::time::sleep(brew).await;
-        send(&client, &order_id, Step::Complete).await;
+        brew_renewing(&db, &name, &order_id, brew).await;
+        if !send(&client, &order_id, Step::Complete).await {
+            // Someone else finished or it was never ours to finish: let go of it.
+            let _ = db.release_claim(&order_id, &name, Duration::ZERO).await;
+        }
+    }
+}
+
+/// Brews for `brew`, renewing the claim on the ticket meanwhile so no other barista takes it.
+async fn brew_renewing(db: &KitchenDb, name: &str, order_id: &OrderId, brew: Duration) {
+    let done = tokio::time::sleep(brew);
+    tokio::pin!(done);
+    let mut renew = tokio::time::interval(LEASE / 3);
+    renew.tick().await;
+    loop {
+        tokio::select! {
+            _ = &mut done => return,
+            _ = renew.tick() => {
+                if let Err(e) = db.renew(order_id, name, LEASE).await {
+                    tracing::warn!(order_id = %order_id, error = %e, "cannot renew the claim on the ticket");
+                }
+            }
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use domain::{failures, queues};
 use temporalio_common::RetryPolicy;
-use temporalio_sdk::ActivityOptions;
+use temporalio_sdk::{ActivityOptions, WorkflowCancellationToken};
 
 /// Retries never give up: an infrastructure failure (database down, worker killed) is waited out,
 /// so no order is lost or stuck half-way. The backoff is capped so that recovery is noticed
@@ -22,9 +22,13 @@ fn retry_forever() -> RetryPolicy {
 /// worker killed mid-attempt is detected after that long and the attempt retried elsewhere.
 /// There is no schedule-to-start timeout: while a service's workers are all down, its work waits
 /// in its task queue (SPEC §5: orders are accepted even when the kitchen or warehouse is down).
+/// Each activity has a cancellation token of its own, detached from the workflow's: a cancellation
+/// requested through Temporal is handled as a `cancel` command by the workflow, and the saga's
+/// steps and compensations must still run to the end after it.
 fn on(queue: &str) -> ActivityOptions {
     ActivityOptions::with_start_to_close_timeout(Duration::from_secs(10))
         .task_queue(queue.to_owned())
+        .cancellation_token(WorkflowCancellationToken::new())
         .retry_policy(retry_forever())
         .build()
 }

@@ -16,6 +16,8 @@
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
+use futures::FutureExt;
+
 use domain::{
     CancelRequest, Compensation, CustomerCenter, Kitchen, Order, OrderEvent, OrderId, OrderProjection, OrderStatus,
     PlaceOrder, RejectReason, Reservation, StockLevel, Ticket, TicketMove, TransitionRefused, Warehouse,
@@ -23,7 +25,9 @@ use domain::{
 };
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityExecutionError, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult, workflows::join,
+    ActivityExecutionError, SyncWorkflowContext, WaitConditionOptions, WorkflowCancellationToken, WorkflowContext,
+    WorkflowContextView, WorkflowResult,
+    workflows::{join, select},
 };
 
 use crate::options;
@@ -62,8 +66,12 @@ impl OrderWorkflow {
 
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Order> {
-        let (saga, projector) = (ctx.clone(), ctx.clone());
-        let (saga_result, ()) = join!(run_saga(&saga), run_projector(&projector));
+        let (saga, projector, watcher) = (ctx.clone(), ctx.clone(), ctx.clone());
+        let (saga_result, (), ()) = join!(
+            run_saga(&saga),
+            run_projector(&projector),
+            watch_cancellation(&watcher)
+        );
         saga_result?;
         Ok(ctx.state(|s| s.order.clone()))
     }
@@ -153,21 +161,28 @@ impl OrderWorkflow {
     }
 
     fn decide_or_note(&mut self, ctx: &SyncWorkflowContext<Self>, command: &str, event: OrderEvent) {
-        let at = now(ctx.workflow_time());
+        if let Some(status) = self.apply_or_note(now(ctx.workflow_time()), command, event) {
+            ctx.upsert_search_attributes([ORDER_STATUS.value_set(status.to_string())]);
+        }
+    }
+
+    /// Applies a command's event if the rules allow it now, else notes it as ignored. Returns the
+    /// new status when the order moved (the caller keeps the search attribute current).
+    fn apply_or_note(&mut self, at: String, command: &str, event: OrderEvent) -> Option<OrderStatus> {
         let board_move = match event {
             OrderEvent::BrewingStarted => Some(OrderStatus::Brewing),
             OrderEvent::Completed => Some(OrderStatus::Completed),
             _ => None,
         };
+        self.changed();
         match self.order.apply(event, at.clone()) {
             Ok(()) => {
                 self.board_moves.extend(board_move);
-                self.changed();
-                ctx.upsert_search_attributes([ORDER_STATUS.value_set(self.order.status.to_string())]);
+                Some(self.order.status)
             }
             Err(TransitionRefused { message, .. }) => {
                 self.order.ignore(command, message, at);
-                self.changed();
+                None
             }
         }
     }
@@ -179,6 +194,43 @@ impl OrderWorkflow {
 
 fn now(t: Option<SystemTime>) -> String {
     timestamp(t.unwrap_or(SystemTime::UNIX_EPOCH))
+}
+
+/// Waits until `condition` holds. The wait is detached from Temporal's cancellation request: such
+/// a request is a command, handled by [`watch_cancellation`], and must not make every wait return
+/// at once (a loop around an instantly returning wait would spin without yielding and freeze the
+/// worker).
+async fn wait(ctx: &WorkflowContext<OrderWorkflow>, condition: impl FnMut(&OrderWorkflow) -> bool) {
+    let detached = WaitConditionOptions::builder()
+        .cancellation_token(WorkflowCancellationToken::new())
+        .build();
+    // A detached token is never cancelled, so the wait only ends when the condition holds.
+    let _ = ctx.wait_condition_with_options(condition, detached).await;
+}
+
+/// A cancellation requested through Temporal (the Web UI's "Request Cancellation",
+/// `temporal workflow cancel`) is the customer's `cancel` command: it cancels the order (and the
+/// saga compensates) while that is allowed, and is refused and noted once brewing has begun. Either
+/// way the workflow goes on and ends normally with the order's final state.
+async fn watch_cancellation(ctx: &WorkflowContext<OrderWorkflow>) {
+    select! {
+        reason = ctx.cancelled() => {
+            let request = CancelRequest {
+                reason: Some(match reason.as_deref().map(str::trim) {
+                    Some(r) if !r.is_empty() => format!("canceled through Temporal: {r}"),
+                    _ => "canceled through Temporal".to_owned(),
+                }),
+            };
+            let at = now(ctx.workflow_time());
+            let moved = ctx.state_mut(|s| {
+                s.apply_or_note(at, "cancel (Temporal)", OrderEvent::Canceled { reason: request.reason() })
+            });
+            if let Some(status) = moved {
+                ctx.upsert_search_attributes([ORDER_STATUS.value_set(status.to_string())]);
+            }
+        }
+        _ = wait(ctx, |s| s.saga_done).fuse() => {}
+    };
 }
 
 /// Applies a step the saga itself observed (a result from the warehouse or the kitchen).
@@ -237,9 +289,7 @@ async fn run_saga(ctx: &WorkflowContext<OrderWorkflow>) -> Result<(), ActivityEx
 
     // 3. Follow the barista, and compensate if the order gets canceled.
     loop {
-        ctx.wait_condition(|s| s.order.status.is_final() || !s.board_moves.is_empty())
-            .await
-            .ok();
+        wait(ctx, |s| s.order.status.is_final() || !s.board_moves.is_empty()).await;
         if let Some(status) = ctx.state_mut(|s| s.board_moves.pop_front()) {
             let step = TicketMove {
                 order_id: order_id.clone(),
@@ -296,9 +346,7 @@ fn refusal(e: &ActivityExecutionError) -> Option<RejectReason> {
 
 async fn run_projector(ctx: &WorkflowContext<OrderWorkflow>) {
     loop {
-        ctx.wait_condition(|s| s.projected < s.revision || s.saga_done)
-            .await
-            .ok();
+        wait(ctx, |s| s.projected < s.revision || s.saga_done).await;
         let (revision, projection) = ctx.state(|s| {
             (
                 s.revision,

@@ -1,6 +1,7 @@
 //! The kitchen: production tickets, i.e. the kitchen board as the kitchen itself keeps it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use domain::{OrderId, OrderStatus, Ticket, TicketMove};
 use sqlx::PgPool;
@@ -42,13 +43,36 @@ impl KitchenDb {
         Ok(())
     }
 
-    /// Sets a ticket's status; setting the same status again changes nothing.
+    /// Moves a ticket forward on the board. Only a move the board allows from where the ticket is
+    /// now takes effect (Queued → Brewing → Completed, Queued or Brewing → Canceled), so a late or
+    /// repeated attempt (a `moveTicket(Brewing)` arriving after `Completed`) changes nothing.
     pub async fn set_status(&self, order_id: &OrderId, status: OrderStatus) -> Result<(), StoreError> {
-        sqlx::query("UPDATE tickets SET status = $2, updated_at = now() WHERE order_id = $1 AND status <> $2")
+        let from: &[&str] = match status {
+            OrderStatus::Brewing => &["Queued"],
+            OrderStatus::Completed => &["Queued", "Brewing"],
+            OrderStatus::Canceled => &["Queued", "Brewing"],
+            _ => &[],
+        };
+        sqlx::query("UPDATE tickets SET status = $2, updated_at = now() WHERE order_id = $1 AND status = ANY($3)")
             .bind(order_id.as_str())
             .bind(status.as_str())
+            .bind(from)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    /// Withdraws a ticket; when the ticket has not reached the board yet, leaves a Canceled one in
+    /// its place so that the late `startProduction` finds it and puts nothing on the board.
+    pub async fn withdraw(&self, order_id: &OrderId) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO tickets (order_id, status) VALUES ($1, 'Canceled')
+             ON CONFLICT (order_id) DO UPDATE SET status = 'Canceled', updated_at = now()
+             WHERE tickets.status IN ('Queued', 'Brewing')",
+        )
+        .bind(order_id.as_str())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -60,40 +84,89 @@ impl KitchenDb {
             .await?)
     }
 
-    /// Gives the oldest unclaimed Queued ticket to `barista`. `SKIP LOCKED` lets any number of
-    /// baristas (in any number of kitchen workers) claim at once without taking the same ticket.
-    pub async fn claim(&self, barista: &str) -> Result<Option<OrderId>, StoreError> {
-        let id: Option<String> = sqlx::query_scalar(
-            "UPDATE tickets SET claimed_by = $1, updated_at = now() WHERE order_id = (
-                 SELECT order_id FROM tickets WHERE status = 'Queued' AND claimed_by IS NULL
+    /// Gives `barista` the oldest ticket it may take, leased for `lease`: a Queued ticket nobody
+    /// holds, or one (Queued or Brewing) whose automatic barista let its lease run out, i.e. died.
+    /// `SKIP LOCKED` lets any number of baristas (in any number of kitchen workers) claim at once
+    /// without taking the same ticket. Tickets a person started (Brewing, never claimed) are left
+    /// to that person.
+    pub async fn claim(&self, barista: &str, lease: Duration) -> Result<Option<Claimed>, StoreError> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "UPDATE tickets SET claimed_by = $1, lease_until = now() + $2 * interval '1 millisecond',
+                 updated_at = now()
+             WHERE order_id = (
+                 SELECT order_id FROM tickets
+                 WHERE (status = 'Queued' AND (lease_until IS NULL OR lease_until < now()))
+                    OR (status = 'Brewing' AND claimed_by IS NOT NULL AND lease_until < now())
                  ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-             RETURNING order_id",
+             RETURNING order_id, status",
         )
         .bind(barista)
+        .bind(lease.as_millis() as f64)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(id.and_then(|id| OrderId::parse(&id).ok()))
+        Ok(row.and_then(|(id, status)| {
+            Some(Claimed {
+                order_id: OrderId::parse(&id).ok()?,
+                brewing: status == "Brewing",
+            })
+        }))
     }
 
-    /// Puts one claimed ticket back on the board, if it is still Queued.
-    pub async fn release_claim(&self, order_id: &OrderId) -> Result<(), StoreError> {
-        sqlx::query("UPDATE tickets SET claimed_by = NULL WHERE order_id = $1 AND status = 'Queued'")
-            .bind(order_id.as_str())
-            .execute(&self.pool)
-            .await?;
+    /// Extends `barista`'s lease on a ticket; `false` if the barista no longer holds it.
+    pub async fn renew(&self, order_id: &OrderId, barista: &str, lease: Duration) -> Result<bool, StoreError> {
+        let renewed = sqlx::query(
+            "UPDATE tickets SET lease_until = now() + $3 * interval '1 millisecond'
+             WHERE order_id = $1 AND claimed_by = $2",
+        )
+        .bind(order_id.as_str())
+        .bind(barista)
+        .bind(lease.as_millis() as f64)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(renewed == 1)
+    }
+
+    /// Lets go of a ticket `barista` holds. `retry_after` keeps any barista from taking it again
+    /// for that long (a start the workflow refused now may be allowed a moment later).
+    pub async fn release_claim(
+        &self,
+        order_id: &OrderId,
+        barista: &str,
+        retry_after: Duration,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE tickets SET claimed_by = NULL, lease_until = now() + $3 * interval '1 millisecond'
+             WHERE order_id = $1 AND claimed_by = $2",
+        )
+        .bind(order_id.as_str())
+        .bind(barista)
+        .bind(retry_after.as_millis() as f64)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
-    /// Returns tickets claimed by baristas of a worker that stopped before finishing them.
+    /// Returns the unstarted tickets claimed by baristas of a worker that is stopping cleanly, so
+    /// others take them at once instead of after the lease.
     pub async fn unclaim_all(&self, barista_prefix: &str) -> Result<u64, StoreError> {
-        Ok(
-            sqlx::query("UPDATE tickets SET claimed_by = NULL WHERE status = 'Queued' AND claimed_by LIKE $1 || '%'")
-                .bind(barista_prefix)
-                .execute(&self.pool)
-                .await?
-                .rows_affected(),
+        Ok(sqlx::query(
+            "UPDATE tickets SET claimed_by = NULL, lease_until = NULL
+             WHERE status = 'Queued' AND claimed_by LIKE $1 || '%'",
         )
+        .bind(barista_prefix)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
+}
+
+/// A ticket an automatic barista has claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub order_id: OrderId,
+    /// Already brewing: a barista that died mid-brew started it; the new one only finishes it.
+    pub brewing: bool,
 }
 
 /// The kitchen's activities (task queue `kitchen`).
@@ -130,7 +203,7 @@ impl KitchenActivities {
         crate::logged(
             "cancelProduction",
             &order_id,
-            self.db.set_status(&order_id, OrderStatus::Canceled).await,
+            self.db.withdraw(&order_id).await,
         )?;
         tracing::info!(order_id = %order_id, "ticket withdrawn");
         Ok(())
