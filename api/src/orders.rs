@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::{
-    CancelRequest, CustomerId, OrderId, PlaceOrder, ProductName, Quantity, order_workflow_id, queues,
+    CancelRequest, CustomerId, OrderId, OrderRequest, PlaceOrder, ProductName, Quantity, order_workflow_id, queues,
     search_attributes as sa,
 };
 use serde::{Deserialize, Serialize};
@@ -106,7 +106,7 @@ async fn place(
         .call(
             state
                 .temporal()?
-                .start_workflow(OrderWorkflow::run, input.clone(), options),
+                .start_workflow(OrderWorkflow::run, OrderRequest::from(input.clone()), options),
         )
         .await?
     {
@@ -245,14 +245,23 @@ async fn list(
             })
         })
         .flatten();
-    let next = next_cursor
-        .as_ref()
-        .map(|c| format!("/orders?customerId={}&limit={limit}&cursor={c}", customer.as_str()));
+    let next = next_cursor.as_deref().map(|c| next_page_link(customer.as_str(), limit, c));
     Ok(Json(Page {
         items,
         next_cursor,
         next,
     }))
+}
+
+/// The link to the next page of MyPages, every value URL-encoded (a customer id may hold a space,
+/// `+` or `&`).
+fn next_page_link(customer: &str, limit: i64, cursor: &str) -> String {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("customerId", customer)
+        .append_pair("limit", &limit.to_string())
+        .append_pair("cursor", cursor)
+        .finish();
+    format!("/orders?{query}")
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -338,5 +347,28 @@ pub(crate) async fn finished_or_unknown<T>(state: &AppState, id: &OrderId) -> Re
             detail: format!("order {id} is {}: it is finished", order.status),
         }),
         None => Err(ApiError::not_found(format!("order {id}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_page_link;
+
+    #[test]
+    fn the_next_page_link_gives_back_exactly_the_customer_id_it_was_made_for() {
+        for customer in ["c-1", "ann smith", "a+b", "x&customerId=y", "100%", "é"] {
+            let link = next_page_link(customer, 20, "abc");
+            let query = link.strip_prefix("/orders?").unwrap();
+            assert!(!query.contains(' '), "a valid URL has no raw space: {link}");
+            let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+            assert_eq!(
+                pairs,
+                [
+                    ("customerId".to_owned(), customer.to_owned()),
+                    ("limit".to_owned(), "20".to_owned()),
+                    ("cursor".to_owned(), "abc".to_owned())
+                ]
+            );
+        }
     }
 }

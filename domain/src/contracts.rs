@@ -57,6 +57,85 @@ pub struct PlaceOrder {
     pub customer_id: CustomerId,
 }
 
+/// The input of `OrderWorkflow` as it arrives. The API only ever sends a valid [`PlaceOrder`], but
+/// anyone can start the workflow by hand (`temporal workflow start`, the Web UI) with any JSON, so
+/// the workflow parses its input with the same parsers as the API: a request that does not parse
+/// becomes an order that is rejected at once with the reason, instead of a workflow that trips
+/// somewhere later (or never starts).
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrderRequest {
+    Valid(PlaceOrder),
+    Invalid {
+        /// What is wrong, phrased like the API's problem details.
+        problem: String,
+        /// The input as it was sent.
+        raw: serde_json::Value,
+    },
+}
+
+/// The fields of an order request before they are parsed.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawOrderRequest {
+    order_id: String,
+    product_name: String,
+    qty: i64,
+    customer_id: String,
+}
+
+impl OrderRequest {
+    /// Parses a request as the API would; never fails, an invalid request says why.
+    pub fn parse(raw: serde_json::Value) -> Self {
+        let fields = match RawOrderRequest::deserialize(&raw) {
+            Ok(fields) => fields,
+            Err(e) => {
+                return Self::Invalid {
+                    problem: format!(
+                        "the input must be {{\"orderId\", \"productName\", \"qty\" (1 to 100), \"customerId\"}}: {e}"
+                    ),
+                    raw,
+                };
+            }
+        };
+        let parsed = (|| {
+            Ok::<_, crate::values::InvalidValue>(PlaceOrder {
+                order_id: OrderId::parse(&fields.order_id)?,
+                product_name: ProductName::parse(&fields.product_name)?,
+                qty: Quantity::parse(fields.qty)?,
+                customer_id: CustomerId::parse(&fields.customer_id)?,
+            })
+        })();
+        match parsed {
+            Ok(order) => Self::Valid(order),
+            Err(e) => Self::Invalid {
+                problem: e.to_string(),
+                raw,
+            },
+        }
+    }
+}
+
+impl From<PlaceOrder> for OrderRequest {
+    fn from(order: PlaceOrder) -> Self {
+        Self::Valid(order)
+    }
+}
+
+impl Serialize for OrderRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Valid(order) => order.serialize(serializer),
+            Self::Invalid { raw, .. } => raw.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for OrderRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde_json::Value::deserialize(deserializer).map(Self::parse)
+    }
+}
+
 /// Input of the `cancel` update and signal. `{}` is enough; the reason is kept on the order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -102,6 +181,10 @@ pub struct Reservation {
     pub order_id: OrderId,
     pub product_name: ProductName,
     pub qty: Quantity,
+    /// The first run id of the order's workflow: the same for every attempt, reset and
+    /// continue-as-new of one order, different for another order that reuses the id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_run: Option<String>,
 }
 
 /// The kitchen's ticket for one order.
@@ -134,6 +217,7 @@ pub struct OrderProjection {
 pub mod failures {
     pub const OUT_OF_STOCK: &str = "OutOfStock";
     pub const UNKNOWN_PRODUCT: &str = "UnknownProduct";
+    pub const DUPLICATE_ORDER_ID: &str = "DuplicateOrderId";
 }
 
 /// The warehouse's activities (task queue `warehouse`).
@@ -229,6 +313,28 @@ mod tests {
         assert_eq!(empty.reason(), CancelRequest::DEFAULT_REASON);
         let given: CancelRequest = serde_json::from_str(r#"{"reason":" changed my mind "}"#).unwrap();
         assert_eq!(given.reason(), "changed my mind");
+    }
+
+    #[test]
+    fn an_order_request_is_parsed_as_the_api_parses_it() {
+        let valid: OrderRequest =
+            serde_json::from_str(r#"{"orderId":"o1","productName":" Latte ","qty":2,"customerId":"c-1"}"#).unwrap();
+        let OrderRequest::Valid(order) = valid else { panic!("{valid:?}") };
+        assert_eq!(order.product_name.as_str(), "Latte");
+
+        for (raw, field) in [
+            (r#"{"orderId":"o1","productName":"","qty":2,"customerId":"c-1"}"#, "productName"),
+            (r#"{"orderId":"o1","productName":"Latte","qty":0,"customerId":"c-1"}"#, "qty"),
+            (r#"{"orderId":"a b","productName":"Latte","qty":1,"customerId":"c-1"}"#, "orderId"),
+            (r#"{"productName":"Latte"}"#, "orderId"),
+            (r#""just a string""#, "the input must be"),
+        ] {
+            let parsed: OrderRequest = serde_json::from_str(raw).expect("any JSON deserializes");
+            match parsed {
+                OrderRequest::Invalid { problem, .. } => assert!(problem.contains(field), "{raw}: {problem}"),
+                OrderRequest::Valid(_) => panic!("{raw} was accepted"),
+            }
+        }
     }
 
     #[test]

@@ -72,6 +72,11 @@ impl fmt::Display for OrderStatus {
 pub enum RejectReason {
     OutOfStock,
     UnknownProduct,
+    /// The workflow was started (by hand) with an input the API would have refused.
+    InvalidOrder,
+    /// The order id was used before by another order (a workflow started again by hand with the
+    /// id of a finished one): the warehouse will not count one reservation for two orders.
+    DuplicateOrderId,
 }
 
 impl RejectReason {
@@ -79,11 +84,13 @@ impl RejectReason {
         match self {
             Self::OutOfStock => "OutOfStock",
             Self::UnknownProduct => "UnknownProduct",
+            Self::InvalidOrder => "InvalidOrder",
+            Self::DuplicateOrderId => "DuplicateOrderId",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::OutOfStock, Self::UnknownProduct]
+        [Self::OutOfStock, Self::UnknownProduct, Self::InvalidOrder, Self::DuplicateOrderId]
             .into_iter()
             .find(|r| r.as_str() == raw)
     }
@@ -190,6 +197,28 @@ impl Order {
             ticket_open: false,
             ignored: Vec::new(),
         }
+    }
+
+    /// An order whose request did not parse: rejected at once, with what was wrong as its reason.
+    /// Fields that did not parse are shown as placeholders; the reason says which.
+    pub fn invalid(workflow_id: &str, raw: &serde_json::Value, problem: &str, at: String) -> Self {
+        let text = |field: &str| raw.get(field).and_then(serde_json::Value::as_str).unwrap_or("");
+        let order_id = crate::order_id_from_workflow_id(workflow_id)
+            .unwrap_or_else(|| OrderId::parse("invalid").expect("a valid id"));
+        let placeholder = "(invalid)";
+        let mut order = Self::place(
+            order_id,
+            ProductName::parse(text("productName")).unwrap_or_else(|_| ProductName::parse(placeholder).unwrap()),
+            raw.get("qty")
+                .and_then(serde_json::Value::as_i64)
+                .and_then(|q| Quantity::parse(q).ok())
+                .unwrap_or_else(|| Quantity::parse(1).unwrap()),
+            CustomerId::parse(text("customerId")).unwrap_or_else(|_| CustomerId::parse(placeholder).unwrap()),
+            at.clone(),
+        );
+        let _ = order.apply(OrderEvent::Rejected(RejectReason::InvalidOrder), at);
+        order.reason = Some(format!("InvalidOrder: {problem}"));
+        order
     }
 
     /// The history's length: it grows by one with each transition, so it orders projections.
@@ -315,6 +344,18 @@ pub enum Compensation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_invalid_request_is_an_order_rejected_at_once_with_the_problem() {
+        let raw = serde_json::json!({"orderId": "o-9", "productName": "", "qty": 0, "customerId": "c-2"});
+        let o = Order::invalid("order-o-9", &raw, "productName: must not be empty", "t0".into());
+        assert_eq!(o.status, OrderStatus::Rejected);
+        assert_eq!(o.order_id.as_str(), "o-9");
+        assert_eq!(o.customer_id.as_str(), "c-2");
+        assert_eq!(o.reason.as_deref(), Some("InvalidOrder: productName: must not be empty"));
+        assert_eq!(o.history.len(), 2);
+        assert!(o.compensations().is_empty());
+    }
 
     #[test]
     fn an_endless_stream_of_refused_commands_keeps_only_the_latest_few() {

@@ -381,6 +381,7 @@ async fn the_same_warehouse_activity_twice_changes_nothing_the_second_time() {
         order_id: domain::OrderId::parse("twice-1").unwrap(),
         product_name: domain::ProductName::parse(&product).unwrap(),
         qty: domain::Quantity::parse(4).unwrap(),
+        order_run: None,
     };
 
     let first = db.reserve(&reservation).await.unwrap();

@@ -14,7 +14,11 @@ fn retry_forever() -> RetryPolicy {
         .initial_interval(Duration::from_millis(200))
         .backoff_coefficient(2.0)
         .maximum_interval(Duration::from_secs(5))
-        .non_retryable_error_types([failures::OUT_OF_STOCK, failures::UNKNOWN_PRODUCT])
+        .non_retryable_error_types([
+            failures::OUT_OF_STOCK,
+            failures::UNKNOWN_PRODUCT,
+            failures::DUPLICATE_ORDER_ID,
+        ])
         .build()
 }
 

@@ -20,7 +20,7 @@ use futures::FutureExt;
 
 use domain::{
     CancelRequest, Compensation, CustomerCenter, Kitchen, Order, OrderEvent, OrderId, OrderProjection, OrderStatus,
-    PlaceOrder, RejectReason, Reservation, StockLevel, Ticket, TicketMove, TransitionRefused, Warehouse,
+    OrderRequest, RejectReason, Reservation, StockLevel, Ticket, TicketMove, TransitionRefused, Warehouse,
     search_attributes, timestamp,
 };
 use temporalio_macros::{workflow, workflow_methods};
@@ -47,20 +47,35 @@ pub struct OrderWorkflow {
     /// Kitchen board moves decided by the barista's commands, not yet told to the kitchen.
     board_moves: VecDeque<OrderStatus>,
     saga_done: bool,
+    /// The first run id of this workflow (kept across resets): who a reservation belongs to.
+    order_run: String,
 }
 
 #[workflow_methods]
 impl OrderWorkflow {
     #[init]
-    pub fn new(ctx: &WorkflowContextView, input: PlaceOrder) -> Self {
+    pub fn new(ctx: &WorkflowContextView, input: OrderRequest) -> Self {
         let at = timestamp(ctx.start_time().unwrap_or(SystemTime::UNIX_EPOCH));
+        let expected_id = ctx.workflow_id().strip_prefix("order-").unwrap_or_default();
+        let order = match input {
+            OrderRequest::Valid(o) if o.order_id.as_str() == expected_id => {
+                Order::place(o.order_id, o.product_name, o.qty, o.customer_id, at)
+            }
+            OrderRequest::Valid(o) => {
+                let raw = serde_json::to_value(&o).unwrap_or_default();
+                let problem = format!("orderId: must be {expected_id:?}, the end of the workflow id order-<orderId>");
+                Order::invalid(ctx.workflow_id(), &raw, &problem, at)
+            }
+            OrderRequest::Invalid { problem, raw } => Order::invalid(ctx.workflow_id(), &raw, &problem, at),
+        };
         Self {
-            order: Order::place(input.order_id, input.product_name, input.qty, input.customer_id, at),
+            order,
             stock: None,
             revision: 1,
             projected: 0,
             board_moves: VecDeque::new(),
             saga_done: false,
+            order_run: ctx.first_execution_run_id().to_owned(),
         }
     }
 
@@ -253,6 +268,7 @@ async fn run_saga(ctx: &WorkflowContext<OrderWorkflow>) -> Result<(), ActivityEx
                 order_id: o.order_id.clone(),
                 product_name: o.product_name.clone(),
                 qty: o.qty,
+                order_run: Some(s.order_run.clone()).filter(|r| !r.is_empty()),
             },
         )
     });
@@ -261,6 +277,13 @@ async fn run_saga(ctx: &WorkflowContext<OrderWorkflow>) -> Result<(), ActivityEx
         product_name: reservation.product_name.clone(),
         qty: reservation.qty,
     };
+
+    // An order whose request was invalid was rejected on arrival: nothing to do but project it.
+    if ctx.state(|s| s.order.status.is_final()) {
+        ctx.upsert_search_attributes([ORDER_STATUS.value_set(OrderStatus::Rejected.to_string())]);
+        ctx.state_mut(|s| s.saga_done = true);
+        return Ok(());
+    }
 
     // 1. Reserve stock: a synchronous step, production never starts without it.
     match ctx

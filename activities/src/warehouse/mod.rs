@@ -28,6 +28,19 @@ pub enum Reserved {
     Taken(StockLevel),
     OutOfStock { available: i64 },
     UnknownProduct,
+    /// The order id belongs to another order, which has a reservation already.
+    DuplicateOrderId,
+}
+
+impl Reserved {
+    fn refusal_kind(&self) -> Option<&'static str> {
+        match self {
+            Self::Taken(_) => None,
+            Self::OutOfStock { .. } => Some(failures::OUT_OF_STOCK),
+            Self::UnknownProduct => Some(failures::UNKNOWN_PRODUCT),
+            Self::DuplicateOrderId => Some(failures::DUPLICATE_ORDER_ID),
+        }
+    }
 }
 
 impl WarehouseDb {
@@ -38,8 +51,16 @@ impl WarehouseDb {
         if !is_sqlite && !url.starts_with("postgres:") && !url.starts_with("postgresql:") {
             return Err(StoreError::UnsupportedUrl(redact(url)));
         }
+        let separator = if url.contains('?') { '&' } else { '?' };
         let url = if is_sqlite && !url.contains("mode=") {
-            format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            format!("{url}{separator}mode=rwc")
+        } else if !is_sqlite && !url.contains("options=") {
+            // Bounded statements and lock waits, as for every PostgreSQL store (see the crate).
+            format!(
+                "{url}{separator}options=-c%20statement_timeout%3D{}%20-c%20lock_timeout%3D{}",
+                crate::STATEMENT_TIMEOUT,
+                crate::LOCK_TIMEOUT
+            )
         } else {
             url.to_owned()
         };
@@ -60,25 +81,25 @@ impl WarehouseDb {
     }
 
     /// Takes `qty` for the order if that much is in stock, in one transaction. A second call for
-    /// the same order finds its reservation and takes nothing.
+    /// the same order (a retry, or an earlier attempt that wakes up late) finds the order's row and
+    /// takes nothing: the row records what was decided, a refusal included, so a late attempt can
+    /// never contradict it. A row of another order with the same id is refused.
     pub async fn reserve(&self, r: &Reservation) -> Result<Reserved, StoreError> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO reservations (order_id, product_name, qty) VALUES ($1, $2, $3)
+            "INSERT INTO reservations (order_id, product_name, qty, order_run) VALUES ($1, $2, $3, $4)
              ON CONFLICT (order_id) DO NOTHING",
         )
         .bind(r.order_id.as_str())
         .bind(r.product_name.as_str())
         .bind(i64::from(r.qty.get()))
+        .bind(r.order_run.as_deref())
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if inserted == 0 {
             tx.rollback().await?;
-            return Ok(match self.level(&r.product_name).await? {
-                Some(level) => Reserved::Taken(level),
-                None => Reserved::UnknownProduct,
-            });
+            return self.decided(r).await;
         }
         // The conditional update is the atomic check-and-deduct: concurrent orders on scarce
         // stock serialise on the row, and the loser finds too little left.
@@ -90,37 +111,70 @@ impl WarehouseDb {
         .bind(r.product_name.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-        match taken {
-            Some(row) => {
-                tx.commit().await?;
-                Ok(Reserved::Taken(StockLevel {
-                    product_name: r.product_name.clone(),
-                    qty: row.try_get(0)?,
-                    version: row.try_get(1)?,
-                }))
-            }
-            None => {
-                tx.rollback().await?;
-                Ok(match self.level(&r.product_name).await? {
-                    Some(level) => Reserved::OutOfStock { available: level.qty },
-                    None => Reserved::UnknownProduct,
-                })
-            }
+        if let Some(row) = taken {
+            tx.commit().await?;
+            return Ok(Reserved::Taken(StockLevel {
+                product_name: r.product_name.clone(),
+                qty: row.try_get(0)?,
+                version: row.try_get(1)?,
+            }));
         }
+        let refusal = match self.level(&r.product_name).await? {
+            Some(level) => Reserved::OutOfStock { available: level.qty },
+            None => Reserved::UnknownProduct,
+        };
+        sqlx::query("UPDATE reservations SET refused = $2 WHERE order_id = $1")
+            .bind(r.order_id.as_str())
+            .bind(refusal.refusal_kind())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(refusal)
     }
 
-    /// Puts an order's reservation back, once. `None` when the order holds nothing.
+    /// What was decided for an order that already has a reservation row.
+    async fn decided(&self, r: &Reservation) -> Result<Reserved, StoreError> {
+        let row: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT order_run, refused FROM reservations WHERE order_id = $1")
+                .bind(r.order_id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        let (order_run, refused) = row.unwrap_or_default();
+        if let (Some(stored), Some(asking)) = (&order_run, &r.order_run)
+            && stored != asking
+        {
+            return Ok(Reserved::DuplicateOrderId);
+        }
+        let level = self.level(&r.product_name).await?;
+        Ok(match (refused.as_deref(), level) {
+            (Some(failures::UNKNOWN_PRODUCT), _) | (_, None) => Reserved::UnknownProduct,
+            (Some(_), Some(level)) => Reserved::OutOfStock { available: level.qty },
+            (None, Some(level)) => Reserved::Taken(level),
+        })
+    }
+
+    /// Puts an order's reservation back, once. `None` when the order holds nothing. When the
+    /// order has no reservation at all, leaves a released one in its place, so an attempt to
+    /// reserve that arrives after the compensation takes nothing.
     pub async fn release(&self, order_id: &OrderId) -> Result<Option<StockLevel>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let held = sqlx::query(
-            "UPDATE reservations SET released = TRUE WHERE order_id = $1 AND released = FALSE
+            "UPDATE reservations SET released = TRUE
+             WHERE order_id = $1 AND released = FALSE AND refused IS NULL
              RETURNING product_name, qty",
         )
         .bind(order_id.as_str())
         .fetch_optional(&mut *tx)
         .await?;
         let Some(held) = held else {
-            tx.rollback().await?;
+            sqlx::query(
+                "INSERT INTO reservations (order_id, product_name, qty, released) VALUES ($1, '', 0, TRUE)
+                 ON CONFLICT (order_id) DO NOTHING",
+            )
+            .bind(order_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
             return Ok(None);
         };
         let product: String = held.try_get(0)?;
@@ -131,11 +185,20 @@ impl WarehouseDb {
         )
         .bind(qty)
         .bind(&product)
-        .fetch_one(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
+        let Some(row) = row else {
+            return Err(StoreError::Inconsistent(format!(
+                "order {order_id} holds {qty} of {product:?}, a product the warehouse does not know"
+            )));
+        };
         tx.commit().await?;
+        let Ok(product_name) = ProductName::parse(&product) else {
+            tracing::warn!(order_id = %order_id, product, "stock released for a product whose stored name is not valid");
+            return Ok(None);
+        };
         Ok(Some(StockLevel {
-            product_name: ProductName::parse(&product).expect("stored names were parsed on the way in"),
+            product_name,
             qty: row.try_get(0)?,
             version: row.try_get(1)?,
         }))
@@ -167,10 +230,9 @@ impl WarehouseDb {
             .await?;
         }
         tx.commit().await?;
-        Ok(self
-            .level(&r.product_name)
+        self.level(&r.product_name)
             .await?
-            .expect("the product exists once restocked"))
+            .ok_or_else(|| StoreError::Inconsistent(format!("{} was restocked but is not in stock", r.product_name)))
     }
 
     /// A product's current level, `None` if the warehouse does not know it.
@@ -191,7 +253,7 @@ impl WarehouseDb {
 
     /// How much stock an order holds right now (0 when none or released).
     pub async fn held_by(&self, order_id: &OrderId) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT qty FROM reservations WHERE order_id = $1 AND released = FALSE")
+        let row = sqlx::query("SELECT qty FROM reservations WHERE order_id = $1 AND released = FALSE AND refused IS NULL")
             .bind(order_id.as_str())
             .fetch_optional(&self.pool)
             .await?;
@@ -250,6 +312,10 @@ impl WarehouseActivities {
             Reserved::UnknownProduct => Err(refuse(
                 failures::UNKNOWN_PRODUCT,
                 format!("the warehouse does not know {:?}", r.product_name.as_str()),
+            )),
+            Reserved::DuplicateOrderId => Err(refuse(
+                failures::DUPLICATE_ORDER_ID,
+                format!("order id {} belongs to an earlier order; place a new order", r.order_id),
             )),
         }
     }
