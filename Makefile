@@ -40,6 +40,10 @@ run: build
 	@cargo run --quiet --bin coffeeshop
 
 test: build
+	@# PostgreSQL will not run as root; create its service user once, before tests start in
+	@# parallel (racing useradd calls made initdb fail to look the user up on a fresh machine).
+	@if [ "$$(id -u)" = 0 ] && ! id coffeeshop >/dev/null 2>&1; then \
+		useradd --system --user-group --no-create-home --shell /usr/sbin/nologin coffeeshop; fi
 	@echo "==> running the tests (each integration test starts its own Temporal, PostgreSQL, workers and API)"
 	@set -o pipefail; cargo test --workspace --no-fail-fast -- --test-threads=$(TEST_THREADS) 2>&1 | tee $(STACK_DIR)/test.log; \
 	status=$$?; \

@@ -211,10 +211,7 @@ impl TemporalGuard {
             Err(failsafe::Error::Rejected) => Err(self.unavailable("circuit open: Temporal is unavailable")),
             Err(failsafe::Error::Inner(Failure::TimedOut)) => Err(match needs {
                 Needs::Server => self.unavailable("Temporal did not answer in time"),
-                Needs::Worker(worker) => ApiError::Unavailable {
-                    cause: format!("the {worker} worker did not answer within {} ms", timeout.as_millis()),
-                    retry_after_secs: 2,
-                },
+                Needs::Worker(worker) => ApiError::WorkerUnavailable { worker },
             }),
             Err(failsafe::Error::Inner(Failure::Failed(e))) if e.is_outage() => Err(self.unavailable(e)),
             Err(failsafe::Error::Inner(Failure::Failed(e))) => Ok(Err(e)),

@@ -34,7 +34,7 @@ pub struct BoardQuery {
 
 /// The kitchen board: orders in a status, oldest first.
 #[utoipa::path(get, path = "/kitchen/tickets", tag = "kitchen", params(BoardQuery),
-    responses((status = 200, body = Vec<OrderView>), (status = 400, body = ProblemDoc)))]
+    responses((status = 200, body = Vec<OrderView>), (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn board(
     State(state): State<AppState>,
     query: Result<Query<BoardQuery>, axum::extract::rejection::QueryRejection>,
@@ -65,14 +65,14 @@ enum Action {
 
 /// The barista starts brewing; from then on the order can no longer be canceled.
 #[utoipa::path(post, path = "/kitchen/tickets/{order_id}/start", tag = "kitchen", params(("order_id" = String, Path)),
-    responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc), (status = 409, body = ProblemDoc), (status = 503, body = ProblemDoc)))]
+    responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc, content_type = "application/problem+json"), (status = 409, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn start(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<OrderView>, ApiError> {
     act(&state, &raw, Action::Start).await
 }
 
 /// The barista hands the order over.
 #[utoipa::path(post, path = "/kitchen/tickets/{order_id}/complete", tag = "kitchen", params(("order_id" = String, Path)),
-    responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc), (status = 409, body = ProblemDoc), (status = 503, body = ProblemDoc)))]
+    responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc, content_type = "application/problem+json"), (status = 409, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn complete(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<OrderView>, ApiError> {
     act(&state, &raw, Action::Complete).await
 }
@@ -88,13 +88,19 @@ async fn act(state: &AppState, raw: &str, action: Action) -> Result<Json<OrderVi
         Action::Start => {
             state
                 .guard
-                .call_worker(queues::CAFE, handle.execute_update(OrderWorkflow::start_brewing, (), options))
+                .call_worker(
+                    queues::CAFE,
+                    handle.execute_update(OrderWorkflow::start_brewing, (), options),
+                )
                 .await?
         }
         Action::Complete => {
             state
                 .guard
-                .call_worker(queues::CAFE, handle.execute_update(OrderWorkflow::complete_production, (), options))
+                .call_worker(
+                    queues::CAFE,
+                    handle.execute_update(OrderWorkflow::complete_production, (), options),
+                )
                 .await?
         }
     };

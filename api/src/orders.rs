@@ -77,9 +77,9 @@ pub(crate) fn idempotent_id(headers: &HeaderMap, namespace: &Uuid) -> Result<Opt
     params(("Idempotency-Key" = Option<String>, Header, description = "same key + same body = same order")),
     responses(
         (status = 202, description = "accepted; follow `Location`", body = Placed),
-        (status = 400, body = ProblemDoc), (status = 413, body = ProblemDoc), (status = 415, body = ProblemDoc),
-        (status = 422, description = "a field is invalid, or the key was used for another order", body = ProblemDoc),
-        (status = 503, description = "Temporal is unavailable; retry after `Retry-After`", body = ProblemDoc)))]
+        (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 413, body = ProblemDoc, content_type = "application/problem+json"), (status = 415, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "a field is invalid, or the key was used for another order", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, description = "Temporal is unavailable; retry after `Retry-After`", body = ProblemDoc, content_type = "application/problem+json")))]
 async fn place(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -163,7 +163,9 @@ async fn current(state: &AppState, id: &OrderId) -> Result<Option<OrderView>, Ap
     {
         Ok(order) => Ok(Some(order.into())),
         Err(WorkflowQueryError::NotFound(_)) => Ok(None),
-        Err(e) => Err(ApiError::unavailable(format!("the order's workflow could not be read: {e}"))),
+        Err(e) => Err(ApiError::unavailable(format!(
+            "the order's workflow could not be read: {e}"
+        ))),
     }
 }
 
@@ -175,7 +177,7 @@ fn parse_id(raw: &str) -> Result<OrderId, ApiError> {
 
 /// One order with its full history, from the customercenter view.
 #[utoipa::path(get, path = "/orders/{order_id}", tag = "orders", params(("order_id" = String, Path)),
-    responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc)))]
+    responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn show(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<OrderView>, ApiError> {
     let id = parse_id(&raw)?;
     current(&state, &id)
@@ -209,7 +211,7 @@ pub const MAX_PAGE: i64 = 100;
 
 /// MyPages: a customer's orders, newest first, a page at a time (follow `next`).
 #[utoipa::path(get, path = "/orders", tag = "orders", params(ListQuery),
-    responses((status = 200, body = Page), (status = 400, body = ProblemDoc)))]
+    responses((status = 200, body = Page), (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn list(
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
@@ -245,7 +247,9 @@ async fn list(
             })
         })
         .flatten();
-    let next = next_cursor.as_deref().map(|c| next_page_link(customer.as_str(), limit, c));
+    let next = next_cursor
+        .as_deref()
+        .map(|c| next_page_link(customer.as_str(), limit, c));
     Ok(Json(Page {
         items,
         next_cursor,
@@ -274,8 +278,8 @@ pub struct CancelBody {
 #[utoipa::path(post, path = "/orders/{order_id}/cancel", tag = "orders", params(("order_id" = String, Path)),
     request_body(content = Option<CancelBody>, content_type = "application/json"),
     responses((status = 200, description = "the canceled order", body = OrderView),
-        (status = 404, body = ProblemDoc), (status = 409, description = "too late to cancel", body = ProblemDoc),
-        (status = 503, body = ProblemDoc)))]
+        (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 413, body = ProblemDoc, content_type = "application/problem+json"), (status = 404, body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "too late to cancel", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn cancel(
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -300,8 +304,9 @@ pub struct PatchBody {
 
 /// The seed's form of cancel: `{"status":"Canceled"}`.
 #[utoipa::path(patch, path = "/orders/{order_id}", tag = "orders", params(("order_id" = String, Path)), request_body = PatchBody,
-    responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc), (status = 409, body = ProblemDoc),
-        (status = 422, body = ProblemDoc), (status = 503, body = ProblemDoc)))]
+    responses((status = 200, body = OrderView), (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, body = ProblemDoc, content_type = "application/problem+json"), (status = 413, body = ProblemDoc, content_type = "application/problem+json"), (status = 415, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn patch(
     State(state): State<AppState>,
     Path(raw): Path<String>,

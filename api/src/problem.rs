@@ -26,6 +26,9 @@ pub enum ApiError {
     /// Temporal (or the view) cannot be reached right now; try again shortly.
     #[error("unavailable: {cause}")]
     Unavailable { cause: String, retry_after_secs: u64 },
+    /// A command needs a worker (besides the Temporal server) that did not answer in time.
+    #[error("the {worker} worker did not answer in time")]
+    WorkerUnavailable { worker: &'static str },
     /// A bug or an unexpected failure: logged with its cause, sent without it.
     #[error("internal: {0}")]
     Internal(#[from] anyhow::Error),
@@ -128,6 +131,20 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                response
+            }
+            Self::WorkerUnavailable { worker } => {
+                tracing::warn!(worker, "answering 503: the worker did not answer");
+                let mut response = problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "worker-unavailable",
+                    "A worker is unavailable",
+                    format!(
+                        "the {worker} worker did not answer in time (it may be down or restarting); placing orders still \
+                         works; retry this request in 2 s (if it went through meanwhile, the retry tells you so)"
+                    ),
+                );
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(2));
                 response
             }
             Self::Internal(cause) => {

@@ -7,7 +7,9 @@ use axum::response::{IntoResponse, Response};
 use domain::{ProductName, Restock, RestockQuantity, queues, restock_workflow_id};
 use serde::{Deserialize, Serialize};
 use temporalio_client::errors::WorkflowStartError;
-use temporalio_client::{WorkflowDescribeOptions, WorkflowGetResultOptions, WorkflowIdReusePolicy, WorkflowStartOptions};
+use temporalio_client::{
+    WorkflowDescribeOptions, WorkflowGetResultOptions, WorkflowIdReusePolicy, WorkflowStartOptions,
+};
 use temporalio_common::MemoValues;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -26,7 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Stock levels, from the customercenter view.
-#[utoipa::path(get, path = "/stocks", tag = "stock", responses((status = 200, body = Vec<StockView>)))]
+#[utoipa::path(get, path = "/stocks", tag = "stock", responses((status = 200, body = Vec<StockView>), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn levels(State(state): State<AppState>) -> Result<Json<Vec<StockView>>, ApiError> {
     Ok(Json(state.view.stocks().await.map_err(ApiError::unavailable)?))
 }
@@ -61,9 +63,9 @@ const REQUEST_MEMO: &str = "request";
     params(("Idempotency-Key" = Option<String>, Header, description = "same key + same body = same restock")),
     responses((status = 200, description = "stock added", body = Restocked), (status = 201, description = "a new product", body = Restocked),
         (status = 202, description = "accepted and durable, still in progress: it will happen; repeat the request with the same Idempotency-Key to get the new level", body = Restocked),
-        (status = 400, body = ProblemDoc), (status = 413, body = ProblemDoc), (status = 415, body = ProblemDoc),
-        (status = 422, description = "a field is invalid, or the key was used for another restock", body = ProblemDoc),
-        (status = 503, body = ProblemDoc)))]
+        (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 413, body = ProblemDoc, content_type = "application/problem+json"), (status = 415, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "a field is invalid, or the key was used for another restock", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn restock(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -81,7 +83,10 @@ async fn restock(
     };
     let workflow_id = restock_workflow_id(&input.restock_id);
     let mut memo = MemoValues::new();
-    memo.insert(REQUEST_MEMO, serde_json::to_value(&request).expect("a plain struct serializes"));
+    memo.insert(
+        REQUEST_MEMO,
+        serde_json::to_value(&request).expect("a plain struct serializes"),
+    );
     let options = WorkflowStartOptions::new(queues::WAREHOUSE, workflow_id.clone())
         .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
         .memo(memo)
@@ -131,7 +136,9 @@ async fn restock(
 
 /// A repeated `Idempotency-Key`: the same restock again is fine; another one is an error.
 async fn same_restock_again(state: &AppState, workflow_id: &str, request: &RestockBody) -> Result<(), ApiError> {
-    let handle = state.temporal()?.get_workflow_handle::<RestockWorkflow>(workflow_id.to_owned());
+    let handle = state
+        .temporal()?
+        .get_workflow_handle::<RestockWorkflow>(workflow_id.to_owned());
     let described = state
         .guard
         .call(handle.describe(WorkflowDescribeOptions::default()))

@@ -319,13 +319,24 @@ mod tests {
     fn an_order_request_is_parsed_as_the_api_parses_it() {
         let valid: OrderRequest =
             serde_json::from_str(r#"{"orderId":"o1","productName":" Latte ","qty":2,"customerId":"c-1"}"#).unwrap();
-        let OrderRequest::Valid(order) = valid else { panic!("{valid:?}") };
+        let OrderRequest::Valid(order) = valid else {
+            panic!("{valid:?}")
+        };
         assert_eq!(order.product_name.as_str(), "Latte");
 
         for (raw, field) in [
-            (r#"{"orderId":"o1","productName":"","qty":2,"customerId":"c-1"}"#, "productName"),
-            (r#"{"orderId":"o1","productName":"Latte","qty":0,"customerId":"c-1"}"#, "qty"),
-            (r#"{"orderId":"a b","productName":"Latte","qty":1,"customerId":"c-1"}"#, "orderId"),
+            (
+                r#"{"orderId":"o1","productName":"","qty":2,"customerId":"c-1"}"#,
+                "productName",
+            ),
+            (
+                r#"{"orderId":"o1","productName":"Latte","qty":0,"customerId":"c-1"}"#,
+                "qty",
+            ),
+            (
+                r#"{"orderId":"a b","productName":"Latte","qty":1,"customerId":"c-1"}"#,
+                "orderId",
+            ),
             (r#"{"productName":"Latte"}"#, "orderId"),
             (r#""just a string""#, "the input must be"),
         ] {

@@ -90,9 +90,14 @@ impl RejectReason {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::OutOfStock, Self::UnknownProduct, Self::InvalidOrder, Self::DuplicateOrderId]
-            .into_iter()
-            .find(|r| r.as_str() == raw)
+        [
+            Self::OutOfStock,
+            Self::UnknownProduct,
+            Self::InvalidOrder,
+            Self::DuplicateOrderId,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == raw)
     }
 }
 
@@ -352,7 +357,10 @@ mod tests {
         assert_eq!(o.status, OrderStatus::Rejected);
         assert_eq!(o.order_id.as_str(), "o-9");
         assert_eq!(o.customer_id.as_str(), "c-2");
-        assert_eq!(o.reason.as_deref(), Some("InvalidOrder: productName: must not be empty"));
+        assert_eq!(
+            o.reason.as_deref(),
+            Some("InvalidOrder: productName: must not be empty")
+        );
         assert_eq!(o.history.len(), 2);
         assert!(o.compensations().is_empty());
     }

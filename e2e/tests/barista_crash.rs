@@ -28,7 +28,10 @@ async fn orders_held_by_a_barista_killed_while_brewing_are_finished_by_a_live_on
     .await;
 
     app.stack.kill("kitchen");
-    app.stack.restart("kitchen").await.expect("the kitchen worker starts again");
+    app.stack
+        .restart("kitchen")
+        .await
+        .expect("the kitchen worker starts again");
 
     for id in &ids {
         app.wait_for_status(id, "Completed").await;

@@ -42,7 +42,11 @@ async fn a_late_reservation_never_takes_stock_for_an_order_already_refused_or_re
     db.reserve(&reservation("late-2", &product, 4, Some("run-b")))
         .await
         .unwrap();
-    assert_eq!(app.warehouse_stock(&product).await, Some(13), "nothing taken after the release");
+    assert_eq!(
+        app.warehouse_stock(&product).await,
+        Some(13),
+        "nothing taken after the release"
+    );
     assert_eq!(db.held_by(&order).await.unwrap(), 0);
 }
 
@@ -52,11 +56,20 @@ async fn a_reservation_is_never_reused_by_another_order_with_the_same_id() {
     let product = app.stocked_product(10).await;
     let db = app.warehouse_db().await;
 
-    let first = db.reserve(&reservation("reused-1", &product, 2, Some("run-1"))).await.unwrap();
+    let first = db
+        .reserve(&reservation("reused-1", &product, 2, Some("run-1")))
+        .await
+        .unwrap();
     assert!(matches!(first, activities::warehouse::Reserved::Taken(_)));
-    let retry = db.reserve(&reservation("reused-1", &product, 2, Some("run-1"))).await.unwrap();
+    let retry = db
+        .reserve(&reservation("reused-1", &product, 2, Some("run-1")))
+        .await
+        .unwrap();
     assert_eq!(first, retry, "the same order's retry is answered the same");
-    let other = db.reserve(&reservation("reused-1", &product, 2, Some("run-2"))).await.unwrap();
+    let other = db
+        .reserve(&reservation("reused-1", &product, 2, Some("run-2")))
+        .await
+        .unwrap();
     assert_eq!(other, activities::warehouse::Reserved::DuplicateOrderId);
     assert_eq!(app.warehouse_stock(&product).await, Some(8));
 }
@@ -74,7 +87,10 @@ async fn kitchen_moves_only_go_forward_and_a_withdrawn_ticket_never_reaches_the_
     let done = ticket("fwd-1");
     kitchen.open(&done).await.unwrap();
     kitchen.set_status(&done.order_id, OrderStatus::Brewing).await.unwrap();
-    kitchen.set_status(&done.order_id, OrderStatus::Completed).await.unwrap();
+    kitchen
+        .set_status(&done.order_id, OrderStatus::Completed)
+        .await
+        .unwrap();
     kitchen.set_status(&done.order_id, OrderStatus::Brewing).await.unwrap();
     kitchen.withdraw(&done.order_id).await.unwrap();
     assert_eq!(
@@ -86,9 +102,15 @@ async fn kitchen_moves_only_go_forward_and_a_withdrawn_ticket_never_reaches_the_
     let withdrawn = ticket("fwd-2");
     kitchen.withdraw(&withdrawn.order_id).await.unwrap();
     kitchen.open(&withdrawn).await.unwrap();
-    assert_eq!(kitchen.status(&withdrawn.order_id).await.unwrap().as_deref(), Some("Canceled"));
     assert_eq!(
-        kitchen.claim("auto-test", std::time::Duration::from_secs(5)).await.unwrap(),
+        kitchen.status(&withdrawn.order_id).await.unwrap().as_deref(),
+        Some("Canceled")
+    );
+    assert_eq!(
+        kitchen
+            .claim("auto-test", std::time::Duration::from_secs(5))
+            .await
+            .unwrap(),
         None,
         "nothing for a barista to take"
     );
@@ -123,7 +145,10 @@ async fn a_workflow_started_by_hand_with_invalid_input_is_rejected_at_once_with_
     .await;
     let order = app.wait_for_status("by-hand-1", "Rejected").await;
     assert!(
-        order["reason"].as_str().unwrap().starts_with("InvalidOrder: productName"),
+        order["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("InvalidOrder: productName"),
         "{order}"
     );
     app.wait_closed("by-hand-1").await;
@@ -145,7 +170,14 @@ async fn an_order_id_used_again_by_hand_is_rejected_and_takes_no_stock() {
     start_by_hand(&app, "order-again-1", &input).await;
     app.wait_for_status("again-1", "Queued").await;
     let (ok, out) = app
-        .temporal_cli(&["workflow", "terminate", "--workflow-id", "order-again-1", "--reason", "test"])
+        .temporal_cli(&[
+            "workflow",
+            "terminate",
+            "--workflow-id",
+            "order-again-1",
+            "--reason",
+            "test",
+        ])
         .await;
     assert!(ok, "{out}");
 
@@ -159,5 +191,9 @@ async fn an_order_id_used_again_by_hand_is_rejected_and_takes_no_stock() {
         app.query("again-1").await.unwrap().reason.as_deref(),
         Some("DuplicateOrderId")
     );
-    assert_eq!(app.warehouse_stock(&product).await, Some(8), "only the first order took stock");
+    assert_eq!(
+        app.warehouse_stock(&product).await,
+        Some(8),
+        "only the first order took stock"
+    );
 }

@@ -194,3 +194,94 @@ async fn a_taken_port_is_named_with_the_variable_to_change() {
         "{said}"
     );
 }
+
+/// The PIDs `coffeeshop` printed (`processes     temporal=1 postgres=2 ...`).
+fn printed_pids(output: &[String]) -> Vec<(String, i32)> {
+    let line = output
+        .iter()
+        .find(|l| l.trim_start().starts_with("processes"))
+        .expect("the launcher prints its processes");
+    line.split_whitespace()
+        .skip(1)
+        .filter_map(|pair| {
+            let (name, pid) = pair.split_once('=')?;
+            Some((name.to_owned(), pid.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Places an order (retrying while the API or Temporal is coming back) and waits until the
+/// automatic barista has completed it.
+async fn an_order_completes(http: &reqwest::Client, api: &str, after: &str) {
+    let id = eventually(&format!("an order is accepted after {after} was killed"), || async {
+        let r = http
+            .post(format!("{api}/orders"))
+            .json(&json!({"productName": "Mocha", "qty": 1, "customerId": "c-heal"}))
+            .send()
+            .await
+            .ok()?;
+        if r.status() != reqwest::StatusCode::ACCEPTED {
+            return None;
+        }
+        r.json::<Value>().await.ok()?["orderId"].as_str().map(str::to_owned)
+    })
+    .await;
+    eventually(
+        &format!("the order placed after {after} was killed completes"),
+        || async {
+            let o: Value = http
+                .get(format!("{api}/orders/{id}"))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            (o["status"] == "Completed").then_some(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn make_run_restarts_any_process_that_dies_and_the_shop_keeps_serving() {
+    let dir = stack_dir();
+    let env = stack_env(dir.path());
+    let api = format!("http://127.0.0.1:{}", port_of(&env, "COFFEESHOP_API_PORT"));
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let launch = launch(&env).await;
+    let pids = printed_pids(&launch.output);
+    let supervisor_log = dir.path().join("logs").join("supervisor.log");
+
+    for name in [
+        "cafe",
+        "warehouse",
+        "kitchen",
+        "customercenter",
+        "api",
+        "postgres",
+        "temporal",
+    ] {
+        let (_, pid) = pids
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no {name} in {pids:?}"));
+        println!("killing {name} (pid {pid})");
+        kill(Pid::from_raw(*pid), Signal::SIGKILL).unwrap();
+        eventually(&format!("{name} is restarted"), || async {
+            let log = std::fs::read_to_string(&supervisor_log).ok()?;
+            log.contains(&format!("{name} restarted")).then_some(())
+        })
+        .await;
+        let log = std::fs::read_to_string(&supervisor_log).unwrap();
+        assert!(
+            log.contains(&format!("{name} exited (signal: 9")),
+            "the exit status is logged: {log}"
+        );
+        an_order_completes(&http, &api, name).await;
+    }
+    assert!(stop(launch).await.success(), "and Ctrl-C still stops everything");
+}

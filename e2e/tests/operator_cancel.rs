@@ -7,12 +7,7 @@ use serde_json::json;
 
 async fn request_cancellation(app: &TestApp, id: &str) {
     let (ok, out) = app
-        .temporal_cli(&[
-            "workflow",
-            "cancel",
-            "--workflow-id",
-            &format!("order-{id}"),
-        ])
+        .temporal_cli(&["workflow", "cancel", "--workflow-id", &format!("order-{id}")])
         .await;
     assert!(ok, "the CLI sends the cancellation request: {out}");
 }
@@ -20,7 +15,14 @@ async fn request_cancellation(app: &TestApp, id: &str) {
 /// What `temporal workflow describe` says of the workflow's own state (Running, Completed, ...).
 async fn workflow_state(app: &TestApp, id: &str) -> String {
     let (ok, out) = app
-        .temporal_cli(&["workflow", "describe", "--workflow-id", &format!("order-{id}"), "-o", "json"])
+        .temporal_cli(&[
+            "workflow",
+            "describe",
+            "--workflow-id",
+            &format!("order-{id}"),
+            "-o",
+            "json",
+        ])
         .await;
     assert!(ok, "{out}");
     let described: serde_json::Value = serde_json::from_str(&out).expect("describe prints JSON");
@@ -84,7 +86,11 @@ async fn a_temporal_cancellation_of_a_brewing_order_is_refused_noted_and_the_ord
     assert_eq!(completed.status(), 200);
     app.wait_for_status(&id, "Completed").await;
     app.wait_closed(&id).await;
-    assert_eq!(app.warehouse_stock(&product).await, Some(8), "the stock stays taken once");
+    assert_eq!(
+        app.warehouse_stock(&product).await,
+        Some(8),
+        "the stock stays taken once"
+    );
 
     let next = app.queued_order(&product, 1, "c-op").await;
     assert_eq!(app.query(&next).await.unwrap().status.as_str(), "Queued");

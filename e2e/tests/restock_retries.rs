@@ -32,14 +32,18 @@ async fn the_same_idempotency_key_and_body_restock_once_and_another_body_is_refu
     let other = restock_with_key(&app, "restock-key-1", &product, 7).await;
     assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let problem: Value = other.json().await.unwrap();
-    assert!(problem["detail"].as_str().unwrap().contains("Idempotency-Key"), "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("Idempotency-Key"),
+        "{problem}"
+    );
     assert_eq!(app.warehouse_stock(&product).await, Some(6));
 }
 
 #[tokio::test]
 async fn a_restock_that_outlives_the_command_timeout_is_accepted_and_happens_once_on_retry() {
     let mut app = TestApp::spawn_with(|c| {
-        c.extra_env.push(("COFFEESHOP_COMMAND_TIMEOUT_MS".into(), "1500".into()));
+        c.extra_env
+            .push(("COFFEESHOP_COMMAND_TIMEOUT_MS".into(), "1500".into()));
     })
     .await;
     let product = app.stocked_product(2).await;
@@ -54,9 +58,16 @@ async fn a_restock_that_outlives_the_command_timeout_is_accepted_and_happens_onc
     let body: Value = accepted.json().await.unwrap();
     assert!(body["workflowId"].as_str().unwrap().starts_with("restock-"), "{body}");
     let retried = restock_with_key(&app, "slow-restock", &product, 5).await;
-    assert_eq!(retried.status(), StatusCode::ACCEPTED, "a retry while it waits is the same restock");
+    assert_eq!(
+        retried.status(),
+        StatusCode::ACCEPTED,
+        "a retry while it waits is the same restock"
+    );
 
-    app.stack.restart("warehouse").await.expect("the warehouse worker starts again");
+    app.stack
+        .restart("warehouse")
+        .await
+        .expect("the warehouse worker starts again");
     app.wait_for_stock(&product, 7).await;
     let done = restock_with_key(&app, "slow-restock", &product, 5).await;
     assert_eq!(done.status(), StatusCode::OK);

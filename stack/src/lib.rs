@@ -5,6 +5,7 @@
 
 pub mod postgres;
 pub mod process;
+pub mod supervise;
 pub mod temporal;
 pub mod tools;
 
@@ -357,6 +358,64 @@ impl Stack {
         };
         self.temporal = Some(TemporalDev::start(&self.config.tools, options).await?);
         Ok(())
+    }
+
+    /// The processes that ended although nobody stopped them, with how they ended: every worker,
+    /// the API, PostgreSQL, and the Temporal dev server if this stack started it.
+    pub fn exited(&mut self) -> Vec<(String, std::process::ExitStatus)> {
+        let mut dead = Vec::new();
+        let processes = self
+            .workers
+            .iter_mut()
+            .chain(self.api.iter_mut())
+            .chain(std::iter::once(&mut self.postgres.process))
+            .chain(self.temporal.iter_mut().map(|t| &mut t.process));
+        for p in processes {
+            if let Some(status) = p.exited() {
+                dead.push((p.name.clone(), status));
+            }
+        }
+        dead
+    }
+
+    /// Starts a process that died again, in its place, without waiting for it to be ready (what
+    /// it needs may be down too; it retries by itself): `temporal`, `postgres`, `api` or a worker.
+    pub async fn revive(&mut self, name: &str) -> anyhow::Result<()> {
+        match name {
+            "temporal" => self.start_temporal().await,
+            "postgres" => {
+                let c = &self.config;
+                self.postgres =
+                    Postgres::start(&c.tools, &c.pg_data, c.pg_port, &c.logs().join("postgres.log")).await?;
+                Ok(())
+            }
+            "api" => {
+                self.api = Some(self.spawn_service("api", &[])?);
+                Ok(())
+            }
+            worker => {
+                let fresh = self.spawn_worker(worker)?;
+                let slot = self
+                    .workers
+                    .iter_mut()
+                    .find(|w| w.name == worker)
+                    .ok_or_else(|| anyhow::anyhow!("no process {worker}"))?;
+                *slot = fresh;
+                Ok(())
+            }
+        }
+    }
+
+    /// The PIDs of the processes this stack runs, by name (for the launcher's test and for people
+    /// who want to try its self-healing by hand).
+    pub fn pids(&self) -> Vec<(String, u32)> {
+        self.workers
+            .iter()
+            .chain(self.api.iter())
+            .chain(std::iter::once(&self.postgres.process))
+            .chain(self.temporal.iter().map(|t| &t.process))
+            .filter_map(|p| p.pid().map(|pid| (p.name.clone(), pid)))
+            .collect()
     }
 
     /// Processes that ended although nobody stopped them.

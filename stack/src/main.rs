@@ -5,9 +5,10 @@
 //! Configuration: the variables of SPEC §6 (`COFFEESHOP_STACK_DIR`, `COFFEESHOP_API_PORT`,
 //! `TEMPORAL_ADDRESS`, `TEMPORAL_UI_PORT`, `COFFEESHOP_PG_PORT`, `KITCHEN_AUTO_BARISTAS`, ...).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use stack::process::{ensure_free, port_answers};
+use stack::supervise::{Decision, MAX_RESTARTS, Restarts, WINDOW};
 use stack::{Stack, StackConfig, TemporalChoice, Tools, WORKERS};
 
 /// Prints a line; a closed stdout (`make run | head`, a finished reader) is not a reason to panic.
@@ -120,27 +121,101 @@ async fn run() -> anyhow::Result<()> {
         stack.temporal_address
     );
     say!("  logs          {}", stack.config.logs().display());
+
+    let pids: Vec<String> = stack.pids().iter().map(|(name, pid)| format!("{name}={pid}")).collect();
+    say!("  processes     {}", pids.join(" "));
     say!("Press Ctrl-C to stop everything.");
 
-    // Run until asked to stop, or until a process dies on its own.
+    // Run until asked to stop. A process that dies on its own is started again (with a growing
+    // backoff), as Kubernetes restarts a pod's container; only a crash loop stops the shop.
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    loop {
+    let mut restarts = Restarts::default();
+    let mut due: Vec<(String, Instant)> = Vec::new();
+    let mut crash_loop = None;
+    'running: loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             _ = sigterm.recv() => break,
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {
-                let dead = stack.crashed();
-                if !dead.is_empty() {
-                    eprintln!("\ncoffeeshop: stopped unexpectedly: {}; see the logs in {}", dead.join(", "), stack.config.logs().display());
-                    break;
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+        for (name, status) in stack.exited() {
+            if due.iter().any(|(n, _)| *n == name) {
+                continue;
+            }
+            let now = Instant::now();
+            match restarts.died(&name, now) {
+                Decision::CrashLoop => {
+                    crash_loop = Some(name);
+                    break 'running;
+                }
+                Decision::Restart { after, n } => {
+                    let line = format!(
+                        "{name} exited ({status}); restarting it in {} s (restart {n} within a minute)",
+                        after.as_secs()
+                    );
+                    say!("• {line}");
+                    log_supervision(&stack, &line);
+                    due.push((name, now + after));
                 }
             }
         }
+        let ready: Vec<String> = due
+            .iter()
+            .filter(|(_, at)| *at <= Instant::now())
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in ready {
+            due.retain(|(n, _)| *n != name);
+            let revived = tokio::select! {
+                r = stack.revive(&name) => r,
+                _ = tokio::signal::ctrl_c() => break 'running,
+                _ = sigterm.recv() => break 'running,
+            };
+            let line = match revived {
+                Ok(()) => {
+                    let pid = stack.pids().into_iter().find(|(n, _)| *n == name).map(|(_, p)| p);
+                    format!(
+                        "{name} restarted (pid {})",
+                        pid.map_or("?".to_owned(), |p| p.to_string())
+                    )
+                }
+                // Counted as another death on the next look, so a process that cannot start at
+                // all ends in a crash loop rather than being retried forever.
+                Err(e) => format!("{name} could not be restarted: {e:#}"),
+            };
+            say!("• {line}");
+            log_supervision(&stack, &line);
+        }
+    }
+    if let Some(name) = &crash_loop {
+        let line = format!(
+            "{name} keeps dying ({MAX_RESTARTS} restarts within {} s): stopping everything; see the logs in {}",
+            WINDOW.as_secs(),
+            stack.config.logs().display()
+        );
+        eprintln!("\ncoffeeshop: {line}");
+        log_supervision(&stack, &line);
     }
     say!("\nstopping: API, workers, PostgreSQL, Temporal ...");
     stack.stop();
     say!("stopped.");
+    if crash_loop.is_some() {
+        std::process::exit(1);
+    }
     Ok(())
+}
+
+/// Appends one line to the supervisor's log (beside every process's own log).
+fn log_supervision(stack: &Stack, line: &str) {
+    use std::io::Write as _;
+    let path = stack.config.logs().join("supervisor.log");
+    if let Ok(mut f) = std::fs::File::options().create(true).append(true).open(path) {
+        let _ = writeln!(
+            f,
+            "{} {line}",
+            humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        );
+    }
 }
 
 /// A fresh shop opens with a menu in stock (through the API, so each restock is a workflow).

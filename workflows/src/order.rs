@@ -19,8 +19,8 @@ use std::time::SystemTime;
 use futures::FutureExt;
 
 use domain::{
-    CancelRequest, Compensation, CustomerCenter, Kitchen, Order, OrderEvent, OrderId, OrderProjection, OrderStatus,
-    OrderRequest, RejectReason, Reservation, StockLevel, Ticket, TicketMove, TransitionRefused, Warehouse,
+    CancelRequest, Compensation, CustomerCenter, Kitchen, Order, OrderEvent, OrderId, OrderProjection, OrderRequest,
+    OrderStatus, RejectReason, Reservation, StockLevel, Ticket, TicketMove, TransitionRefused, Warehouse,
     search_attributes, timestamp,
 };
 use temporalio_macros::{workflow, workflow_methods};
@@ -82,11 +82,7 @@ impl OrderWorkflow {
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Order> {
         let (saga, projector, watcher) = (ctx.clone(), ctx.clone(), ctx.clone());
-        let (saga_result, (), ()) = join!(
-            run_saga(&saga),
-            run_projector(&projector),
-            watch_cancellation(&watcher)
-        );
+        let (saga_result, (), ()) = join!(run_saga(&saga), run_projector(&projector), watch_cancellation(&watcher));
         saga_result?;
         Ok(ctx.state(|s| s.order.clone()))
     }

@@ -200,11 +200,7 @@ impl KitchenActivities {
         _ctx: ActivityContext,
         order_id: OrderId,
     ) -> Result<(), ActivityError> {
-        crate::logged(
-            "cancelProduction",
-            &order_id,
-            self.db.withdraw(&order_id).await,
-        )?;
+        crate::logged("cancelProduction", &order_id, self.db.withdraw(&order_id).await)?;
         tracing::info!(order_id = %order_id, "ticket withdrawn");
         Ok(())
     }

@@ -26,7 +26,9 @@ pub struct WarehouseDb {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reserved {
     Taken(StockLevel),
-    OutOfStock { available: i64 },
+    OutOfStock {
+        available: i64,
+    },
     UnknownProduct,
     /// The order id belongs to another order, which has a reservation already.
     DuplicateOrderId,
@@ -119,8 +121,13 @@ impl WarehouseDb {
                 version: row.try_get(1)?,
             }));
         }
-        let refusal = match self.level(&r.product_name).await? {
-            Some(level) => Reserved::OutOfStock { available: level.qty },
+        // Read inside the transaction: on SQLite the pool has one connection, which it holds.
+        let available: Option<i64> = sqlx::query_scalar("SELECT qty FROM stock WHERE product_name = $1")
+            .bind(r.product_name.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let refusal = match available {
+            Some(available) => Reserved::OutOfStock { available },
             None => Reserved::UnknownProduct,
         };
         sqlx::query("UPDATE reservations SET refused = $2 WHERE order_id = $1")
@@ -253,10 +260,11 @@ impl WarehouseDb {
 
     /// How much stock an order holds right now (0 when none or released).
     pub async fn held_by(&self, order_id: &OrderId) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT qty FROM reservations WHERE order_id = $1 AND released = FALSE AND refused IS NULL")
-            .bind(order_id.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT qty FROM reservations WHERE order_id = $1 AND released = FALSE AND refused IS NULL")
+                .bind(order_id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(match row {
             Some(row) => row.try_get(0)?,
             None => 0,
