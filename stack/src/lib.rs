@@ -284,6 +284,20 @@ impl Stack {
         self.process(name).kill_now();
     }
 
+    /// Kills any process of the stack at once (SIGKILL): a worker, `api`, `postgres` or
+    /// `temporal`. [`Stack::revive`] starts it again.
+    pub fn crash(&mut self, name: &str) {
+        match name {
+            "postgres" => self.postgres.process.kill_now(),
+            "temporal" => {
+                if let Some(t) = self.temporal.as_mut() {
+                    t.process.kill_now();
+                }
+            }
+            other => self.kill(other),
+        }
+    }
+
     /// Starts a worker again (after `kill`) and waits until it is ready.
     pub async fn restart(&mut self, name: &str) -> anyhow::Result<()> {
         let fresh = self.spawn_worker(name)?;

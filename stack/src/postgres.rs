@@ -11,7 +11,7 @@ use nix::sys::signal::Signal;
 use nix::unistd::{Gid, Uid, User, chown};
 use sqlx::{Connection, PgConnection};
 
-use crate::process::{Managed, wait_until};
+use crate::process::Managed;
 use crate::tools::Tools;
 
 /// The user PostgreSQL runs as when we are root.
@@ -54,14 +54,25 @@ impl Postgres {
             .args(["-c", "max_connections=200"]);
         // SIGINT is PostgreSQL's "fast" shutdown: roll back open transactions, stop cleanly.
         let process = Managed::spawn("postgres", postgres, log, Signal::SIGINT)?;
-        let pg = Self { process, port };
+        let mut pg = Self { process, port };
         let url = pg.url("postgres");
-        wait_until("PostgreSQL", Duration::from_secs(60), || {
-            let url = url.clone();
-            async move { PgConnection::connect(&url).await.is_ok() }
-        })
-        .await?;
-        Ok(pg)
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if PgConnection::connect(&url).await.is_ok() {
+                return Ok(pg);
+            }
+            // One that cannot start (e.g. the backends of a killed server still hold its shared
+            // memory for a moment) says so at once rather than after the deadline.
+            if let Some(status) = pg.process.exited() {
+                anyhow::bail!("PostgreSQL exited while starting ({status}); see {}", log.display());
+            }
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "PostgreSQL was not ready within 60 s; see {}",
+                log.display()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub fn url(&self, database: &str) -> String {
