@@ -12,7 +12,7 @@ export PROTOC := $(VENV)/bin/protoc
 # Integration tests each start a whole stack; a few at a time is what 2 cores sustain.
 TEST_THREADS ?= 2
 
-.PHONY: run test setup build bench clean-stack help
+.PHONY: run test setup build bench clean-stack help record-histories
 
 help:
 	@echo "make run    set up and run the whole system (Ctrl-C stops it)"
@@ -55,6 +55,11 @@ bench: setup
 	@echo "==> building release binaries (several minutes the first time)"
 	cargo build --release --workspace --bins
 	@target/release/coffeeshop-bench $(BENCH_ARGS)
+
+## Record a fresh workflow history for every path into workflows/histories/ (see docs/workflow-versioning.md).
+## COFFEESHOP_HISTORY_TAG=<prefix> names them, e.g. after the change they were recorded with.
+record-histories: build
+	cargo test -p e2e --test record_histories -- --ignored --nocapture
 
 ## Forget the embedded stack's data (orders, stock, workflow history); the venv stays.
 clean-stack:

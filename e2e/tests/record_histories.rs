@@ -1,0 +1,154 @@
+//! Records the workflow histories that the replay test (`workflows/tests/replay.rs`) replays:
+//! one per path of `OrderWorkflow` and `RestockWorkflow`, in the JSON form of the SDK's
+//! `WorkflowHistory`, into `workflows/histories/<name>.json`. Not part of `make test` (it writes into
+//! the source tree); run it with `make record-histories` after a workflow change, and commit the
+//! new files beside the old ones (old ones stay until no such order can still be running).
+//!
+//! Set `COFFEESHOP_HISTORY_TAG` to prefix the file names (e.g. the change they were recorded
+//! before or after).
+
+use std::path::PathBuf;
+
+use e2e::{TestApp, eventually};
+use serde_json::json;
+use temporalio_client::WorkflowFetchHistoryOptions;
+
+fn histories_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../workflows/histories")
+}
+
+/// Writes the history of `workflow_id` as `<tag><name>.json`, in the JSON form the SDK's
+/// replayer reads (`WorkflowHistory::to_json`; the Rust SDK cannot read the CLI's proto-JSON yet).
+async fn record(app: &TestApp, workflow_id: &str, name: &str) {
+    let json = app
+        .temporal
+        .get_workflow_handle::<workflows::OrderWorkflow>(workflow_id.to_owned())
+        .fetch_history(WorkflowFetchHistoryOptions::default())
+        .to_json()
+        .await
+        .expect("the history is fetched");
+    let pretty: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let tag = std::env::var("COFFEESHOP_HISTORY_TAG").unwrap_or_default();
+    let dir = histories_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{tag}{name}.json"));
+    std::fs::write(&path, serde_json::to_vec_pretty(&pretty).unwrap()).unwrap();
+    println!("recorded {workflow_id} as {}", path.display());
+}
+
+async fn start_by_hand(app: &TestApp, workflow_id: &str, input: &str) {
+    let (ok, out) = app
+        .temporal_cli(&[
+            "workflow",
+            "start",
+            "--type",
+            "OrderWorkflow",
+            "--task-queue",
+            "cafe",
+            "--workflow-id",
+            workflow_id,
+            "--input",
+            input,
+        ])
+        .await;
+    assert!(ok, "{out}");
+}
+
+async fn cli(app: &TestApp, args: &[&str]) {
+    let (ok, out) = app.temporal_cli(args).await;
+    assert!(ok, "{args:?}: {out}");
+}
+
+#[tokio::test]
+#[ignore = "writes into the source tree; run with `make record-histories`"]
+async fn record_a_history_for_every_path_of_the_workflows() {
+    let mut app = TestApp::spawn().await;
+    let product = app.stocked_product(100).await;
+    let order = |id: &str| format!("order-{id}");
+
+    // Happy path, driven through the API as a barista would.
+    let id = app.queued_order(&product, 2, "c-rec").await;
+    assert_eq!(app.post(&format!("/kitchen/tickets/{id}/start"), json!({})).await.status(), 200);
+    assert_eq!(app.post(&format!("/kitchen/tickets/{id}/complete"), json!({})).await.status(), 200);
+    app.wait_closed(&id).await;
+    record(&app, &order(&id), "order-completed").await;
+
+    // Rejections.
+    let id = app.place_order(&product, 100, "c-rec").await;
+    app.wait_closed(&id).await;
+    record(&app, &order(&id), "order-rejected-out-of-stock").await;
+    let id = app.place_order("Nobody-Sells-This", 1, "c-rec").await;
+    app.wait_closed(&id).await;
+    record(&app, &order(&id), "order-rejected-unknown-product").await;
+    start_by_hand(&app, "order-rec-invalid", r#"{"orderId":"rec-invalid","productName":"","qty":0,"customerId":"c"}"#).await;
+    app.wait_closed("rec-invalid").await;
+    record(&app, "order-rec-invalid", "order-rejected-invalid-input").await;
+
+    // Cancel in each cancellable state, with its compensations.
+    let id = app.queued_order(&product, 1, "c-rec").await;
+    assert_eq!(app.post(&format!("/orders/{id}/cancel"), json!({})).await.status(), 200);
+    app.wait_closed(&id).await;
+    record(&app, &order(&id), "order-canceled-queued").await;
+
+    app.stack.kill("kitchen");
+    let id = app.place_order(&product, 1, "c-rec").await;
+    app.wait_for_workflow_status(&id, "StockReserved").await;
+    assert_eq!(app.post(&format!("/orders/{id}/cancel"), json!({})).await.status(), 200);
+    app.stack.restart("kitchen").await.unwrap();
+    app.wait_closed(&id).await;
+    record(&app, &order(&id), "order-canceled-stock-reserved").await;
+
+    app.stack.kill("warehouse");
+    let id = app.place_order(&product, 1, "c-rec").await;
+    eventually("the order is readable", || async { app.query(&id).await.ok() }).await;
+    assert_eq!(app.post(&format!("/orders/{id}/cancel"), json!({})).await.status(), 200);
+    app.stack.restart("warehouse").await.unwrap();
+    app.wait_closed(&id).await;
+    record(&app, &order(&id), "order-canceled-ordered").await;
+
+    // A refused cancel (brewing), then completion.
+    let id = app.queued_order(&product, 1, "c-rec").await;
+    assert_eq!(app.post(&format!("/kitchen/tickets/{id}/start"), json!({})).await.status(), 200);
+    assert_eq!(app.post(&format!("/orders/{id}/cancel"), json!({})).await.status(), 409);
+    assert_eq!(app.post(&format!("/kitchen/tickets/{id}/complete"), json!({})).await.status(), 200);
+    app.wait_closed(&id).await;
+    record(&app, &order(&id), "order-cancel-refused-while-brewing").await;
+
+    // Signals: an invalid one is noted as ignored, valid ones move the order.
+    let id = app.queued_order(&product, 1, "c-rec").await;
+    let wf = order(&id);
+    cli(&app, &["workflow", "signal", "--workflow-id", &wf, "--name", "completeProduction"]).await;
+    cli(&app, &["workflow", "signal", "--workflow-id", &wf, "--name", "startBrewing"]).await;
+    app.wait_for_workflow_status(&id, "Brewing").await;
+    cli(&app, &["workflow", "signal", "--workflow-id", &wf, "--name", "cancel", "--input", "{}"]).await;
+    cli(&app, &["workflow", "signal", "--workflow-id", &wf, "--name", "completeProduction"]).await;
+    app.wait_closed(&id).await;
+    record(&app, &wf, "order-signals-with-ignored").await;
+
+    // Cancellation requested through Temporal: honoured while Queued, refused once brewing.
+    let id = app.queued_order(&product, 1, "c-rec").await;
+    cli(&app, &["workflow", "cancel", "--workflow-id", &order(&id)]).await;
+    app.wait_closed(&id).await;
+    record(&app, &order(&id), "order-temporal-cancel-queued").await;
+    let id = app.queued_order(&product, 1, "c-rec").await;
+    assert_eq!(app.post(&format!("/kitchen/tickets/{id}/start"), json!({})).await.status(), 200);
+    cli(&app, &["workflow", "cancel", "--workflow-id", &order(&id)]).await;
+    eventually("the refused cancellation is noted", || async {
+        let o = app.query(&id).await.ok()?;
+        (!o.ignored.is_empty()).then_some(())
+    })
+    .await;
+    assert_eq!(app.post(&format!("/kitchen/tickets/{id}/complete"), json!({})).await.status(), 200);
+    app.wait_closed(&id).await;
+    record(&app, &order(&id), "order-temporal-cancel-refused-while-brewing").await;
+
+    // An order still waiting in the kitchen (an open history: replay covers running orders too).
+    let id = app.queued_order(&product, 1, "c-rec").await;
+    record(&app, &order(&id), "order-open-queued").await;
+
+    // A restock.
+    let r = app.post("/stocks", json!({"productName": product, "qty": 3})).await;
+    let restock: serde_json::Value = r.json().await.unwrap();
+    let restock_id = restock["workflowId"].as_str().unwrap().to_owned();
+    record(&app, &restock_id, "restock").await;
+}
