@@ -12,7 +12,7 @@ export PROTOC := $(VENV)/bin/protoc
 # Integration tests each start a whole stack; a few at a time is what 2 cores sustain.
 TEST_THREADS ?= 2
 
-.PHONY: run test setup build bench clean-stack help record-histories
+.PHONY: run test setup build bench clean-stack help record-histories record-upgrade-fixture
 
 help:
 	@echo "make run    set up and run the whole system (Ctrl-C stops it)"
@@ -59,7 +59,12 @@ bench: setup
 ## Record a fresh workflow history for every path into workflows/histories/ (see docs/workflow-versioning.md).
 ## COFFEESHOP_HISTORY_TAG=<prefix> names them, e.g. after the change they were recorded with.
 record-histories: build
-	cargo test -p e2e --test record_histories -- --ignored --nocapture
+	cargo test -p e2e --test record_histories -- --ignored --nocapture record_a_history
+
+## Record a Temporal database with orders left running by today's workflow code, for the
+## upgrade test of the next workflow change: COFFEESHOP_UPGRADE_FIXTURE=<name> make record-upgrade-fixture
+record-upgrade-fixture: build
+	cargo test -p e2e --test record_histories -- --ignored --nocapture record_a_temporal_database
 
 ## Forget the embedded stack's data (orders, stock, workflow history); the venv stays.
 clean-stack:

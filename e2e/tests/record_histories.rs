@@ -152,3 +152,52 @@ async fn record_a_history_for_every_path_of_the_workflows() {
     let restock_id = restock["workflowId"].as_str().unwrap().to_owned();
     record(&app, &restock_id, "restock").await;
 }
+
+/// The orders of the upgrade fixture: placed with these Idempotency-Keys, so their ids are known.
+pub const UPGRADE_KEYS: [&str; 4] = ["upgrade-1", "upgrade-2", "upgrade-3", "upgrade-4"];
+
+/// Records `e2e/fixtures/<COFFEESHOP_UPGRADE_FIXTURE>/temporal.db`: the Temporal dev server's
+/// database with orders left Queued by today's workflow code, so that a later version's test can
+/// start a server on it and take those orders over with its own cafe worker (a real upgrade).
+#[tokio::test]
+#[ignore = "writes into the source tree; run with `make record-upgrade-fixture`"]
+async fn record_a_temporal_database_with_orders_left_running() {
+    let name = std::env::var("COFFEESHOP_UPGRADE_FIXTURE").expect("name the fixture");
+    let mut app = TestApp::spawn_with(|c| c.temporal_on_disk()).await;
+    app.restock("Upgrade-Blend", 100).await;
+    for key in UPGRADE_KEYS {
+        let r = app
+            .http
+            .post(format!("{}/orders", app.api))
+            .header("Idempotency-Key", key)
+            .json(&json!({"productName": "Upgrade-Blend", "qty": 1, "customerId": "c-upgrade"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+        let id = r.json::<serde_json::Value>().await.unwrap()["orderId"].as_str().unwrap().to_owned();
+        app.wait_for_workflow_status(&id, "Queued").await;
+        println!("{key}: order {id} left Queued");
+    }
+    app.stack.stop_temporal();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(&name);
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in ["temporal.db", "temporal.db-wal"] {
+        let from = app.stack.config.dir.join(file);
+        if from.exists() {
+            std::fs::copy(&from, dir.join(file)).unwrap();
+        }
+    }
+    // Fold the write-ahead log into the database and compact it: one small file to commit.
+    let db = dir.join("temporal.db");
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE; VACUUM;")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::Connection::close(conn).await.unwrap();
+    let _ = std::fs::remove_file(dir.join("temporal.db-wal"));
+    println!("recorded {}", db.display());
+}
