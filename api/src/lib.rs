@@ -42,6 +42,8 @@ pub struct AppState {
     pub view: View,
     pub guard: Arc<TemporalGuard>,
     pub metrics: Metrics,
+    /// `KITCHEN_MAX_WAIT` in milliseconds (0: no limit), given to every order placed.
+    pub kitchen_max_wait_ms: u64,
 }
 
 #[derive(OpenApi)]

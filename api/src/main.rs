@@ -16,6 +16,10 @@ async fn main() -> anyhow::Result<()> {
     let view = View::connect_lazy(&config::database_url("customercenter")?, 20)?;
     let command_timeout = Duration::from_millis(config::number_or("COFFEESHOP_COMMAND_TIMEOUT_MS", 5_000)?);
     let max_in_flight = config::number_or("COFFEESHOP_MAX_INFLIGHT_COMMANDS", 512)?;
+    let kitchen_max_wait_ms = match std::env::var("KITCHEN_MAX_WAIT") {
+        Ok(raw) if !raw.trim().is_empty() => domain::KitchenWait::parse(&raw)?,
+        _ => domain::KitchenWait::DEFAULT.as_millis() as u64,
+    };
     let metrics = Metrics::new();
     let guard = Arc::new(TemporalGuard::new(
         command_timeout,
@@ -39,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
         view,
         guard,
         metrics,
+        kitchen_max_wait_ms,
     };
     tracing::info!(addr = %listener.local_addr()?, "api listening");
     axum::serve(listener, app(state))

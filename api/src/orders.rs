@@ -90,6 +90,7 @@ async fn place(
         product_name: ProductName::parse(&body.product_name)?,
         qty: Quantity::parse(body.qty)?,
         customer_id: CustomerId::parse(&body.customer_id)?,
+        kitchen_max_wait_ms: Some(state.kitchen_max_wait_ms),
     };
     record_order(&input.order_id);
     let workflow_id = order_workflow_id(&input.order_id);

@@ -55,6 +55,41 @@ pub struct PlaceOrder {
     pub product_name: ProductName,
     pub qty: Quantity,
     pub customer_id: CustomerId,
+    /// How long the order may wait Queued for a barista before it is canceled (`KitchenTimeout`);
+    /// `0` means no limit; absent means [`KitchenWait::DEFAULT`]. Fixed when the order is placed
+    /// (the API's `KITCHEN_MAX_WAIT`), so a configuration change never alters running orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kitchen_max_wait_ms: Option<u64>,
+}
+
+/// The kitchen wait limit (`KITCHEN_MAX_WAIT`).
+pub struct KitchenWait;
+
+impl KitchenWait {
+    pub const DEFAULT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+    /// Parses `KITCHEN_MAX_WAIT` (`30m`, `90s`, `1h 30m`, or `0` for no limit) into milliseconds.
+    pub fn parse(raw: &str) -> Result<u64, crate::values::InvalidValue> {
+        let raw = raw.trim();
+        if raw == "0" {
+            return Ok(0);
+        }
+        humantime::parse_duration(raw)
+            .map(|d| d.as_millis().min(u128::from(u64::MAX)) as u64)
+            .map_err(|e| crate::values::InvalidValue {
+                field: "KITCHEN_MAX_WAIT",
+                problem: format!("{e}; write a duration such as 30m, 90s or 0 (no limit)"),
+            })
+    }
+
+    /// The limit an order carries: `None` when it has none.
+    pub fn of(order: &PlaceOrder) -> Option<std::time::Duration> {
+        match order.kitchen_max_wait_ms {
+            None => Some(Self::DEFAULT),
+            Some(0) => None,
+            Some(ms) => Some(std::time::Duration::from_millis(ms)),
+        }
+    }
 }
 
 /// The input of `OrderWorkflow` as it arrives. The API only ever sends a valid [`PlaceOrder`], but
@@ -81,6 +116,8 @@ struct RawOrderRequest {
     product_name: String,
     qty: i64,
     customer_id: String,
+    #[serde(default)]
+    kitchen_max_wait_ms: Option<u64>,
 }
 
 impl OrderRequest {
@@ -103,6 +140,7 @@ impl OrderRequest {
                 product_name: ProductName::parse(&fields.product_name)?,
                 qty: Quantity::parse(fields.qty)?,
                 customer_id: CustomerId::parse(&fields.customer_id)?,
+                kitchen_max_wait_ms: fields.kitchen_max_wait_ms,
             })
         })();
         match parsed {
@@ -346,6 +384,25 @@ mod tests {
                 OrderRequest::Valid(_) => panic!("{raw} was accepted"),
             }
         }
+    }
+
+    #[test]
+    fn the_kitchen_wait_limit_reads_as_people_write_durations() {
+        assert_eq!(KitchenWait::parse("30m").unwrap(), 30 * 60 * 1000);
+        assert_eq!(KitchenWait::parse("1h 30m").unwrap(), 90 * 60 * 1000);
+        assert_eq!(KitchenWait::parse("0").unwrap(), 0);
+        assert!(KitchenWait::parse("soon").unwrap_err().problem.contains("30m"));
+        let mut order: PlaceOrder =
+            serde_json::from_str(r#"{"orderId":"o1","productName":"Latte","qty":2,"customerId":"c-1"}"#).unwrap();
+        assert_eq!(
+            KitchenWait::of(&order),
+            Some(KitchenWait::DEFAULT),
+            "absent: the default"
+        );
+        order.kitchen_max_wait_ms = Some(0);
+        assert_eq!(KitchenWait::of(&order), None, "0: no limit");
+        order.kitchen_max_wait_ms = Some(1500);
+        assert_eq!(KitchenWait::of(&order), Some(std::time::Duration::from_millis(1500)));
     }
 
     #[test]

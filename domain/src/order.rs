@@ -101,6 +101,9 @@ impl RejectReason {
     }
 }
 
+/// The reason of an order canceled because no barista started it within its kitchen wait limit.
+pub const KITCHEN_TIMEOUT: &str = "KitchenTimeout";
+
 /// Something that happens to an order. Each one is a step in its history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderEvent {

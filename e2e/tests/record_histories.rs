@@ -68,8 +68,18 @@ async fn record_a_history_for_every_path_of_the_workflows() {
 
     // Happy path, driven through the API as a barista would.
     let id = app.queued_order(&product, 2, "c-rec").await;
-    assert_eq!(app.post(&format!("/kitchen/tickets/{id}/start"), json!({})).await.status(), 200);
-    assert_eq!(app.post(&format!("/kitchen/tickets/{id}/complete"), json!({})).await.status(), 200);
+    assert_eq!(
+        app.post(&format!("/kitchen/tickets/{id}/start"), json!({}))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.post(&format!("/kitchen/tickets/{id}/complete"), json!({}))
+            .await
+            .status(),
+        200
+    );
     app.wait_closed(&id).await;
     record(&app, &order(&id), "order-completed").await;
 
@@ -80,7 +90,12 @@ async fn record_a_history_for_every_path_of_the_workflows() {
     let id = app.place_order("Nobody-Sells-This", 1, "c-rec").await;
     app.wait_closed(&id).await;
     record(&app, &order(&id), "order-rejected-unknown-product").await;
-    start_by_hand(&app, "order-rec-invalid", r#"{"orderId":"rec-invalid","productName":"","qty":0,"customerId":"c"}"#).await;
+    start_by_hand(
+        &app,
+        "order-rec-invalid",
+        r#"{"orderId":"rec-invalid","productName":"","qty":0,"customerId":"c"}"#,
+    )
+    .await;
     app.wait_closed("rec-invalid").await;
     record(&app, "order-rec-invalid", "order-rejected-invalid-input").await;
 
@@ -108,20 +123,69 @@ async fn record_a_history_for_every_path_of_the_workflows() {
 
     // A refused cancel (brewing), then completion.
     let id = app.queued_order(&product, 1, "c-rec").await;
-    assert_eq!(app.post(&format!("/kitchen/tickets/{id}/start"), json!({})).await.status(), 200);
+    assert_eq!(
+        app.post(&format!("/kitchen/tickets/{id}/start"), json!({}))
+            .await
+            .status(),
+        200
+    );
     assert_eq!(app.post(&format!("/orders/{id}/cancel"), json!({})).await.status(), 409);
-    assert_eq!(app.post(&format!("/kitchen/tickets/{id}/complete"), json!({})).await.status(), 200);
+    assert_eq!(
+        app.post(&format!("/kitchen/tickets/{id}/complete"), json!({}))
+            .await
+            .status(),
+        200
+    );
     app.wait_closed(&id).await;
     record(&app, &order(&id), "order-cancel-refused-while-brewing").await;
 
     // Signals: an invalid one is noted as ignored, valid ones move the order.
     let id = app.queued_order(&product, 1, "c-rec").await;
     let wf = order(&id);
-    cli(&app, &["workflow", "signal", "--workflow-id", &wf, "--name", "completeProduction"]).await;
-    cli(&app, &["workflow", "signal", "--workflow-id", &wf, "--name", "startBrewing"]).await;
+    cli(
+        &app,
+        &[
+            "workflow",
+            "signal",
+            "--workflow-id",
+            &wf,
+            "--name",
+            "completeProduction",
+        ],
+    )
+    .await;
+    cli(
+        &app,
+        &["workflow", "signal", "--workflow-id", &wf, "--name", "startBrewing"],
+    )
+    .await;
     app.wait_for_workflow_status(&id, "Brewing").await;
-    cli(&app, &["workflow", "signal", "--workflow-id", &wf, "--name", "cancel", "--input", "{}"]).await;
-    cli(&app, &["workflow", "signal", "--workflow-id", &wf, "--name", "completeProduction"]).await;
+    cli(
+        &app,
+        &[
+            "workflow",
+            "signal",
+            "--workflow-id",
+            &wf,
+            "--name",
+            "cancel",
+            "--input",
+            "{}",
+        ],
+    )
+    .await;
+    cli(
+        &app,
+        &[
+            "workflow",
+            "signal",
+            "--workflow-id",
+            &wf,
+            "--name",
+            "completeProduction",
+        ],
+    )
+    .await;
     app.wait_closed(&id).await;
     record(&app, &wf, "order-signals-with-ignored").await;
 
@@ -131,16 +195,38 @@ async fn record_a_history_for_every_path_of_the_workflows() {
     app.wait_closed(&id).await;
     record(&app, &order(&id), "order-temporal-cancel-queued").await;
     let id = app.queued_order(&product, 1, "c-rec").await;
-    assert_eq!(app.post(&format!("/kitchen/tickets/{id}/start"), json!({})).await.status(), 200);
+    assert_eq!(
+        app.post(&format!("/kitchen/tickets/{id}/start"), json!({}))
+            .await
+            .status(),
+        200
+    );
     cli(&app, &["workflow", "cancel", "--workflow-id", &order(&id)]).await;
     eventually("the refused cancellation is noted", || async {
         let o = app.query(&id).await.ok()?;
         (!o.ignored.is_empty()).then_some(())
     })
     .await;
-    assert_eq!(app.post(&format!("/kitchen/tickets/{id}/complete"), json!({})).await.status(), 200);
+    assert_eq!(
+        app.post(&format!("/kitchen/tickets/{id}/complete"), json!({}))
+            .await
+            .status(),
+        200
+    );
     app.wait_closed(&id).await;
     record(&app, &order(&id), "order-temporal-cancel-refused-while-brewing").await;
+
+    // An order nobody started within its kitchen wait limit (here one second, given in its input).
+    let input = format!(
+        r#"{{"orderId":"rec-timeout","productName":"{product}","qty":1,"customerId":"c","kitchenMaxWaitMs":1000}}"#
+    );
+    start_by_hand(&app, "order-rec-timeout", &input).await;
+    app.wait_closed("rec-timeout").await;
+    assert_eq!(
+        app.query("rec-timeout").await.unwrap().reason.as_deref(),
+        Some("KitchenTimeout")
+    );
+    record(&app, "order-rec-timeout", "order-canceled-kitchen-timeout").await;
 
     // An order still waiting in the kitchen (an open history: replay covers running orders too).
     let id = app.queued_order(&product, 1, "c-rec").await;
@@ -175,7 +261,10 @@ async fn record_a_temporal_database_with_orders_left_running() {
             .await
             .unwrap();
         assert_eq!(r.status(), 202);
-        let id = r.json::<serde_json::Value>().await.unwrap()["orderId"].as_str().unwrap().to_owned();
+        let id = r.json::<serde_json::Value>().await.unwrap()["orderId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         app.wait_for_workflow_status(&id, "Queued").await;
         println!("{key}: order {id} left Queued");
     }

@@ -1,12 +1,15 @@
 //! `OrderWorkflow`: one order's whole life, the single writer of its status.
 //!
-//! Two loops run side by side (the SDK's deterministic `join!`):
+//! Four tasks run side by side (the SDK's deterministic `join!`):
 //! - the **saga**: reserve stock (warehouse) → put a ticket on the board (kitchen) → wait for the
 //!   barista or a cancel → on cancel, compensate in reverse (withdraw the ticket, release the
 //!   stock); every step is retried until it succeeds;
 //! - the **projector**: whenever the order changed, send its latest state to the customercenter
 //!   view. It sends one projection at a time and always the newest state, so a slow or stopped
-//!   view never holds the saga up and several quick changes collapse into one write.
+//!   view never holds the saga up and several quick changes collapse into one write;
+//! - the **cancellation watch**: a cancellation requested through Temporal is the `cancel` command;
+//! - the **kitchen clock**: a Queued order no barista starts within its limit is canceled
+//!   (`KitchenTimeout`), behind `patched()` (see docs/workflow-versioning.md).
 //!
 //! Commands from outside (cancel, the barista's start and complete) arrive as updates, which are
 //! validated against the current state and refused with a clear message, or as signals, which are
@@ -14,19 +17,19 @@
 //! at a time, so a cancel racing a barista's start has exactly one winner.
 
 use std::collections::VecDeque;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use futures::FutureExt;
 
 use domain::{
-    CancelRequest, Compensation, CustomerCenter, Kitchen, Order, OrderEvent, OrderId, OrderProjection, OrderRequest,
-    OrderStatus, RejectReason, Reservation, StockLevel, Ticket, TicketMove, TransitionRefused, Warehouse,
-    search_attributes, timestamp,
+    CancelRequest, Compensation, CustomerCenter, KITCHEN_TIMEOUT, Kitchen, KitchenWait, Order, OrderEvent, OrderId,
+    OrderProjection, OrderRequest, OrderStatus, RejectReason, Reservation, StockLevel, Ticket, TicketMove,
+    TransitionRefused, Warehouse, search_attributes, timestamp,
 };
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityExecutionError, SyncWorkflowContext, WaitConditionOptions, WorkflowCancellationToken, WorkflowContext,
-    WorkflowContextView, WorkflowResult,
+    ActivityExecutionError, SyncWorkflowContext, TimerOptions, TimerResult, WaitConditionOptions,
+    WorkflowCancellationToken, WorkflowContext, WorkflowContextView, WorkflowResult,
     workflows::{join, select},
 };
 
@@ -49,7 +52,13 @@ pub struct OrderWorkflow {
     saga_done: bool,
     /// The first run id of this workflow (kept across resets): who a reservation belongs to.
     order_run: String,
+    /// How long the order may wait Queued for a barista (`None`: no limit).
+    kitchen_max_wait: Option<Duration>,
 }
+
+/// The `patched()` id of the kitchen wait limit: orders whose history was written before it (no
+/// marker) keep waiting without a limit when replayed; see docs/workflow-versioning.md.
+pub(crate) const KITCHEN_WAIT_PATCH: &str = "kitchen-max-wait";
 
 #[workflow_methods]
 impl OrderWorkflow {
@@ -57,8 +66,10 @@ impl OrderWorkflow {
     pub fn new(ctx: &WorkflowContextView, input: OrderRequest) -> Self {
         let at = timestamp(ctx.start_time().unwrap_or(SystemTime::UNIX_EPOCH));
         let expected_id = ctx.workflow_id().strip_prefix("order-").unwrap_or_default();
+        let mut kitchen_max_wait = None;
         let order = match input {
             OrderRequest::Valid(o) if o.order_id.as_str() == expected_id => {
+                kitchen_max_wait = KitchenWait::of(&o);
                 Order::place(o.order_id, o.product_name, o.qty, o.customer_id, at)
             }
             OrderRequest::Valid(o) => {
@@ -76,13 +87,19 @@ impl OrderWorkflow {
             board_moves: VecDeque::new(),
             saga_done: false,
             order_run: ctx.first_execution_run_id().to_owned(),
+            kitchen_max_wait,
         }
     }
 
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Order> {
-        let (saga, projector, watcher) = (ctx.clone(), ctx.clone(), ctx.clone());
-        let (saga_result, (), ()) = join!(run_saga(&saga), run_projector(&projector), watch_cancellation(&watcher));
+        let (saga, projector, watcher, clock) = (ctx.clone(), ctx.clone(), ctx.clone(), ctx.clone());
+        let (saga_result, (), (), ()) = join!(
+            run_saga(&saga),
+            run_projector(&projector),
+            watch_cancellation(&watcher),
+            kitchen_clock(&clock)
+        );
         saga_result?;
         Ok(ctx.state(|s| s.order.clone()))
     }
@@ -242,6 +259,46 @@ async fn watch_cancellation(ctx: &WorkflowContext<OrderWorkflow>) {
         }
         _ = wait(ctx, |s| s.saga_done).fuse() => {}
     };
+}
+
+/// The kitchen wait limit: a Queued order that no barista starts within its limit is canceled
+/// with reason `KitchenTimeout` (and compensated by the saga, as any cancel). A durable timer, so
+/// it holds across worker restarts and shows in the order's history. Versioned with
+/// [`KITCHEN_WAIT_PATCH`]: an order queued before this existed replays without a timer.
+async fn kitchen_clock(ctx: &WorkflowContext<OrderWorkflow>) {
+    wait(ctx, |s| {
+        s.order.status == OrderStatus::Queued || s.order.status.is_final()
+    })
+    .await;
+    let Some(limit) = ctx.state(|s| s.kitchen_max_wait) else {
+        return;
+    };
+    if ctx.state(|s| s.order.status != OrderStatus::Queued) || !ctx.patched(KITCHEN_WAIT_PATCH) {
+        return;
+    }
+    let token = WorkflowCancellationToken::new();
+    let mut timer = ctx.timer(
+        TimerOptions::builder(limit)
+            .cancellation_token(token.clone())
+            .summary("kitchen wait limit".to_owned())
+            .build(),
+    );
+    let fired = select! {
+        result = timer => result == TimerResult::Fired,
+        _ = wait(ctx, |s| s.order.status != OrderStatus::Queued).fuse() => {
+            // A barista (or a cancel) came first: the timer is no longer needed.
+            token.cancel();
+            false
+        }
+    };
+    if fired {
+        let at = now(ctx.workflow_time());
+        let reason = KITCHEN_TIMEOUT.to_owned();
+        let moved = ctx.state_mut(|s| s.apply_or_note(at, "kitchen wait limit", OrderEvent::Canceled { reason }));
+        if let Some(status) = moved {
+            ctx.upsert_search_attributes([ORDER_STATUS.value_set(status.to_string())]);
+        }
+    }
 }
 
 /// Applies a step the saga itself observed (a result from the warehouse or the kitchen).

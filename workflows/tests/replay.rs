@@ -41,5 +41,9 @@ async fn every_recorded_history_replays_against_todays_workflow_code() {
             Err(e) => failures.push(format!("{}: {e}", file.display())),
         }
     }
-    assert!(failures.is_empty(), "histories that no longer replay:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "histories that no longer replay:\n{}",
+        failures.join("\n")
+    );
 }
