@@ -1,0 +1,378 @@
+//! The order workflow's logic, quickly: the real `OrderWorkflow` on a real Temporal dev server,
+//! with the three services' activities replaced by in-memory fakes that implement the same
+//! contracts (`domain::definitions`) and record every call. No PostgreSQL, no worker processes,
+//! no API: each test takes about a second. The full-stack tests in `e2e/` cover what crosses
+//! processes; these cover the saga's decisions and the order of its side effects.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use domain::{
+    CustomerId, Order, OrderId, OrderProjection, OrderRequest, PlaceOrder, ProductName, Quantity, Reservation, Restock,
+    StockLevel, Ticket, TicketMove, failures, order_workflow_id, queues,
+};
+use temporalio_client::{
+    Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowCancelOptions, WorkflowExecuteUpdateOptions,
+    WorkflowGetResultOptions, WorkflowStartOptions,
+};
+use temporalio_macros::activities;
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+use temporalio_sdk::{ApplicationFailure, Runtime, Worker, WorkerOptions};
+use workflows::OrderWorkflow;
+
+/// Every side effect the fakes were asked for, in order: `reserveStock(o-1)`, `releaseStock(o-1)`…
+#[derive(Clone, Default)]
+struct Calls(Arc<Mutex<Vec<String>>>);
+
+impl Calls {
+    fn push(&self, call: String) {
+        self.0.lock().unwrap().push(call);
+    }
+    /// The calls except projections (which run beside the saga, in no fixed order with it).
+    fn saga(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| !c.starts_with("project"))
+            .cloned()
+            .collect()
+    }
+}
+
+pub struct FakeWarehouse {
+    stock: Mutex<HashMap<String, i64>>,
+    calls: Calls,
+}
+
+#[activities]
+impl FakeWarehouse {
+    #[activity(definition = domain::definitions::ReserveStock)]
+    pub async fn reserve_stock(
+        self: Arc<Self>,
+        _: ActivityContext,
+        r: Reservation,
+    ) -> Result<StockLevel, ActivityError> {
+        self.calls.push(format!("reserveStock({})", r.order_id));
+        let mut stock = self.stock.lock().unwrap();
+        let Some(qty) = stock.get_mut(r.product_name.as_str()) else {
+            return Err(refuse(failures::UNKNOWN_PRODUCT));
+        };
+        if *qty < i64::from(r.qty.get()) {
+            return Err(refuse(failures::OUT_OF_STOCK));
+        }
+        *qty -= i64::from(r.qty.get());
+        Ok(StockLevel {
+            product_name: r.product_name,
+            qty: *qty,
+            version: 1,
+        })
+    }
+
+    #[activity(definition = domain::definitions::ReleaseStock)]
+    pub async fn release_stock(
+        self: Arc<Self>,
+        _: ActivityContext,
+        id: OrderId,
+    ) -> Result<Option<StockLevel>, ActivityError> {
+        self.calls.push(format!("releaseStock({id})"));
+        Ok(None)
+    }
+
+    #[activity(definition = domain::definitions::Restock)]
+    pub async fn restock(self: Arc<Self>, _: ActivityContext, r: Restock) -> Result<StockLevel, ActivityError> {
+        Ok(StockLevel {
+            product_name: r.product_name,
+            qty: i64::from(r.qty.get()),
+            version: 1,
+        })
+    }
+}
+
+fn refuse(kind: &str) -> ActivityError {
+    ActivityError::application(
+        ApplicationFailure::builder(kind.to_owned())
+            .type_name(kind.to_owned())
+            .non_retryable(true)
+            .build(),
+    )
+}
+
+pub struct FakeKitchen {
+    calls: Calls,
+}
+
+#[activities]
+impl FakeKitchen {
+    #[activity(definition = domain::definitions::StartProduction)]
+    pub async fn start_production(self: Arc<Self>, _: ActivityContext, t: Ticket) -> Result<(), ActivityError> {
+        self.calls.push(format!("startProduction({})", t.order_id));
+        Ok(())
+    }
+
+    #[activity(definition = domain::definitions::MoveTicket)]
+    pub async fn move_ticket(self: Arc<Self>, _: ActivityContext, m: TicketMove) -> Result<(), ActivityError> {
+        self.calls.push(format!("moveTicket({}, {})", m.order_id, m.status));
+        Ok(())
+    }
+
+    #[activity(definition = domain::definitions::CancelProduction)]
+    pub async fn cancel_production(self: Arc<Self>, _: ActivityContext, id: OrderId) -> Result<(), ActivityError> {
+        self.calls.push(format!("cancelProduction({id})"));
+        Ok(())
+    }
+}
+
+pub struct FakeCustomerCenter {
+    calls: Calls,
+}
+
+#[activities]
+impl FakeCustomerCenter {
+    #[activity(definition = domain::definitions::ProjectOrder)]
+    pub async fn project_order(self: Arc<Self>, _: ActivityContext, p: OrderProjection) -> Result<(), ActivityError> {
+        self.calls
+            .push(format!("projectOrder({}, {})", p.order.order_id, p.order.status));
+        Ok(())
+    }
+
+    #[activity(definition = domain::definitions::ProjectStock)]
+    pub async fn project_stock(self: Arc<Self>, _: ActivityContext, _: StockLevel) -> Result<(), ActivityError> {
+        Ok(())
+    }
+}
+
+/// A Temporal dev server (in memory) and a client for it; the server stops when this is dropped.
+struct Server {
+    _dev: stack::TemporalDev,
+    _dir: TempDir,
+    client: Client,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn server() -> Server {
+    let dir = std::env::temp_dir().join(format!(
+        "coffeeshop-wf-{}-{}",
+        std::process::id(),
+        stack::free_port().unwrap()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tools = stack::Tools::locate(&stack::tools::stack_dir()).expect("make setup has installed the stack");
+    let dev = stack::TemporalDev::start(
+        &tools,
+        stack::temporal::TemporalOptions {
+            port: stack::free_port().unwrap(),
+            ui_port: None,
+            db_file: None,
+            log: dir.join("temporal.log"),
+        },
+    )
+    .await
+    .expect("the dev server starts");
+    let url = Url::parse(&format!("http://{}", dev.address())).unwrap();
+    let connection = Connection::connect(ConnectionOptions::new(url).build()).await.unwrap();
+    let client = Client::new(connection, ClientOptions::new("default").build()).unwrap();
+    Server {
+        _dev: dev,
+        _dir: TempDir(dir),
+        client,
+    }
+}
+
+/// Runs `body` while in-process workers serve the cafe queue (the real workflow) and the three
+/// service queues (the fakes, with `stock` in the warehouse). Returns the calls the fakes saw.
+async fn with_workers<F, Fut>(stock: &[(&str, i64)], body: F) -> Vec<String>
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let server = server().await;
+    let calls = Calls::default();
+    let runtime = Runtime::from_current_tokio(Default::default()).unwrap();
+    let worker = |options: WorkerOptions| Worker::new(&runtime, server.client.clone(), options).unwrap();
+    let mut cafe = worker(
+        WorkerOptions::new(queues::CAFE)
+            .register_workflow::<OrderWorkflow>()
+            .unwrap()
+            .build(),
+    );
+    let mut warehouse = worker(
+        WorkerOptions::new(queues::WAREHOUSE)
+            .register_activities(FakeWarehouse {
+                stock: Mutex::new(stock.iter().map(|(p, q)| ((*p).to_owned(), *q)).collect()),
+                calls: calls.clone(),
+            })
+            .build(),
+    );
+    let mut kitchen = worker(
+        WorkerOptions::new(queues::KITCHEN)
+            .register_activities(FakeKitchen { calls: calls.clone() })
+            .build(),
+    );
+    let mut center = worker(
+        WorkerOptions::new(queues::CUSTOMERCENTER)
+            .register_activities(FakeCustomerCenter { calls: calls.clone() })
+            .build(),
+    );
+    let workers = async { tokio::join!(cafe.run(), warehouse.run(), kitchen.run(), center.run()) };
+    tokio::select! {
+        _ = workers => panic!("a worker stopped"),
+        () = body(server.client.clone()) => {}
+    }
+    calls.saga()
+}
+
+fn order(id: &str, product: &str, qty: i64, kitchen_max_wait_ms: Option<u64>) -> OrderRequest {
+    OrderRequest::from(PlaceOrder {
+        order_id: OrderId::parse(id).unwrap(),
+        product_name: ProductName::parse(product).unwrap(),
+        qty: Quantity::parse(qty).unwrap(),
+        customer_id: CustomerId::parse("c-wf").unwrap(),
+        kitchen_max_wait_ms,
+    })
+}
+
+async fn place(client: &Client, request: OrderRequest) -> String {
+    let OrderRequest::Valid(o) = &request else {
+        unreachable!()
+    };
+    let id = order_workflow_id(&o.order_id);
+    client
+        .start_workflow(
+            OrderWorkflow::run,
+            request,
+            WorkflowStartOptions::new(queues::CAFE, id.clone()).build(),
+        )
+        .await
+        .expect("the order starts");
+    id
+}
+
+async fn result(client: &Client, workflow_id: &str) -> Order {
+    let handle = client.get_workflow_handle::<OrderWorkflow>(workflow_id.to_owned());
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        handle.get_result(WorkflowGetResultOptions::default()),
+    )
+    .await
+    .expect("the order finishes in time")
+    .expect("the workflow completes")
+}
+
+async fn until_queued(client: &Client, workflow_id: &str) {
+    let handle = client.get_workflow_handle::<OrderWorkflow>(workflow_id.to_owned());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(o) = handle.query(OrderWorkflow::status, (), Default::default()).await
+            && o.status.as_str() == "Queued"
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{workflow_id} never became Queued");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_order_with_too_little_stock_is_rejected_and_nothing_is_compensated() {
+    let calls = with_workers(&[("Latte", 1)], |client| async move {
+        let id = place(&client, order("wf-1", "Latte", 2, None)).await;
+        let done = result(&client, &id).await;
+        assert_eq!(done.status.as_str(), "Rejected");
+        assert_eq!(done.reason.as_deref(), Some("OutOfStock"));
+    })
+    .await;
+    assert_eq!(calls, ["reserveStock(wf-1)"]);
+}
+
+#[tokio::test]
+async fn a_barista_moves_the_ticket_in_order_and_the_order_completes() {
+    let calls = with_workers(&[("Latte", 5)], |client| async move {
+        let id = place(&client, order("wf-2", "Latte", 1, Some(0))).await;
+        until_queued(&client, &id).await;
+        let handle = client.get_workflow_handle::<OrderWorkflow>(id.clone());
+        let update = WorkflowExecuteUpdateOptions::default;
+        handle
+            .execute_update(OrderWorkflow::start_brewing, (), update())
+            .await
+            .unwrap();
+        handle
+            .execute_update(OrderWorkflow::complete_production, (), update())
+            .await
+            .unwrap();
+        assert_eq!(result(&client, &id).await.status.as_str(), "Completed");
+    })
+    .await;
+    assert_eq!(
+        calls,
+        [
+            "reserveStock(wf-2)",
+            "startProduction(wf-2)",
+            "moveTicket(wf-2, Brewing)",
+            "moveTicket(wf-2, Completed)"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_canceled_queued_order_withdraws_its_ticket_then_releases_its_stock() {
+    let calls = with_workers(&[("Latte", 5)], |client| async move {
+        let id = place(&client, order("wf-3", "Latte", 1, Some(0))).await;
+        until_queued(&client, &id).await;
+        let handle = client.get_workflow_handle::<OrderWorkflow>(id.clone());
+        handle
+            .execute_update(
+                OrderWorkflow::cancel,
+                Default::default(),
+                WorkflowExecuteUpdateOptions::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(result(&client, &id).await.status.as_str(), "Canceled");
+    })
+    .await;
+    assert_eq!(
+        calls,
+        [
+            "reserveStock(wf-3)",
+            "startProduction(wf-3)",
+            "cancelProduction(wf-3)",
+            "releaseStock(wf-3)"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_temporal_cancellation_request_is_the_cancel_command_and_the_workflow_completes() {
+    let calls = with_workers(&[("Latte", 5)], |client| async move {
+        let id = place(&client, order("wf-4", "Latte", 1, Some(0))).await;
+        until_queued(&client, &id).await;
+        let handle = client.get_workflow_handle::<OrderWorkflow>(id.clone());
+        handle.cancel(WorkflowCancelOptions::default()).await.unwrap();
+        let done = result(&client, &id).await;
+        assert_eq!(done.status.as_str(), "Canceled");
+        assert_eq!(done.reason.as_deref(), Some("canceled through Temporal"));
+    })
+    .await;
+    assert_eq!(calls[2..], ["cancelProduction(wf-4)", "releaseStock(wf-4)"]);
+}
+
+#[tokio::test]
+async fn an_order_nobody_starts_within_its_limit_is_canceled_with_kitchen_timeout() {
+    let calls = with_workers(&[("Latte", 5)], |client| async move {
+        let id = place(&client, order("wf-5", "Latte", 1, Some(500))).await;
+        let done = result(&client, &id).await;
+        assert_eq!(done.status.as_str(), "Canceled");
+        assert_eq!(done.reason.as_deref(), Some("KitchenTimeout"));
+    })
+    .await;
+    assert_eq!(calls[2..], ["cancelProduction(wf-5)", "releaseStock(wf-5)"]);
+}
