@@ -13,6 +13,9 @@ use crate::tools::Tools;
 /// The search attributes `OrderWorkflow` keeps current.
 pub const SEARCH_ATTRIBUTES: [&str; 3] = ["OrderStatus", "ProductName", "CustomerId"];
 
+/// How many signals one workflow may receive; the same value as deploy/temporal/dynamicconfig.yaml.
+pub const MAX_SIGNALS_PER_ORDER: u32 = 1000;
+
 #[derive(Debug, Clone)]
 pub struct TemporalOptions {
     pub port: u16,
@@ -50,6 +53,11 @@ impl TemporalDev {
                 "synchronous=normal",
             ]);
         }
+        // The history-size guard (see deploy/temporal/dynamicconfig.yaml).
+        cmd.args([
+            "--dynamic-config-value",
+            &format!("history.maximumSignalsPerExecution={MAX_SIGNALS_PER_ORDER}"),
+        ]);
         for attribute in SEARCH_ATTRIBUTES {
             cmd.args(["--search-attribute", &format!("{attribute}=Keyword")]);
         }
