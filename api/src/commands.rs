@@ -230,7 +230,7 @@ impl TemporalGuard {
                     continue;
                 }
                 let probe = async {
-                    if workers::temporal::is_serving(&client, every).await {
+                    if platform::temporal::is_serving(&client, every).await {
                         Ok(())
                     } else {
                         Err(())

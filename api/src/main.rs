@@ -7,7 +7,7 @@ use std::time::Duration;
 use std::sync::{Arc, OnceLock};
 
 use api::{AppState, Metrics, TemporalGuard, View, app};
-use workers::{config, shutdown_signal, telemetry, temporal};
+use platform::{config, shutdown_signal, telemetry, temporal};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -27,7 +27,7 @@ async fn healthz() -> Json<Value> {
     responses((status = 200, description = "ready"), (status = 503, description = "not ready; the body says which part is missing")))]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let temporal = match state.temporal() {
-        Ok(client) => workers::temporal::is_serving(client, Duration::from_secs(1)).await,
+        Ok(client) => platform::temporal::is_serving(client, Duration::from_secs(1)).await,
         Err(_) => false,
     };
     let view = matches!(

@@ -1,6 +1,6 @@
-//! What every process of the system shares: configuration, telemetry, the patient Temporal
-//! connection, the health server, and [`serve`], which runs one service's Temporal worker with
-//! probes and graceful shutdown. Each binary in `src/bin/` is one service:
+//! The worker processes: [`serve`] runs one service's Temporal worker with probes and graceful
+//! shutdown, on the process plumbing of the `platform` crate. Each binary in `src/bin/` is one
+//! service:
 //!
 //! | binary | task queue | hosts |
 //! |---|---|---|
@@ -10,10 +10,8 @@
 //! | `customercenter` | `customercenter` | the view's projection activities |
 
 pub mod barista;
-pub mod config;
-pub mod health;
-pub mod telemetry;
-pub mod temporal;
+
+pub use platform::{config, health, patiently, shutdown_signal, telemetry, temporal};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -28,43 +26,6 @@ pub const HEALTH_PORT_VAR: &str = "COFFEESHOP_HEALTH_PORT";
 
 /// How long a stopping worker lets in-flight activities finish.
 pub const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(10);
-
-/// Retries `attempt` with a capped backoff until it succeeds, logging each failure: a process
-/// started before its database waits for it.
-pub async fn patiently<T, F, Fut>(what: &str, mut attempt: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = anyhow::Result<T>>,
-{
-    let mut delay = Duration::from_millis(100);
-    loop {
-        match attempt().await {
-            Ok(value) => return value,
-            Err(e) => {
-                tracing::warn!(error = %e, "{what} not reachable yet; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(2));
-            }
-        }
-    }
-}
-
-/// Resolves on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-}
 
 /// A readiness check: Temporal answers and `db_ping` succeeds.
 pub fn readiness<F, Fut>(client: Client, db_ping: F) -> health::ReadinessCheck
