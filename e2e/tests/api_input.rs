@@ -190,7 +190,7 @@ async fn an_idempotency_key_makes_a_retried_order_one_order() {
     assert_eq!(app.warehouse_stock(&product).await, Some(8), "one stock deduction");
 
     // The key decides the workflow id, so a retry after an API restart still finds the order.
-    app.stack.respawn_api().unwrap();
+    app.stack.respawn_api().await.unwrap();
     eventually("the restarted API is ready", || async {
         let r = app.http.get(format!("{}/readyz", app.api)).send().await.ok()?;
         r.status().is_success().then_some(())

@@ -73,7 +73,7 @@ async fn an_api_started_while_temporal_is_down_is_alive_refuses_commands_and_con
     .await;
     let product = app.stocked_product(5).await;
     app.stack.stop_temporal();
-    app.stack.respawn_api().unwrap();
+    app.stack.respawn_api().await.unwrap();
 
     eventually("the new API is alive", || async {
         let r = app.http.get(format!("{}/healthz", app.api)).send().await.ok()?;

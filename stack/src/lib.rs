@@ -262,9 +262,9 @@ impl Stack {
 
     /// Stops the API and starts a new one without waiting for it to be ready (it may be unable to
     /// be, e.g. while Temporal is down).
-    pub fn respawn_api(&mut self) -> anyhow::Result<()> {
+    pub async fn respawn_api(&mut self) -> anyhow::Result<()> {
         if let Some(api) = self.api.as_mut() {
-            api.stop(Duration::from_secs(15));
+            api.shutdown(Duration::from_secs(15)).await;
         }
         self.api = Some(self.spawn_service("api", &[])?);
         Ok(())
@@ -341,7 +341,7 @@ impl Stack {
     /// A rolling restart of one worker: SIGTERM (it finishes its in-flight work, then exits), then
     /// a fresh instance in its place, waited for until ready.
     pub async fn restart_gracefully(&mut self, name: &str) -> anyhow::Result<()> {
-        self.process(name).stop(Duration::from_secs(30));
+        self.process(name).shutdown(Duration::from_secs(30)).await;
         self.restart(name).await
     }
 

@@ -25,7 +25,7 @@ pub struct Postgres {
 impl Postgres {
     /// Initialises `data_dir` if it is new, starts the server on 127.0.0.1:`port` and waits for it.
     pub async fn start(tools: &Tools, data_dir: &Path, port: u16, log: &Path) -> anyhow::Result<Self> {
-        let owner = run_as()?;
+        let owner = run_as().await?;
         if let Some(user) = &owner {
             reachable_by(user, data_dir.parent().unwrap_or(data_dir))?;
         }
@@ -37,7 +37,10 @@ impl Postgres {
                 .arg("-D")
                 .arg(data_dir)
                 .args(["-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"]);
-            let out = initdb.output().context("cannot run initdb")?;
+            let out = tokio::process::Command::from(initdb)
+                .output()
+                .await
+                .context("cannot run initdb")?;
             anyhow::ensure!(
                 out.status.success(),
                 "initdb failed: {}",
@@ -106,7 +109,7 @@ impl Postgres {
 }
 
 /// `Some(user)` when we are root and must hand PostgreSQL to an unprivileged user.
-fn run_as() -> anyhow::Result<Option<User>> {
+async fn run_as() -> anyhow::Result<Option<User>> {
     if !Uid::effective().is_root() {
         return Ok(None);
     }
@@ -117,7 +120,7 @@ fn run_as() -> anyhow::Result<Option<User>> {
         if let Some(user) = User::from_name(SERVICE_USER)? {
             return Ok(Some(user));
         }
-        let status = Command::new("useradd")
+        let status = tokio::process::Command::new("useradd")
             .args([
                 "--system",
                 "--user-group",
@@ -127,10 +130,11 @@ fn run_as() -> anyhow::Result<Option<User>> {
                 SERVICE_USER,
             ])
             .status()
+            .await
             .context("cannot run useradd to create the PostgreSQL service user")?;
         last = Some(status);
         if !status.success() {
-            std::thread::sleep(std::time::Duration::from_millis(100));
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }
     anyhow::bail!("useradd {SERVICE_USER} failed ({last:?}); PostgreSQL cannot run as root")

@@ -47,7 +47,28 @@ impl Managed {
         self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
     }
 
-    /// Asks the process to stop, waits up to `grace`, then kills it.
+    /// Asks the process to stop, waits up to `grace` without blocking the async runtime (other
+    /// tasks, e.g. a stream of orders in a test, keep running meanwhile), then kills it.
+    pub async fn shutdown(&mut self, grace: Duration) {
+        let Some(child) = self.child.as_mut() else { return };
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            self.child = None;
+            return;
+        }
+        let _ = kill(Pid::from_raw(child.id() as i32), self.stop_signal);
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                self.child = None;
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.kill_now();
+    }
+
+    /// Asks the process to stop, waits up to `grace`, then kills it. Blocking: for `Drop` and
+    /// synchronous callers; async code uses [`Managed::shutdown`].
     pub fn stop(&mut self, grace: Duration) {
         let Some(mut child) = self.child.take() else { return };
         if matches!(child.try_wait(), Ok(Some(_))) {
