@@ -69,7 +69,7 @@ fn of_kind<'a>(all: &'a [Value], kind: &str) -> Vec<&'a Value> {
 /// All the Rust source, to check that configuration keys are ones the code reads.
 fn source() -> String {
     let mut text = String::new();
-    for dir in ["workers/src", "api/src", "activities/src"] {
+    for dir in ["platform/src", "workers/src", "api/src", "activities/src"] {
         for entry in walk(&repo().join(dir)) {
             text.push_str(&std::fs::read_to_string(entry).unwrap());
         }
