@@ -20,8 +20,9 @@ use failsafe::backoff::Constant;
 use failsafe::failure_policy::ConsecutiveFailures;
 use failsafe::futures::CircuitBreaker as _;
 use failsafe::{Config, StateMachine};
+use order_commands::CommandError;
 use temporalio_client::Client;
-use temporalio_client::errors::{WorkflowGetResultError, WorkflowQueryError, WorkflowStartError, WorkflowUpdateError};
+use temporalio_client::errors::{WorkflowGetResultError, WorkflowStartError};
 use temporalio_client::tonic::{Code, Status};
 use tokio::sync::Semaphore;
 
@@ -57,34 +58,6 @@ impl Outage for WorkflowStartError {
             Self::Rpc(status) => outage_code(status),
             _ => false,
         }
-    }
-}
-
-impl Outage for WorkflowUpdateError {
-    fn is_outage(&self) -> bool {
-        match self {
-            Self::Rpc(status) => outage_code(status),
-            Self::Other(_) => true,
-            _ => false,
-        }
-    }
-
-    fn is_server_unreachable(&self) -> bool {
-        matches!(self, Self::Rpc(status) if status.code() == Code::Unavailable)
-    }
-}
-
-impl Outage for WorkflowQueryError {
-    fn is_outage(&self) -> bool {
-        match self {
-            Self::Rpc(status) => outage_code(status),
-            Self::Other(_) => true,
-            _ => false,
-        }
-    }
-
-    fn is_server_unreachable(&self) -> bool {
-        matches!(self, Self::Rpc(status) if status.code() == Code::Unavailable)
     }
 }
 
@@ -242,21 +215,18 @@ impl TemporalGuard {
     }
 }
 
-/// How a refused update maps to HTTP: the validator's message is a 409, a closed or missing
-/// workflow is for the caller to look up.
-pub(crate) enum UpdateOutcome<T> {
-    Done(T),
-    Refused(String),
-    NoWorkflow,
-}
+impl Outage for CommandError {
+    fn is_outage(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
 
-pub(crate) fn classify<T>(result: Result<T, WorkflowUpdateError>) -> Result<UpdateOutcome<T>, ApiError> {
-    match result {
-        Ok(v) => Ok(UpdateOutcome::Done(v)),
-        Err(WorkflowUpdateError::Failed(failure)) => Ok(UpdateOutcome::Refused(failure.message.clone())),
-        Err(WorkflowUpdateError::NotFound(_)) => Ok(UpdateOutcome::NoWorkflow),
-        // Anything else (a workflow not ready to take updates yet, an update the server gave up
-        // on) is transient: the caller may retry, and nothing was applied.
-        Err(e) => Err(ApiError::unavailable(format!("the update did not go through: {e}"))),
+    fn is_server_unreachable(&self) -> bool {
+        matches!(
+            self,
+            Self::Unavailable {
+                server_unreachable: true,
+                ..
+            }
+        )
     }
 }

@@ -3,16 +3,13 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use domain::{OrderId, OrderStatus, order_workflow_id, queues};
+use domain::{OrderId, OrderStatus, queues};
 use serde::Deserialize;
-use temporalio_client::WorkflowExecuteUpdateOptions;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use workflows::OrderWorkflow;
 
-use crate::commands::{UpdateOutcome, classify};
-use crate::orders::finished_or_unknown;
+use crate::orders::answered;
 use crate::problem::ProblemDoc;
 use crate::view::OrderView;
 use crate::{ApiError, AppState, record_order};
@@ -80,33 +77,10 @@ async fn complete(State(state): State<AppState>, Path(raw): Path<String>) -> Res
 async fn act(state: &AppState, raw: &str, action: Action) -> Result<Json<OrderView>, ApiError> {
     let id = OrderId::parse(raw).map_err(|_| ApiError::not_found(format!("ticket {raw:?}")))?;
     record_order(&id);
-    let handle = state
-        .temporal()?
-        .get_workflow_handle::<OrderWorkflow>(order_workflow_id(&id));
-    let options = WorkflowExecuteUpdateOptions::default();
-    let result = match action {
-        Action::Start => {
-            state
-                .guard
-                .call_worker(
-                    queues::CAFE,
-                    handle.execute_update(OrderWorkflow::start_brewing, (), options),
-                )
-                .await?
-        }
-        Action::Complete => {
-            state
-                .guard
-                .call_worker(
-                    queues::CAFE,
-                    handle.execute_update(OrderWorkflow::complete_production, (), options),
-                )
-                .await?
-        }
+    let orders = state.orders()?;
+    let outcome = match action {
+        Action::Start => state.guard.call_worker(queues::CAFE, orders.start_brewing(&id)).await?,
+        Action::Complete => state.guard.call_worker(queues::CAFE, orders.complete(&id)).await?,
     };
-    match classify(result)? {
-        UpdateOutcome::Done(order) => Ok(Json(order.into())),
-        UpdateOutcome::Refused(why) => Err(ApiError::Conflict { detail: why }),
-        UpdateOutcome::NoWorkflow => finished_or_unknown(state, &id).await,
-    }
+    answered(state, &id, outcome).await
 }

@@ -98,6 +98,11 @@ pub fn app(state: AppState) -> Router {
 }
 
 impl AppState {
+    /// The order commands, or a 503 while the API has not reached Temporal yet.
+    pub fn orders(&self) -> Result<order_commands::OrderCommands, ApiError> {
+        Ok(order_commands::OrderCommands::new(self.temporal()?.clone()))
+    }
+
     /// The Temporal client, or a 503 while the API has not reached Temporal yet.
     pub fn temporal(&self) -> Result<&Client, ApiError> {
         self.temporal

@@ -5,14 +5,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::{
-    CancelRequest, CustomerId, OrderId, OrderRequest, PlaceOrder, ProductName, Quantity, order_workflow_id, queues,
-    search_attributes as sa,
+    CancelRequest, CustomerId, Order, OrderId, OrderRequest, OrderStatus, PlaceOrder, ProductName, Quantity,
+    order_workflow_id, queues, search_attributes as sa,
 };
+use order_commands::CommandError;
 use serde::{Deserialize, Serialize};
-use temporalio_client::errors::{WorkflowQueryError, WorkflowStartError};
-use temporalio_client::{
-    WorkflowExecuteUpdateOptions, WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowStartOptions,
-};
+use temporalio_client::errors::WorkflowStartError;
+use temporalio_client::{WorkflowIdReusePolicy, WorkflowStartOptions};
 use temporalio_common::search_attributes::SearchAttributes;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -20,7 +19,6 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 use workflows::OrderWorkflow;
 
-use crate::commands::{UpdateOutcome, classify};
 use crate::json::Body;
 use crate::problem::ProblemDoc;
 use crate::view::{Cursor, OrderView};
@@ -97,7 +95,7 @@ async fn place(
     let options = WorkflowStartOptions::new(queues::CAFE, workflow_id.clone())
         .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
         .search_attributes(SearchAttributes::new([
-            sa::ORDER_STATUS.value_set("Ordered".to_owned()),
+            sa::ORDER_STATUS.value_set(OrderStatus::Ordered.to_string()),
             sa::PRODUCT_NAME.value_set(input.product_name.to_string()),
             sa::CUSTOMER_ID.value_set(input.customer_id.to_string()),
         ]))
@@ -114,7 +112,7 @@ async fn place(
         Ok(_) => {
             state.metrics.orders_placed.inc();
             tracing::info!(order_id = %input.order_id, product = %input.product_name, qty = input.qty.get(), "order placed");
-            "Ordered".to_owned()
+            OrderStatus::Ordered.to_string()
         }
         Err(WorkflowStartError::AlreadyStarted { .. }) => same_order_again(&state, &input).await?,
         Err(e) => return Err(ApiError::unavailable(format!("the order could not be started: {e}"))),
@@ -151,19 +149,13 @@ async fn current(state: &AppState, id: &OrderId) -> Result<Option<OrderView>, Ap
         Ok(None) => {}
         Err(e) => tracing::warn!(order_id = %id, error = %e, "view unreadable; asking the workflow"),
     }
-    let handle = state
-        .temporal()?
-        .get_workflow_handle::<OrderWorkflow>(order_workflow_id(id));
     match state
         .guard
-        .call_worker(
-            queues::CAFE,
-            handle.query(OrderWorkflow::status, (), WorkflowQueryOptions::default()),
-        )
+        .call_worker(queues::CAFE, state.orders()?.status(id))
         .await?
     {
         Ok(order) => Ok(Some(order.into())),
-        Err(WorkflowQueryError::NotFound(_)) => Ok(None),
+        Err(CommandError::NotFound(_)) => Ok(None),
         Err(e) => Err(ApiError::unavailable(format!(
             "the order's workflow could not be read: {e}"
         ))),
@@ -314,7 +306,7 @@ async fn patch(
     Body(body): Body<PatchBody>,
 ) -> Result<Json<OrderView>, ApiError> {
     let id = parse_id(&raw)?;
-    if body.status != "Canceled" {
+    if OrderStatus::parse(&body.status) != Some(OrderStatus::Canceled) {
         return Err(ApiError::unprocessable(format!(
             "status: only \"Canceled\" can be set by a customer, not {:?}",
             body.status
@@ -324,24 +316,28 @@ async fn patch(
 }
 
 async fn cancel_order(state: &AppState, id: OrderId, reason: Option<String>) -> Result<Json<OrderView>, ApiError> {
-    let handle = state
-        .temporal()?
-        .get_workflow_handle::<OrderWorkflow>(order_workflow_id(&id));
-    let request = CancelRequest { reason };
-    let result = state
+    let canceled = state
         .guard
-        .call_worker(
-            queues::CAFE,
-            handle.execute_update(OrderWorkflow::cancel, request, WorkflowExecuteUpdateOptions::default()),
-        )
+        .call_worker(queues::CAFE, state.orders()?.cancel(&id, CancelRequest { reason }))
         .await?;
-    match classify(result)? {
-        UpdateOutcome::Done(order) => {
-            tracing::info!(order_id = %id, "order canceled");
-            Ok(Json(order.into()))
-        }
-        UpdateOutcome::Refused(why) => Err(ApiError::Conflict { detail: why }),
-        UpdateOutcome::NoWorkflow => finished_or_unknown(state, &id).await,
+    if canceled.is_ok() {
+        tracing::info!(order_id = %id, "order canceled");
+    }
+    answered(state, &id, canceled).await
+}
+
+/// How a command's outcome reads over HTTP: the order as it is now (200), the workflow's refusal
+/// (409), a finished or unknown order (409 or 404), Temporal unavailable (503).
+pub(crate) async fn answered(
+    state: &AppState,
+    id: &OrderId,
+    outcome: Result<Order, CommandError>,
+) -> Result<Json<OrderView>, ApiError> {
+    match outcome {
+        Ok(order) => Ok(Json(order.into())),
+        Err(CommandError::Refused(why)) => Err(ApiError::Conflict { detail: why }),
+        Err(CommandError::NotFound(_)) => finished_or_unknown(state, id).await,
+        Err(e @ CommandError::Unavailable { .. }) => Err(ApiError::unavailable(e)),
     }
 }
 

@@ -11,7 +11,7 @@ use domain::{Order, OrderId, order_workflow_id};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use stack::{Stack, StackConfig, Tools};
-use temporalio_client::{Client, WorkflowQueryOptions};
+use temporalio_client::Client;
 use workflows::OrderWorkflow;
 
 /// How long a test waits for something that should happen by itself.
@@ -182,12 +182,8 @@ impl TestApp {
 
     /// The `status` query of an order's workflow.
     pub async fn query(&self, id: &str) -> anyhow::Result<Order> {
-        let handle = self
-            .temporal
-            .get_workflow_handle::<OrderWorkflow>(order_workflow_id(&OrderId::parse(id)?));
-        Ok(handle
-            .query(OrderWorkflow::status, (), WorkflowQueryOptions::default())
-            .await?)
+        let orders = order_commands::OrderCommands::new(self.temporal.clone());
+        Ok(orders.status(&OrderId::parse(id)?).await?)
     }
 
     /// Waits until the order's workflow has closed.

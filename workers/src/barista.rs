@@ -5,11 +5,10 @@
 use std::time::Duration;
 
 use activities::kitchen::{Claimed, KitchenDb};
-use domain::{Order, OrderId, order_workflow_id};
-use temporalio_client::errors::WorkflowUpdateError;
-use temporalio_client::{Client, WorkflowExecuteUpdateOptions};
+use domain::OrderId;
+use order_commands::{CommandError, OrderCommands};
+use temporalio_client::Client;
 use tokio::sync::watch;
-use workflows::OrderWorkflow;
 
 /// How long an idle barista waits before looking at the board again.
 const IDLE_POLL: Duration = Duration::from_millis(100);
@@ -30,6 +29,7 @@ impl Baristas {
 
     /// Runs the baristas until `stop` turns true; a barista finishes the order in its hands first.
     pub async fn run(self, db: KitchenDb, client: Client, stop: watch::Receiver<bool>) {
+        let orders = OrderCommands::new(client);
         if self.count == 0 {
             return;
         }
@@ -45,7 +45,7 @@ impl Baristas {
         let mut crew = tokio::task::JoinSet::new();
         for i in 0..self.count {
             let name = format!("{prefix}{i}");
-            crew.spawn(work(name, self.brew, db.clone(), client.clone(), stop.clone()));
+            crew.spawn(work(name, self.brew, db.clone(), orders.clone(), stop.clone()));
         }
         while crew.join_next().await.is_some() {}
         if let Ok(n) = db.unclaim_all(&prefix).await
@@ -65,7 +65,7 @@ pub const LEASE: Duration = Duration::from_secs(10);
 /// order was canceled and the ticket is about to be withdrawn.
 const REFUSED_BACKOFF: Duration = Duration::from_millis(500);
 
-async fn work(name: String, brew: Duration, db: KitchenDb, client: Client, mut stop: watch::Receiver<bool>) {
+async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands, mut stop: watch::Receiver<bool>) {
     while !*stop.borrow() {
         let claimed = match db.claim(&name, LEASE).await {
             Ok(claimed) => claimed,
@@ -80,14 +80,14 @@ async fn work(name: String, brew: Duration, db: KitchenDb, client: Client, mut s
         };
         if brewing {
             tracing::info!(barista = %name, order_id = %order_id, "taking over a ticket whose barista stopped renewing its claim");
-        } else if !send(&client, &order_id, Step::Start).await {
+        } else if !send(&orders, &order_id, Step::Start).await {
             if let Err(e) = db.release_claim(&order_id, &name, REFUSED_BACKOFF).await {
                 tracing::warn!(order_id = %order_id, error = %e, "cannot put the ticket back");
             }
             continue;
         }
         brew_renewing(&db, &name, &order_id, brew).await;
-        if !send(&client, &order_id, Step::Complete).await {
+        if !send(&orders, &order_id, Step::Complete).await {
             // Someone else finished or it was never ours to finish: let go of it.
             let _ = db.release_claim(&order_id, &name, Duration::ZERO).await;
         }
@@ -118,43 +118,26 @@ enum Step {
     Complete,
 }
 
-/// Sends one barista update, retrying while Temporal is unreachable. `false` when the workflow
-/// refused it (the order was canceled first, say): that is a normal outcome, not an error.
-async fn send(client: &Client, order_id: &OrderId, step: Step) -> bool {
-    let handle = client.get_workflow_handle::<OrderWorkflow>(order_workflow_id(order_id));
+/// Sends one barista command, retrying while Temporal is unavailable. `false` when the workflow
+/// refused it (the order was canceled first, say) or is gone: a normal outcome, not an error.
+async fn send(orders: &OrderCommands, order_id: &OrderId, step: Step) -> bool {
     let mut delay = Duration::from_millis(100);
     loop {
-        let result: Result<Order, WorkflowUpdateError> = match step {
-            Step::Start => {
-                handle
-                    .execute_update(
-                        OrderWorkflow::start_brewing,
-                        (),
-                        WorkflowExecuteUpdateOptions::default(),
-                    )
-                    .await
-            }
-            Step::Complete => {
-                handle
-                    .execute_update(
-                        OrderWorkflow::complete_production,
-                        (),
-                        WorkflowExecuteUpdateOptions::default(),
-                    )
-                    .await
-            }
+        let outcome = match step {
+            Step::Start => orders.start_brewing(order_id).await,
+            Step::Complete => orders.complete(order_id).await,
         };
-        match result {
+        match outcome {
             Ok(order) => {
                 tracing::info!(order_id = %order_id, status = %order.status, "barista");
                 return true;
             }
-            Err(WorkflowUpdateError::Failed(failure)) => {
-                tracing::info!(order_id = %order_id, step = ?step, refused = %failure.message, "barista skipped the ticket");
+            Err(CommandError::Refused(why)) => {
+                tracing::info!(order_id = %order_id, step = ?step, refused = %why, "barista skipped the ticket");
                 return false;
             }
-            Err(WorkflowUpdateError::NotFound(_)) => return false,
-            Err(e) => {
+            Err(CommandError::NotFound(_)) => return false,
+            Err(e @ CommandError::Unavailable { .. }) => {
                 tracing::warn!(order_id = %order_id, error = %e, "barista cannot reach Temporal; retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(2));
