@@ -1,62 +1,188 @@
 //! Configuration from environment variables (SPEC §6), with defaults that work for the embedded
-//! stack `make run` starts. Secrets (database passwords) are never printed.
+//! stack `make run` starts. Each process has one typed configuration (a `clap` parser with `env`,
+//! defined beside its `main`); the pieces they share are here. A bad value is refused at start with
+//! the variable's name; secrets (database passwords) never reach `Debug` or the logs.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::str::FromStr;
 
-/// The value of `name`, or `default` when unset or blank.
-pub fn var_or(name: &str, default: &str) -> String {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v.trim().to_owned(),
-        _ => default.to_owned(),
+/// Where Temporal is: `TEMPORAL_ADDRESS` (host:port, as the CLI takes it) and `TEMPORAL_NAMESPACE`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TemporalConfig {
+    /// The Temporal frontend, host:port.
+    #[arg(
+        long,
+        env = "TEMPORAL_ADDRESS",
+        value_name = "TEMPORAL_ADDRESS",
+        default_value = "127.0.0.1:7233"
+    )]
+    pub temporal_address: String,
+    #[arg(
+        long,
+        env = "TEMPORAL_NAMESPACE",
+        value_name = "TEMPORAL_NAMESPACE",
+        default_value = "default"
+    )]
+    pub temporal_namespace: String,
+}
+
+impl TemporalConfig {
+    /// The frontend as a URL.
+    pub fn url(&self) -> String {
+        if self.temporal_address.contains("://") {
+            self.temporal_address.clone()
+        } else {
+            format!("http://{}", self.temporal_address)
+        }
     }
 }
 
-/// A numeric variable, with an error that names the variable when it is not a number.
-pub fn number_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v
-            .trim()
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{name}={v:?} is not a valid number")),
-        _ => Ok(default),
+/// A database URL; its password is hidden from `Debug` and `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
     }
 }
 
-/// Where Temporal's frontend is, as a URL (`TEMPORAL_ADDRESS`, host:port as the CLI takes it).
-pub fn temporal_url() -> String {
-    let address = var_or("TEMPORAL_ADDRESS", "127.0.0.1:7233");
-    if address.contains("://") {
-        address
-    } else {
-        format!("http://{address}")
+impl FromStr for DatabaseUrl {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let raw = raw.trim();
+        if ["postgres://", "postgresql://", "sqlite:"]
+            .iter()
+            .any(|s| raw.starts_with(s))
+        {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err("expected postgres://… (or sqlite:… for the warehouse)".to_owned())
+        }
     }
 }
 
-pub fn temporal_namespace() -> String {
-    var_or("TEMPORAL_NAMESPACE", "default")
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", redact(&self.0))
+    }
 }
 
-/// A service's database URL (`<SERVICE>_DATABASE_URL`); by default its own database on the
-/// embedded PostgreSQL.
-pub fn database_url(service: &str) -> anyhow::Result<String> {
-    let var = format!("{}_DATABASE_URL", service.to_uppercase());
-    let port: u16 = number_or("COFFEESHOP_PG_PORT", 5433)?;
-    Ok(var_or(&var, &format!("postgres://postgres@127.0.0.1:{port}/{service}")))
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact(&self.0))
+    }
 }
 
-/// The address a process listens on for `port_var`; all interfaces, as containers need.
-pub fn listen_addr(port_var: &str, default_port: u16) -> anyhow::Result<SocketAddr> {
-    let port: u16 = number_or(port_var, default_port)?;
-    Ok(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)))
+/// Hides the password of a database URL.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &creds[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
 }
 
-/// Binds a listener; a taken port gives an error that names the variable to change.
-pub async fn bind(port_var: &str, default_port: u16) -> anyhow::Result<tokio::net::TcpListener> {
-    let addr = listen_addr(port_var, default_port)?;
-    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-        anyhow::anyhow!(
-            "cannot listen on port {} ({e}); set {port_var} to a free port",
-            addr.port()
-        )
-    })
+/// The embedded PostgreSQL's port (`COFFEESHOP_PG_PORT`), which the default database URLs use.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PostgresConfig {
+    #[arg(
+        long,
+        env = "COFFEESHOP_PG_PORT",
+        value_name = "COFFEESHOP_PG_PORT",
+        default_value_t = 5433
+    )]
+    pub pg_port: u16,
+}
+
+impl PostgresConfig {
+    /// `given`, or the service's own database on the embedded PostgreSQL.
+    pub fn url(&self, service: &str, given: Option<&DatabaseUrl>) -> DatabaseUrl {
+        given
+            .cloned()
+            .unwrap_or_else(|| DatabaseUrl(format!("postgres://postgres@127.0.0.1:{}/{service}", self.pg_port)))
+    }
+}
+
+/// The worker services, in the order `make run` starts them; their default health ports follow
+/// this order from [`HEALTH_PORT_BASE`] (warehouse 8091, kitchen 8092, customercenter 8093, cafe
+/// 8094), for the binaries and the launcher alike.
+pub const WORKERS: [&str; 4] = ["warehouse", "kitchen", "customercenter", "cafe"];
+pub const HEALTH_PORT_BASE: u16 = 8091;
+
+/// A worker's default health port.
+pub fn default_health_port(service: &str) -> u16 {
+    let i = WORKERS.iter().position(|w| *w == service).expect("a known worker");
+    HEALTH_PORT_BASE + i as u16
+}
+
+/// A worker's health port (`COFFEESHOP_HEALTH_PORT`), defaulting per service.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HealthConfig {
+    #[arg(long, env = "COFFEESHOP_HEALTH_PORT", value_name = "COFFEESHOP_HEALTH_PORT")]
+    pub health_port: Option<u16>,
+}
+
+/// Binds a listener on all interfaces (as containers need); a taken port gives an error that
+/// names the variable to change.
+pub async fn bind(port: u16, port_var: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on port {port} ({e}); set {port_var} to a free port"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Example {
+        #[command(flatten)]
+        temporal: TemporalConfig,
+        #[command(flatten)]
+        postgres: PostgresConfig,
+        #[arg(long, env = "EXAMPLE_DATABASE_URL")]
+        database_url: Option<DatabaseUrl>,
+    }
+
+    #[test]
+    fn passwords_never_reach_debug_or_display() {
+        let url: DatabaseUrl = "postgres://u:secret@h:5/db".parse().unwrap();
+        assert_eq!(format!("{url:?}"), "\"postgres://u:***@h:5/db\"");
+        assert_eq!(url.to_string(), "postgres://u:***@h:5/db");
+        assert_eq!(url.expose(), "postgres://u:secret@h:5/db");
+        assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn defaults_work_for_the_embedded_stack() {
+        let c = Example::try_parse_from(["x"]).unwrap();
+        assert_eq!(c.temporal.url(), "http://127.0.0.1:7233");
+        assert_eq!(
+            c.postgres.url("kitchen", None).expose(),
+            "postgres://postgres@127.0.0.1:5433/kitchen"
+        );
+        assert_eq!(default_health_port("warehouse"), 8091);
+        assert_eq!(default_health_port("cafe"), 8094);
+    }
+
+    #[test]
+    fn a_bad_value_names_the_variable_to_fix() {
+        let err = Example::try_parse_from(["x", "--pg-port", "not-a-port"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("COFFEESHOP_PG_PORT"), "{err}");
+        let err = Example::try_parse_from(["x", "--database-url", "mysql://x"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("postgres://"), "{err}");
+    }
 }

@@ -8,14 +8,14 @@ use temporalio_client::tonic::Request;
 use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions, Url};
 use temporalio_common::protos::grpc::health::v1::{HealthCheckRequest, health_check_response::ServingStatus};
 
-use crate::config;
+use crate::config::TemporalConfig;
 
 /// Connects to `TEMPORAL_ADDRESS`, retrying with a capped backoff until it answers.
-pub async fn connect() -> anyhow::Result<Client> {
-    let url = Url::from_str(&config::temporal_url())?;
+pub async fn connect(config: &TemporalConfig) -> anyhow::Result<Client> {
+    let url = Url::from_str(&config.url())?;
     let mut delay = Duration::from_millis(100);
     loop {
-        match try_connect(&url).await {
+        match try_connect(&url, &config.temporal_namespace).await {
             Ok(client) => return Ok(client),
             Err(e) => {
                 tracing::warn!(address = %url, error = %e, "Temporal not reachable yet; retrying");
@@ -27,7 +27,7 @@ pub async fn connect() -> anyhow::Result<Client> {
 }
 
 /// One connection attempt, bounded so that a silent address fails fast.
-pub async fn try_connect(url: &Url) -> anyhow::Result<Client> {
+pub async fn try_connect(url: &Url, namespace: &str) -> anyhow::Result<Client> {
     let options = ConnectionOptions::new(url.clone())
         .identity(format!("{}@{}", std::process::id(), hostname()))
         .connect_timeout(Duration::from_secs(2))
@@ -35,7 +35,7 @@ pub async fn try_connect(url: &Url) -> anyhow::Result<Client> {
     let connection = Connection::connect(options).await?;
     Ok(Client::new(
         connection,
-        ClientOptions::new(config::temporal_namespace()).build(),
+        ClientOptions::new(namespace.to_owned()).build(),
     )?)
 }
 

@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use stack::process::{ensure_free, port_answers};
 use stack::supervise::{Decision, MAX_RESTARTS, Restarts, WINDOW};
 use stack::{Stack, StackConfig, TemporalChoice, Tools, WORKERS};
@@ -21,17 +22,62 @@ macro_rules! say {
 
 const MENU: [&str; 5] = ["Americano", "Latte", "Cappuccino", "Espresso", "Mocha"];
 
-fn var(name: &str, default: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| default.to_owned())
-}
-
-fn port(name: &str, default: u16) -> anyhow::Result<u16> {
-    let raw = var(name, &default.to_string());
-    raw.parse()
-        .map_err(|_| anyhow::anyhow!("{name}={raw:?} is not a port number"))
+/// `make run`'s configuration, from the environment (or the matching flags; `--help`).
+#[derive(Debug, Parser)]
+#[command(about = "Runs the whole CoffeeShop system on this machine (make run)")]
+struct Config {
+    #[arg(
+        long,
+        env = "COFFEESHOP_API_PORT",
+        value_name = "COFFEESHOP_API_PORT",
+        default_value_t = 8080
+    )]
+    api_port: u16,
+    #[arg(
+        long,
+        env = "COFFEESHOP_PG_PORT",
+        value_name = "COFFEESHOP_PG_PORT",
+        default_value_t = 5433
+    )]
+    pg_port: u16,
+    #[arg(
+        long,
+        env = "TEMPORAL_UI_PORT",
+        value_name = "TEMPORAL_UI_PORT",
+        default_value_t = 8233
+    )]
+    ui_port: u16,
+    /// Temporal's frontend; a dev server is started there unless one answers already.
+    #[arg(
+        long,
+        env = "TEMPORAL_ADDRESS",
+        value_name = "TEMPORAL_ADDRESS",
+        default_value = "127.0.0.1:7233"
+    )]
+    temporal_address: String,
+    /// The first of the four workers' health ports (warehouse, kitchen, customercenter, cafe).
+    #[arg(long, env = "COFFEESHOP_HEALTH_PORT_BASE", value_name = "COFFEESHOP_HEALTH_PORT_BASE",
+        default_value_t = platform::config::HEALTH_PORT_BASE)]
+    health_port_base: u16,
+    /// The warehouse's database instead of the embedded PostgreSQL (`sqlite://…` works too).
+    #[arg(long, env = "WAREHOUSE_DATABASE_URL", value_name = "WAREHOUSE_DATABASE_URL")]
+    warehouse_database_url: Option<platform::config::DatabaseUrl>,
+    #[arg(
+        long,
+        env = "KITCHEN_AUTO_BARISTAS",
+        value_name = "KITCHEN_AUTO_BARISTAS",
+        default_value_t = 0
+    )]
+    auto_baristas: usize,
+    #[arg(
+        long,
+        env = "KITCHEN_BREW_MS",
+        value_name = "KITCHEN_BREW_MS",
+        default_value_t = 3000
+    )]
+    brew_ms: u64,
+    #[arg(long, env = "RUST_LOG", value_name = "RUST_LOG", default_value = "info")]
+    rust_log: String,
 }
 
 #[tokio::main]
@@ -43,12 +89,11 @@ async fn main() {
 }
 
 async fn run() -> anyhow::Result<()> {
+    let config = Config::parse();
     let dir = stack::tools::stack_dir();
     let tools = Tools::locate(&dir)?;
-    let api_port = port("COFFEESHOP_API_PORT", 8080)?;
-    let pg_port = port("COFFEESHOP_PG_PORT", 5433)?;
-    let ui_port = port("TEMPORAL_UI_PORT", 8233)?;
-    let temporal_address = var("TEMPORAL_ADDRESS", "127.0.0.1:7233");
+    let (api_port, pg_port, ui_port) = (config.api_port, config.pg_port, config.ui_port);
+    let temporal_address = config.temporal_address.clone();
     let temporal_port: u16 = temporal_address
         .rsplit(':')
         .next()
@@ -74,7 +119,7 @@ async fn run() -> anyhow::Result<()> {
     };
     ensure_free(pg_port, "COFFEESHOP_PG_PORT")?;
     ensure_free(api_port, "COFFEESHOP_API_PORT")?;
-    let base = port("COFFEESHOP_HEALTH_PORT_BASE", 8091)?;
+    let base = config.health_port_base;
     let health_ports = [base, base + 1, base + 2, base + 3];
     for (name, p) in WORKERS.iter().zip(health_ports) {
         anyhow::ensure!(
@@ -91,12 +136,10 @@ async fn run() -> anyhow::Result<()> {
         pg_port,
         api_port,
         health_ports,
-        warehouse_url: std::env::var("WAREHOUSE_DATABASE_URL").ok().filter(|u| !u.is_empty()),
-        baristas: port("KITCHEN_AUTO_BARISTAS", 0)? as usize,
-        brew_ms: var("KITCHEN_BREW_MS", "3000")
-            .parse()
-            .map_err(|_| anyhow::anyhow!("KITCHEN_BREW_MS is not a number"))?,
-        rust_log: var("RUST_LOG", "info"),
+        warehouse_url: config.warehouse_database_url.as_ref().map(|u| u.expose().to_owned()),
+        baristas: config.auto_baristas,
+        brew_ms: config.brew_ms,
+        rust_log: config.rust_log.clone(),
         extra_env: Vec::new(),
     };
     say!(

@@ -20,13 +20,6 @@ pub struct Baristas {
 }
 
 impl Baristas {
-    pub fn from_env() -> anyhow::Result<Self> {
-        Ok(Self {
-            count: crate::config::number_or("KITCHEN_AUTO_BARISTAS", 0)?,
-            brew: Duration::from_millis(crate::config::number_or("KITCHEN_BREW_MS", 3000)?),
-        })
-    }
-
     /// Runs the baristas until `stop` turns true; a barista finishes the order in its hands first.
     pub async fn run(self, db: KitchenDb, client: Client, stop: watch::Receiver<bool>) {
         let orders = OrderCommands::new(client);

@@ -49,8 +49,7 @@ where
     })
 }
 
-/// Runs a service's worker until SIGTERM/Ctrl-C: the health server on `HEALTH_PORT_VAR`
-/// (default `health_port`), the Temporal worker, and the service's own background tasks, which
+/// Runs a service's worker until SIGTERM/Ctrl-C: the health server on `health_port`, the Temporal worker, and the service's own background tasks, which
 /// get a watch channel that turns `true` when it is time to stop. On the signal the worker stops
 /// polling and lets in-flight tasks finish (up to [`GRACEFUL_SHUTDOWN`]), then the process exits.
 pub async fn serve<B, BFut>(
@@ -65,7 +64,7 @@ where
     B: FnOnce(watch::Receiver<bool>) -> BFut,
     BFut: Future<Output = ()> + Send + 'static,
 {
-    let listener = config::bind(HEALTH_PORT_VAR, health_port).await?;
+    let listener = config::bind(health_port, HEALTH_PORT_VAR).await?;
     let health_addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);

@@ -95,7 +95,8 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
 
     let activities = activities_per_order(&stack, &url).await?;
     println!("• 2/5 the ceiling: bare workflows with {activities} no-op activities each");
-    let client = workers::temporal::try_connect(&format!("http://{}", stack.temporal_address).parse()?).await?;
+    let client =
+        workers::temporal::try_connect(&format!("http://{}", stack.temporal_address).parse()?, "default").await?;
     let ceiling = bench::ceiling::measure(client.clone(), activities, args.orders, args.concurrency).await?;
     println!("  {ceiling:.1} workflows/s");
 

@@ -2,20 +2,40 @@
 //!
 //! Run: `cargo run --bin cafe` (see the README for its environment variables).
 
+use clap::Parser;
 use domain::queues;
+use platform::config::{HealthConfig, TemporalConfig, default_health_port};
 use temporalio_sdk::WorkerOptions;
 use workers::{GRACEFUL_SHUTDOWN, readiness, serve, telemetry, temporal};
 use workflows::OrderWorkflow;
 
+/// The cafe worker's configuration, from the environment (or the matching flags; `--help`).
+#[derive(Debug, Parser)]
+struct Config {
+    #[command(flatten)]
+    temporal: TemporalConfig,
+    #[command(flatten)]
+    health: HealthConfig,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
     telemetry::init("cafe");
-    let client = temporal::connect().await?;
+    let client = temporal::connect(&config.temporal).await?;
     let options = WorkerOptions::new(queues::CAFE)
         .register_workflow::<OrderWorkflow>()?
         .graceful_shutdown_period(GRACEFUL_SHUTDOWN)
         .build();
     // The cafe keeps its orders in Temporal itself (the workflow is the order's record).
     let ready = readiness(client.clone(), || async { Ok(()) });
-    serve("cafe", 8091, client, options, ready, |_| async {}).await
+    serve(
+        "cafe",
+        config.health.health_port.unwrap_or(default_health_port("cafe")),
+        client,
+        options,
+        ready,
+        |_| async {},
+    )
+    .await
 }

@@ -4,19 +4,40 @@
 //! Run: `cargo run --bin customercenter`.
 
 use activities::customercenter::{CustomerCenterActivities, ViewDb};
+use clap::Parser;
 use domain::queues;
+use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig, default_health_port};
 use temporalio_sdk::WorkerOptions;
-use workers::{GRACEFUL_SHUTDOWN, config, patiently, readiness, serve, telemetry, temporal};
+use workers::{GRACEFUL_SHUTDOWN, patiently, readiness, serve, telemetry, temporal};
+
+/// The customercenter worker's configuration, from the environment (or the matching flags; `--help`).
+#[derive(Debug, Parser)]
+struct Config {
+    #[command(flatten)]
+    temporal: TemporalConfig,
+    #[command(flatten)]
+    health: HealthConfig,
+    #[command(flatten)]
+    postgres: PostgresConfig,
+    /// This service's database.
+    #[arg(
+        long,
+        env = "CUSTOMERCENTER_DATABASE_URL",
+        value_name = "CUSTOMERCENTER_DATABASE_URL"
+    )]
+    database_url: Option<DatabaseUrl>,
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
     telemetry::init("customercenter");
-    let url = config::database_url("customercenter")?;
+    let url = config.postgres.url("customercenter", config.database_url.as_ref());
     let db = patiently("customercenter database", || async {
-        Ok(ViewDb::connect(&url, 10).await?)
+        Ok(ViewDb::connect(url.expose(), 10).await?)
     })
     .await;
-    let client = temporal::connect().await?;
+    let client = temporal::connect(&config.temporal).await?;
     let options = WorkerOptions::new(queues::CUSTOMERCENTER)
         .register_activities(CustomerCenterActivities { db: db.clone() })
         .graceful_shutdown_period(GRACEFUL_SHUTDOWN)
@@ -25,5 +46,16 @@ async fn main() -> anyhow::Result<()> {
         let db = db.clone();
         async move { Ok(db.ping().await?) }
     });
-    serve("customercenter", 8094, client, options, ready, |_| async {}).await
+    serve(
+        "customercenter",
+        config
+            .health
+            .health_port
+            .unwrap_or(default_health_port("customercenter")),
+        client,
+        options,
+        ready,
+        |_| async {},
+    )
+    .await
 }

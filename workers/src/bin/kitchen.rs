@@ -4,18 +4,57 @@
 //! Run: `cargo run --bin kitchen`.
 
 use activities::kitchen::{KitchenActivities, KitchenDb};
+use clap::Parser;
 use domain::queues;
+use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig, default_health_port};
 use temporalio_sdk::WorkerOptions;
 use workers::barista::Baristas;
-use workers::{GRACEFUL_SHUTDOWN, config, patiently, readiness, serve, telemetry, temporal};
+use workers::{GRACEFUL_SHUTDOWN, patiently, readiness, serve, telemetry, temporal};
+
+/// The kitchen worker's configuration, from the environment (or the matching flags; `--help`).
+#[derive(Debug, Parser)]
+struct Config {
+    #[command(flatten)]
+    temporal: TemporalConfig,
+    #[command(flatten)]
+    health: HealthConfig,
+    #[command(flatten)]
+    postgres: PostgresConfig,
+    /// This service's database.
+    #[arg(long, env = "KITCHEN_DATABASE_URL", value_name = "KITCHEN_DATABASE_URL")]
+    database_url: Option<DatabaseUrl>,
+    /// Automatic baristas in this worker; 0 = people drive the kitchen.
+    #[arg(
+        long,
+        env = "KITCHEN_AUTO_BARISTAS",
+        value_name = "KITCHEN_AUTO_BARISTAS",
+        default_value_t = 0
+    )]
+    auto_baristas: usize,
+    /// How long an automatic barista brews, in milliseconds.
+    #[arg(
+        long,
+        env = "KITCHEN_BREW_MS",
+        value_name = "KITCHEN_BREW_MS",
+        default_value_t = 3000
+    )]
+    brew_ms: u64,
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
     telemetry::init("kitchen");
-    let baristas = Baristas::from_env()?;
-    let url = config::database_url("kitchen")?;
-    let db = patiently("kitchen database", || async { Ok(KitchenDb::connect(&url, 10).await?) }).await;
-    let client = temporal::connect().await?;
+    let baristas = Baristas {
+        count: config.auto_baristas,
+        brew: std::time::Duration::from_millis(config.brew_ms),
+    };
+    let url = config.postgres.url("kitchen", config.database_url.as_ref());
+    let db = patiently("kitchen database", || async {
+        Ok(KitchenDb::connect(url.expose(), 10).await?)
+    })
+    .await;
+    let client = temporal::connect(&config.temporal).await?;
     let options = WorkerOptions::new(queues::KITCHEN)
         .register_activities(KitchenActivities { db: db.clone() })
         .graceful_shutdown_period(GRACEFUL_SHUTDOWN)
@@ -26,8 +65,13 @@ async fn main() -> anyhow::Result<()> {
         async move { Ok(db.ping().await?) }
     });
     let crew_client = client.clone();
-    serve("kitchen", 8093, client, options, ready, move |stop| {
-        baristas.run(db, crew_client, stop)
-    })
+    serve(
+        "kitchen",
+        config.health.health_port.unwrap_or(default_health_port("kitchen")),
+        client,
+        options,
+        ready,
+        move |stop| baristas.run(db, crew_client, stop),
+    )
     .await
 }

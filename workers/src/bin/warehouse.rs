@@ -4,20 +4,37 @@
 //! Run: `cargo run --bin warehouse`.
 
 use activities::warehouse::{WarehouseActivities, WarehouseDb};
+use clap::Parser;
 use domain::queues;
+use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig, default_health_port};
 use temporalio_sdk::WorkerOptions;
-use workers::{GRACEFUL_SHUTDOWN, config, patiently, readiness, serve, telemetry, temporal};
+use workers::{GRACEFUL_SHUTDOWN, patiently, readiness, serve, telemetry, temporal};
 use workflows::RestockWorkflow;
+
+/// The warehouse worker's configuration, from the environment (or the matching flags; `--help`).
+#[derive(Debug, Parser)]
+struct Config {
+    #[command(flatten)]
+    temporal: TemporalConfig,
+    #[command(flatten)]
+    health: HealthConfig,
+    #[command(flatten)]
+    postgres: PostgresConfig,
+    /// This service's database (`postgres://…` or `sqlite://…`).
+    #[arg(long, env = "WAREHOUSE_DATABASE_URL", value_name = "WAREHOUSE_DATABASE_URL")]
+    database_url: Option<DatabaseUrl>,
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
     telemetry::init("warehouse");
-    let url = config::database_url("warehouse")?;
+    let url = config.postgres.url("warehouse", config.database_url.as_ref());
     let db = patiently("warehouse database", || async {
-        Ok(WarehouseDb::connect(&url, 10).await?)
+        Ok(WarehouseDb::connect(url.expose(), 10).await?)
     })
     .await;
-    let client = temporal::connect().await?;
+    let client = temporal::connect(&config.temporal).await?;
     let options = WorkerOptions::new(queues::WAREHOUSE)
         .register_workflow::<RestockWorkflow>()?
         .register_activities(WarehouseActivities { db: db.clone() })
@@ -27,5 +44,13 @@ async fn main() -> anyhow::Result<()> {
         let db = db.clone();
         async move { Ok(db.ping().await?) }
     });
-    serve("warehouse", 8092, client, options, ready, |_| async {}).await
+    serve(
+        "warehouse",
+        config.health.health_port.unwrap_or(default_health_port("warehouse")),
+        client,
+        options,
+        ready,
+        |_| async {},
+    )
+    .await
 }
