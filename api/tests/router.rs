@@ -1,0 +1,222 @@
+//! The router in-process (`tower::ServiceExt::oneshot`): no Temporal, no database, no processes.
+//! What needs nothing but the API itself is checked here, in milliseconds: input validation and
+//! routing always answer a 4xx problem document that says what to fix, and with Temporal or the
+//! view unreachable, commands and reads answer 503 with `Retry-After`, never a 500. The full-stack
+//! tests in `e2e/` check what crosses processes (that bad input starts no workflow, and so on).
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use api::{AppState, Metrics, TemporalGuard, View, app};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// The API with no Temporal connection yet and a view on a port where nothing listens.
+fn router() -> axum::Router {
+    let metrics = Metrics::new();
+    let guard = Arc::new(TemporalGuard::new(
+        Duration::from_millis(500),
+        Duration::from_secs(2),
+        16,
+        metrics.commands_shed.clone(),
+    ));
+    app(AppState {
+        temporal: Arc::new(OnceLock::new()),
+        view: View::connect_lazy("postgres://nobody@127.0.0.1:1/none", 1).unwrap(),
+        guard,
+        metrics,
+        kitchen_max_wait_ms: 0,
+    })
+}
+
+async fn send(request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let response = router().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (parts.status, parts.headers, value)
+}
+
+fn post_json(path: &str, body: &str) -> Request<Body> {
+    Request::post(path)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+/// Asserts a problem document with `status` whose detail mentions `mentions`.
+fn assert_problem(
+    (status, headers, body): (StatusCode, axum::http::HeaderMap, Value),
+    want: StatusCode,
+    mentions: &str,
+) {
+    assert_eq!(status, want, "{body}");
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert!(body["type"].as_str().unwrap().starts_with("https://"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains(mentions),
+        "detail should mention {mentions:?}: {body}"
+    );
+}
+
+#[tokio::test]
+async fn every_bad_order_is_a_422_that_names_the_field() {
+    for (body, mentions) in [
+        (json!({"productName": "Latte", "qty": 0, "customerId": "c"}), "qty"),
+        (json!({"productName": "Latte", "qty": 101, "customerId": "c"}), "qty"),
+        (json!({"productName": "Latte", "qty": 1.5, "customerId": "c"}), "qty"),
+        (json!({"productName": "Latte", "qty": "2", "customerId": "c"}), "qty"),
+        (json!({"productName": "Latte", "customerId": "c"}), "qty"),
+        (json!({"productName": "", "qty": 1, "customerId": "c"}), "productName"),
+        (
+            json!({"productName": "x".repeat(65), "qty": 1, "customerId": "c"}),
+            "64",
+        ),
+        (
+            json!({"productName": "Lat\u{7}te", "qty": 1, "customerId": "c"}),
+            "control",
+        ),
+        (
+            json!({"productName": "Latte", "qty": 1, "customerId": ""}),
+            "customerId",
+        ),
+    ] {
+        assert_problem(
+            send(post_json("/orders", &body.to_string())).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            mentions,
+        );
+    }
+}
+
+#[tokio::test]
+async fn malformed_requests_get_the_matching_4xx_problem() {
+    assert_problem(
+        send(post_json("/orders", "{not json")).await,
+        StatusCode::BAD_REQUEST,
+        "",
+    );
+    let text = Request::post("/orders")
+        .header("content-type", "text/plain")
+        .body(Body::from("hi"))
+        .unwrap();
+    assert_problem(send(text).await, StatusCode::UNSUPPORTED_MEDIA_TYPE, "application/json");
+    let huge = format!(r#"{{"productName":"{}","qty":1,"customerId":"c"}}"#, "x".repeat(70_000));
+    assert_problem(
+        send(post_json("/orders", &huge)).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "bytes",
+    );
+    let keyed = Request::post("/orders")
+        .header("content-type", "application/json")
+        .header("idempotency-key", "x".repeat(300))
+        .body(Body::from(r#"{"productName":"Latte","qty":1,"customerId":"c"}"#))
+        .unwrap();
+    assert_problem(send(keyed).await, StatusCode::BAD_REQUEST, "Idempotency-Key");
+    assert_problem(
+        send(post_json("/stocks", r#"{"productName":"Latte","qty":0}"#)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "qty",
+    );
+    assert_problem(
+        send(
+            Request::patch("/orders/o-1")
+                .header("content-type", "application/json")
+                .body(Body::from(r#"{"status":"Completed"}"#))
+                .unwrap(),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Canceled",
+    );
+}
+
+#[tokio::test]
+async fn routing_mistakes_are_problems_too() {
+    assert_problem(
+        send(Request::get("/nowhere").body(Body::empty()).unwrap()).await,
+        StatusCode::NOT_FOUND,
+        "openapi",
+    );
+    assert_problem(
+        send(Request::delete("/stocks").body(Body::empty()).unwrap()).await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method",
+    );
+    assert_problem(
+        send(Request::get("/orders").body(Body::empty()).unwrap()).await,
+        StatusCode::BAD_REQUEST,
+        "customerId",
+    );
+    assert_problem(
+        send(
+            Request::get("/orders?customerId=c&limit=0")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "limit",
+    );
+    assert_problem(
+        send(
+            Request::get("/orders?customerId=c&cursor=junk")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "cursor",
+    );
+    assert_problem(
+        send(
+            Request::get("/kitchen/tickets?status=Sleeping")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "",
+    );
+    assert_problem(
+        send(Request::get("/orders/not%20an%20id").body(Body::empty()).unwrap()).await,
+        StatusCode::NOT_FOUND,
+        "",
+    );
+}
+
+#[tokio::test]
+async fn with_temporal_and_the_view_unreachable_the_answer_is_503_with_retry_after_never_500() {
+    let valid = r#"{"productName":"Latte","qty":1,"customerId":"c"}"#;
+    for request in [
+        post_json("/orders", valid),
+        post_json("/stocks", r#"{"productName":"Latte","qty":5}"#),
+        post_json("/orders/o-1/cancel", "{}"),
+        post_json("/kitchen/tickets/o-1/start", "{}"),
+        Request::get("/stocks").body(Body::empty()).unwrap(),
+        Request::get("/orders?customerId=c").body(Body::empty()).unwrap(),
+    ] {
+        let what = format!("{} {}", request.method(), request.uri());
+        let (status, headers, body) = send(request).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{what}: {body}");
+        assert!(headers.contains_key("retry-after"), "{what}");
+        assert_eq!(headers["content-type"], "application/problem+json", "{what}");
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_served_and_lists_the_routes() {
+    let (status, _, doc) = send(Request::get("/openapi.json").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    for path in [
+        "/orders",
+        "/orders/{order_id}",
+        "/orders/{order_id}/cancel",
+        "/stocks",
+        "/kitchen/tickets",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+}
