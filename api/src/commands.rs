@@ -125,7 +125,7 @@ impl TemporalGuard {
 
     fn unavailable(&self, cause: impl std::fmt::Display) -> ApiError {
         ApiError::Unavailable {
-            cause: cause.to_string(),
+            cause: anyhow::anyhow!("{cause}"),
             retry_after_secs: self.open_for.as_secs().max(1),
         }
     }
@@ -161,7 +161,7 @@ impl TemporalGuard {
         let Ok(_permit) = self.in_flight.try_acquire() else {
             self.shed.inc();
             return Err(ApiError::Unavailable {
-                cause: "too many commands in flight".to_owned(),
+                cause: anyhow::anyhow!("too many commands in flight"),
                 retry_after_secs: 1,
             });
         };

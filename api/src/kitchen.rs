@@ -49,9 +49,7 @@ async fn board(
     if !(1..=500).contains(&limit) {
         return Err(ApiError::bad_request("limit must be from 1 to 500"));
     }
-    Ok(Json(
-        state.view.board(status, limit).await.map_err(ApiError::unavailable)?,
-    ))
+    Ok(Json(state.view.board(status, limit).await?))
 }
 
 #[derive(Clone, Copy)]

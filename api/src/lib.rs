@@ -85,6 +85,7 @@ pub fn app(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(problem::log_failures))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         // Every request gets an id (or keeps the caller's), on its span and in the response, and
         // handlers add the order id to the same span: one order can be followed through the logs.

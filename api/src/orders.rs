@@ -225,8 +225,7 @@ async fn list(
     let mut items = state
         .view
         .orders_of(customer.as_str(), cursor.as_ref(), limit + 1)
-        .await
-        .map_err(ApiError::unavailable)?;
+        .await?;
     let more = items.len() as i64 > limit;
     items.truncate(limit as usize);
     let next_cursor = more
@@ -344,7 +343,7 @@ pub(crate) async fn answered(
 /// A command for an order whose workflow is gone: finished (409, with its final status) or never
 /// existed (404).
 pub(crate) async fn finished_or_unknown<T>(state: &AppState, id: &OrderId) -> Result<T, ApiError> {
-    match state.view.order(id).await.map_err(ApiError::unavailable)? {
+    match state.view.order(id).await? {
         Some(order) => Err(ApiError::Conflict {
             detail: format!("order {id} is {}: it is finished", order.status),
         }),

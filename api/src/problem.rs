@@ -1,5 +1,7 @@
 //! Errors as RFC 9457 problem documents (`application/problem+json`): a stable `type`, a human
-//! `title`, and a `detail` that says what to fix. Internal causes are logged, never sent.
+//! `title`, and a `detail` that says what to fix. Internal causes are never sent: `IntoResponse`
+//! attaches them to the response as a [`FailureCause`], and one middleware ([`log_failures`])
+//! logs every 5xx with its whole cause chain.
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -24,8 +26,11 @@ pub enum ApiError {
     #[error("{what} not found")]
     NotFound { what: String },
     /// Temporal (or the view) cannot be reached right now; try again shortly.
-    #[error("unavailable: {cause}")]
-    Unavailable { cause: String, retry_after_secs: u64 },
+    #[error("unavailable: {cause:#}")]
+    Unavailable {
+        cause: anyhow::Error,
+        retry_after_secs: u64,
+    },
     /// A command needs a worker (besides the Temporal server) that did not answer in time.
     #[error("the {worker} worker did not answer in time")]
     WorkerUnavailable { worker: &'static str },
@@ -59,7 +64,17 @@ impl ApiError {
 
     pub fn unavailable(cause: impl std::fmt::Display) -> Self {
         Self::Unavailable {
-            cause: cause.to_string(),
+            cause: anyhow::anyhow!("{cause}"),
+            retry_after_secs: 2,
+        }
+    }
+}
+
+/// The view (its database) could not answer: a 503, with the error chain kept for the log.
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Unavailable {
+            cause: anyhow::Error::new(e).context("the customercenter view is unavailable"),
             retry_after_secs: 2,
         }
     }
@@ -121,7 +136,6 @@ impl IntoResponse for ApiError {
                 cause,
                 retry_after_secs,
             } => {
-                tracing::warn!(cause = %cause, "answering 503");
                 let mut response = problem(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
@@ -131,10 +145,9 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-                response
+                with_cause(response, format!("{cause:#}"))
             }
             Self::WorkerUnavailable { worker } => {
-                tracing::warn!(worker, "answering 503: the worker did not answer");
                 let mut response = problem(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "worker-unavailable",
@@ -145,19 +158,48 @@ impl IntoResponse for ApiError {
                     ),
                 );
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(2));
-                response
+                with_cause(response, format!("the {worker} worker did not answer"))
             }
-            Self::Internal(cause) => {
-                tracing::error!(error = ?cause, "internal error");
+            Self::Internal(cause) => with_cause(
                 problem(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
                     "Internal error",
                     "something went wrong on our side; it has been logged".to_owned(),
-                )
-            }
+                ),
+                format!("{cause:?}"),
+            ),
         }
     }
+}
+
+/// Why a request failed on our side, for the log only (never sent).
+#[derive(Clone, Debug)]
+pub struct FailureCause(pub String);
+
+fn with_cause(mut response: Response, cause: String) -> Response {
+    response.extensions_mut().insert(FailureCause(cause));
+    response
+}
+
+/// Logs every 5xx answer once, with its cause: warnings for 503 (the system says "later"), errors
+/// for anything else.
+pub async fn log_failures(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let (method, uri) = (request.method().clone(), request.uri().clone());
+    let response = next.run(request).await;
+    let status = response.status();
+    if status.is_server_error() {
+        let cause = response
+            .extensions()
+            .get::<FailureCause>()
+            .map_or("-", |c| c.0.as_str());
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::warn!(%method, %uri, status = status.as_u16(), cause, "answering 503");
+        } else {
+            tracing::error!(%method, %uri, status = status.as_u16(), cause, "internal error");
+        }
+    }
+    response
 }
 
 impl From<JsonRejection> for ApiError {

@@ -30,7 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Stock levels, from the customercenter view.
 #[utoipa::path(get, path = "/stocks", tag = "stock", responses((status = 200, body = Vec<StockView>), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn levels(State(state): State<AppState>) -> Result<Json<Vec<StockView>>, ApiError> {
-    Ok(Json(state.view.stocks().await.map_err(ApiError::unavailable)?))
+    Ok(Json(state.view.stocks().await?))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, ToSchema)]

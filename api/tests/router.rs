@@ -203,6 +203,11 @@ async fn with_temporal_and_the_view_unreachable_the_answer_is_503_with_retry_aft
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{what}: {body}");
         assert!(headers.contains_key("retry-after"), "{what}");
         assert_eq!(headers["content-type"], "application/problem+json", "{what}");
+        let text = body.to_string();
+        assert!(
+            !text.contains("127.0.0.1") && !text.contains("sqlx") && !text.contains("pool"),
+            "{what}: internal causes are logged, never sent: {text}"
+        );
     }
 }
 
