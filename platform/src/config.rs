@@ -29,10 +29,15 @@ pub struct TemporalConfig {
 impl TemporalConfig {
     /// The frontend as a URL.
     pub fn url(&self) -> String {
+        self.url_with_scheme(false)
+    }
+
+    /// The frontend as a URL; `https` when no scheme is given and TLS is on.
+    pub fn url_with_scheme(&self, tls: bool) -> String {
         if self.temporal_address.contains("://") {
             self.temporal_address.clone()
         } else {
-            format!("http://{}", self.temporal_address)
+            format!("{}://{}", if tls { "https" } else { "http" }, self.temporal_address)
         }
     }
 }

@@ -4,26 +4,56 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use temporalio_client::envconfig::LoadClientConfigProfileOptions;
 use temporalio_client::tonic::Request;
 use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions, Url};
 use temporalio_common::protos::grpc::health::v1::{HealthCheckRequest, health_check_response::ServingStatus};
 
 use crate::config::TemporalConfig;
 
-/// Connects to `TEMPORAL_ADDRESS`, retrying with a capped backoff until it answers.
+/// Connects to `TEMPORAL_ADDRESS`, retrying with a capped backoff until it answers. TLS and API
+/// keys come from the SDK's own environment configuration (`TEMPORAL_TLS*`, `TEMPORAL_API_KEY`,
+/// or a `TEMPORAL_CONFIG_FILE` profile), so the services reach Temporal Cloud or a secured cluster
+/// without code of ours; the address and namespace are the typed ones.
 pub async fn connect(config: &TemporalConfig) -> anyhow::Result<Client> {
-    let url = Url::from_str(&config.url())?;
     let mut delay = Duration::from_millis(100);
     loop {
-        match try_connect(&url, &config.temporal_namespace).await {
+        match try_connect_configured(config).await {
             Ok(client) => return Ok(client),
             Err(e) => {
-                tracing::warn!(address = %url, error = %e, "Temporal not reachable yet; retrying");
+                tracing::warn!(address = %config.temporal_address, error = %e, "Temporal not reachable yet; retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(2));
             }
         }
     }
+}
+
+/// The connection options: the SDK's environment configuration (TLS, API key, headers), with our
+/// address, identity and connect timeout.
+pub fn connection_options(config: &TemporalConfig) -> anyhow::Result<ConnectionOptions> {
+    connection_options_from(config, LoadClientConfigProfileOptions::default())
+}
+
+fn connection_options_from(
+    config: &TemporalConfig,
+    load: LoadClientConfigProfileOptions,
+) -> anyhow::Result<ConnectionOptions> {
+    let (mut options, _) = ClientOptions::load_from_config(load)
+        .map_err(|e| anyhow::anyhow!("Temporal client configuration (TEMPORAL_* variables): {e}"))?;
+    let secured = options.tls_options.is_some() || options.api_key.is_some();
+    options.target = Url::from_str(&config.url_with_scheme(secured))?;
+    options.identity = format!("{}@{}", std::process::id(), hostname());
+    options.connect_timeout = Some(Duration::from_secs(2));
+    Ok(options)
+}
+
+async fn try_connect_configured(config: &TemporalConfig) -> anyhow::Result<Client> {
+    let connection = Connection::connect(connection_options(config)?).await?;
+    Ok(Client::new(
+        connection,
+        ClientOptions::new(config.temporal_namespace.clone()).build(),
+    )?)
 }
 
 /// One connection attempt, bounded so that a silent address fails fast.
@@ -53,4 +83,42 @@ pub async fn is_serving(client: &Client, timeout: Duration) -> bool {
 
 fn hostname() -> String {
     std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use temporalio_client::envconfig::DataSource;
+
+    fn typed(address: &str) -> TemporalConfig {
+        TemporalConfig {
+            temporal_address: address.to_owned(),
+            temporal_namespace: "default".to_owned(),
+        }
+    }
+
+    fn profile(toml: &str) -> LoadClientConfigProfileOptions {
+        LoadClientConfigProfileOptions::builder()
+            .config_source(DataSource::Data(toml.as_bytes().to_vec()))
+            .disable_env(true)
+            .build()
+    }
+
+    #[test]
+    fn an_api_key_from_the_sdk_configuration_is_used_over_tls_at_our_address() {
+        let options = connection_options_from(
+            &typed("my-ns.tmprl.cloud:7233"),
+            profile("[profile.default]\napi_key = \"secret\"\n"),
+        )
+        .unwrap();
+        assert_eq!(options.api_key.as_deref(), Some("secret"));
+        assert_eq!(options.target.as_str(), "https://my-ns.tmprl.cloud:7233/");
+    }
+
+    #[test]
+    fn without_tls_or_a_key_the_embedded_default_is_plain_http() {
+        let options = connection_options_from(&typed("127.0.0.1:7233"), profile("")).unwrap();
+        assert_eq!(options.api_key, None);
+        assert_eq!(options.target.as_str(), "http://127.0.0.1:7233/");
+    }
 }
