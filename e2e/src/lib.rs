@@ -261,6 +261,28 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Starts an `OrderWorkflow` by hand with the `temporal` CLI, as an operator would, with any
+    /// input (the workflow validates it itself).
+    pub async fn start_order_by_hand(&self, workflow_id: &str, input: &str) {
+        let (ok, out) = self
+            .temporal_cli(&[
+                "workflow",
+                "start",
+                "--type",
+                "OrderWorkflow",
+                "--task-queue",
+                domain::queues::CAFE,
+                "--workflow-id",
+                workflow_id,
+                "--input",
+                input,
+            ])
+            .await;
+        assert!(ok, "{out}");
+    }
+}
+
 /// Polls `check` until it returns `Some`, or panics after [`PATIENCE`] with `what`.
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where

@@ -116,29 +116,10 @@ async fn kitchen_moves_only_go_forward_and_a_withdrawn_ticket_never_reaches_the_
     );
 }
 
-async fn start_by_hand(app: &TestApp, workflow_id: &str, input: &str) {
-    let (ok, out) = app
-        .temporal_cli(&[
-            "workflow",
-            "start",
-            "--type",
-            "OrderWorkflow",
-            "--task-queue",
-            "cafe",
-            "--workflow-id",
-            workflow_id,
-            "--input",
-            input,
-        ])
-        .await;
-    assert!(ok, "{out}");
-}
-
 #[tokio::test]
 async fn a_workflow_started_by_hand_with_invalid_input_is_rejected_at_once_with_the_reason() {
     let app = TestApp::spawn().await;
-    start_by_hand(
-        &app,
+    app.start_order_by_hand(
         "order-by-hand-1",
         r#"{"orderId":"by-hand-1","productName":"","qty":0,"customerId":"c-cli"}"#,
     )
@@ -153,7 +134,7 @@ async fn a_workflow_started_by_hand_with_invalid_input_is_rejected_at_once_with_
     );
     app.wait_closed("by-hand-1").await;
 
-    start_by_hand(&app, "order-by-hand-2", r#""not an order""#).await;
+    app.start_order_by_hand("order-by-hand-2", r#""not an order""#).await;
     let order = app.wait_for_status("by-hand-2", "Rejected").await;
     assert!(order["reason"].as_str().unwrap().contains("InvalidOrder"), "{order}");
 
@@ -167,7 +148,7 @@ async fn an_order_id_used_again_by_hand_is_rejected_and_takes_no_stock() {
     let app = TestApp::spawn().await;
     let product = app.stocked_product(10).await;
     let input = format!(r#"{{"orderId":"again-1","productName":"{product}","qty":2,"customerId":"c-cli"}}"#);
-    start_by_hand(&app, "order-again-1", &input).await;
+    app.start_order_by_hand("order-again-1", &input).await;
     app.wait_for_status("again-1", "Queued").await;
     let (ok, out) = app
         .temporal_cli(&[
@@ -181,7 +162,7 @@ async fn an_order_id_used_again_by_hand_is_rejected_and_takes_no_stock() {
         .await;
     assert!(ok, "{out}");
 
-    start_by_hand(&app, "order-again-1", &input).await;
+    app.start_order_by_hand("order-again-1", &input).await;
     e2e::eventually("the second order with the same id is rejected", || async {
         let o = app.query("again-1").await.ok()?;
         (o.status.as_str() == "Rejected").then_some(())

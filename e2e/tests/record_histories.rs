@@ -36,24 +36,6 @@ async fn record(app: &TestApp, workflow_id: &str, name: &str) {
     println!("recorded {workflow_id} as {}", path.display());
 }
 
-async fn start_by_hand(app: &TestApp, workflow_id: &str, input: &str) {
-    let (ok, out) = app
-        .temporal_cli(&[
-            "workflow",
-            "start",
-            "--type",
-            "OrderWorkflow",
-            "--task-queue",
-            "cafe",
-            "--workflow-id",
-            workflow_id,
-            "--input",
-            input,
-        ])
-        .await;
-    assert!(ok, "{out}");
-}
-
 async fn cli(app: &TestApp, args: &[&str]) {
     let (ok, out) = app.temporal_cli(args).await;
     assert!(ok, "{args:?}: {out}");
@@ -90,8 +72,7 @@ async fn record_a_history_for_every_path_of_the_workflows() {
     let id = app.place_order("Nobody-Sells-This", 1, "c-rec").await;
     app.wait_closed(&id).await;
     record(&app, &order(&id), "order-rejected-unknown-product").await;
-    start_by_hand(
-        &app,
+    app.start_order_by_hand(
         "order-rec-invalid",
         r#"{"orderId":"rec-invalid","productName":"","qty":0,"customerId":"c"}"#,
     )
@@ -220,7 +201,7 @@ async fn record_a_history_for_every_path_of_the_workflows() {
     let input = format!(
         r#"{{"orderId":"rec-timeout","productName":"{product}","qty":1,"customerId":"c","kitchenMaxWaitMs":1000}}"#
     );
-    start_by_hand(&app, "order-rec-timeout", &input).await;
+    app.start_order_by_hand("order-rec-timeout", &input).await;
     app.wait_closed("rec-timeout").await;
     assert_eq!(
         app.query("rec-timeout").await.unwrap().reason.as_deref(),

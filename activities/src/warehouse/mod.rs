@@ -272,19 +272,7 @@ impl WarehouseDb {
     }
 }
 
-/// Hides the password of a database URL for messages.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            match creds.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &creds[..colon], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
+pub use platform::config::redact;
 
 /// The warehouse's activities (task queue `warehouse`).
 pub struct WarehouseActivities {
