@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use activities::kitchen::{Claimed, KitchenDb};
-use domain::OrderId;
+use domain::{OrderId, OrderStatus};
 use order_commands::{CommandError, OrderCommands};
 use temporalio_client::Client;
 use tokio::sync::watch;
@@ -74,10 +74,17 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
         if brewing {
             tracing::info!(barista = %name, order_id = %order_id, "taking over a ticket whose barista stopped renewing its claim");
         } else if !send(&orders, &order_id, Step::Start).await {
-            if let Err(e) = db.release_claim(&order_id, &name, REFUSED_BACKOFF).await {
-                tracing::warn!(order_id = %order_id, error = %e, "cannot put the ticket back");
+            // Refused. An order that is already Brewing while its ticket still reads Queued was
+            // started by a barista whose claim ran out (it died before the kitchen recorded the
+            // start): finish it, or nobody will — once the ticket reads Brewing with no claim it
+            // looks like a person's. Anything else goes back on the board for a later look.
+            if !already_brewing(&orders, &order_id).await {
+                if let Err(e) = db.release_claim(&order_id, &name, REFUSED_BACKOFF).await {
+                    tracing::warn!(order_id = %order_id, error = %e, "cannot put the ticket back");
+                }
+                continue;
             }
-            continue;
+            tracing::info!(barista = %name, order_id = %order_id, "taking over an order already brewing");
         }
         brew_renewing(&db, &name, &order_id, brew).await;
         if !send(&orders, &order_id, Step::Complete).await {
@@ -85,6 +92,11 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
             let _ = db.release_claim(&order_id, &name, Duration::ZERO).await;
         }
     }
+}
+
+/// Whether the order's workflow says it is Brewing right now.
+async fn already_brewing(orders: &OrderCommands, order_id: &OrderId) -> bool {
+    matches!(orders.status(order_id).await, Ok(order) if order.status == OrderStatus::Brewing)
 }
 
 /// Brews for `brew`, renewing the claim on the ticket meanwhile so no other barista takes it.
