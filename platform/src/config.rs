@@ -27,11 +27,6 @@ pub struct TemporalConfig {
 }
 
 impl TemporalConfig {
-    /// The frontend as a URL.
-    pub fn url(&self) -> String {
-        self.url_with_scheme(false)
-    }
-
     /// The frontend as a URL; `https` when no scheme is given and TLS is on.
     pub fn url_with_scheme(&self, tls: bool) -> String {
         if self.temporal_address.contains("://") {
@@ -127,6 +122,28 @@ pub fn default_health_port(service: &str) -> u16 {
     HEALTH_PORT_BASE + i as u16
 }
 
+/// The automatic baristas (`KITCHEN_AUTO_BARISTAS`, `KITCHEN_BREW_MS`): read by the kitchen worker,
+/// and by `make run`'s launcher, which hands them on to it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BaristaConfig {
+    /// Automatic baristas in each kitchen worker; 0 = people drive the kitchen.
+    #[arg(
+        long,
+        env = "KITCHEN_AUTO_BARISTAS",
+        value_name = "KITCHEN_AUTO_BARISTAS",
+        default_value_t = 0
+    )]
+    pub auto_baristas: usize,
+    /// How long an automatic barista brews, in milliseconds.
+    #[arg(
+        long,
+        env = "KITCHEN_BREW_MS",
+        value_name = "KITCHEN_BREW_MS",
+        default_value_t = 3000
+    )]
+    pub brew_ms: u64,
+}
+
 /// A worker's health port (`COFFEESHOP_HEALTH_PORT`), defaulting per service.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HealthConfig {
@@ -170,7 +187,7 @@ mod tests {
     #[test]
     fn defaults_work_for_the_embedded_stack() {
         let c = Example::try_parse_from(["x"]).unwrap();
-        assert_eq!(c.temporal.url(), "http://127.0.0.1:7233");
+        assert_eq!(c.temporal.url_with_scheme(false), "http://127.0.0.1:7233");
         assert_eq!(
             c.postgres.url("kitchen", None).expose(),
             "postgres://postgres@127.0.0.1:5433/kitchen"

@@ -62,20 +62,8 @@ struct Config {
     /// The warehouse's database instead of the embedded PostgreSQL (`sqlite://…` works too).
     #[arg(long, env = "WAREHOUSE_DATABASE_URL", value_name = "WAREHOUSE_DATABASE_URL")]
     warehouse_database_url: Option<platform::config::DatabaseUrl>,
-    #[arg(
-        long,
-        env = "KITCHEN_AUTO_BARISTAS",
-        value_name = "KITCHEN_AUTO_BARISTAS",
-        default_value_t = 0
-    )]
-    auto_baristas: usize,
-    #[arg(
-        long,
-        env = "KITCHEN_BREW_MS",
-        value_name = "KITCHEN_BREW_MS",
-        default_value_t = 3000
-    )]
-    brew_ms: u64,
+    #[command(flatten)]
+    baristas: platform::config::BaristaConfig,
     #[arg(long, env = "RUST_LOG", value_name = "RUST_LOG", default_value = "info")]
     rust_log: String,
 }
@@ -137,8 +125,8 @@ async fn run() -> anyhow::Result<()> {
         api_port,
         health_ports,
         warehouse_url: config.warehouse_database_url.as_ref().map(|u| u.expose().to_owned()),
-        baristas: config.auto_baristas,
-        brew_ms: config.brew_ms,
+        baristas: config.baristas.auto_baristas,
+        brew_ms: config.baristas.brew_ms,
         rust_log: config.rust_log.clone(),
         extra_env: Vec::new(),
     };

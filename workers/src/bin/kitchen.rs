@@ -6,7 +6,7 @@
 use activities::kitchen::{KitchenActivities, KitchenDb};
 use clap::Parser;
 use domain::queues;
-use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig, default_health_port};
+use platform::config::{BaristaConfig, DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig, default_health_port};
 use temporalio_sdk::WorkerOptions;
 use workers::barista::Baristas;
 use workers::{GRACEFUL_SHUTDOWN, patiently, readiness, serve, telemetry, temporal};
@@ -23,22 +23,8 @@ struct Config {
     /// This service's database.
     #[arg(long, env = "KITCHEN_DATABASE_URL", value_name = "KITCHEN_DATABASE_URL")]
     database_url: Option<DatabaseUrl>,
-    /// Automatic baristas in this worker; 0 = people drive the kitchen.
-    #[arg(
-        long,
-        env = "KITCHEN_AUTO_BARISTAS",
-        value_name = "KITCHEN_AUTO_BARISTAS",
-        default_value_t = 0
-    )]
-    auto_baristas: usize,
-    /// How long an automatic barista brews, in milliseconds.
-    #[arg(
-        long,
-        env = "KITCHEN_BREW_MS",
-        value_name = "KITCHEN_BREW_MS",
-        default_value_t = 3000
-    )]
-    brew_ms: u64,
+    #[command(flatten)]
+    baristas: BaristaConfig,
 }
 
 #[tokio::main]
@@ -46,8 +32,8 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     telemetry::init("kitchen");
     let baristas = Baristas {
-        count: config.auto_baristas,
-        brew: std::time::Duration::from_millis(config.brew_ms),
+        count: config.baristas.auto_baristas,
+        brew: std::time::Duration::from_millis(config.baristas.brew_ms),
     };
     let url = config.postgres.url("kitchen", config.database_url.as_ref());
     let db = patiently("kitchen database", || async {
