@@ -249,13 +249,7 @@ async fn watch_cancellation(ctx: &WorkflowContext<OrderWorkflow>) {
                     _ => "canceled through Temporal".to_owned(),
                 }),
             };
-            let at = now(ctx.workflow_time());
-            let moved = ctx.state_mut(|s| {
-                s.apply_or_note(at, "cancel (Temporal)", OrderEvent::Canceled { reason: request.reason() })
-            });
-            if let Some(status) = moved {
-                ctx.upsert_search_attributes([ORDER_STATUS.value_set(status.to_string())]);
-            }
+            decide_from_run(ctx, "cancel (Temporal)", OrderEvent::Canceled { reason: request.reason() });
         }
         _ = wait(ctx, |s| s.saga_done).fuse() => {}
     };
@@ -292,12 +286,17 @@ async fn kitchen_clock(ctx: &WorkflowContext<OrderWorkflow>) {
         }
     };
     if fired {
-        let at = now(ctx.workflow_time());
         let reason = KITCHEN_TIMEOUT.to_owned();
-        let moved = ctx.state_mut(|s| s.apply_or_note(at, "kitchen wait limit", OrderEvent::Canceled { reason }));
-        if let Some(status) = moved {
-            ctx.upsert_search_attributes([ORDER_STATUS.value_set(status.to_string())]);
-        }
+        decide_from_run(ctx, "kitchen wait limit", OrderEvent::Canceled { reason });
+    }
+}
+
+/// A command decided inside the workflow's own tasks (a Temporal cancellation request, the kitchen
+/// clock): the same rules as [`OrderWorkflow::decide_or_note`], from an async context.
+fn decide_from_run(ctx: &WorkflowContext<OrderWorkflow>, command: &str, event: OrderEvent) {
+    let at = now(ctx.workflow_time());
+    if let Some(status) = ctx.state_mut(|s| s.apply_or_note(at, command, event)) {
+        ctx.upsert_search_attributes([ORDER_STATUS.value_set(status.to_string())]);
     }
 }
 
