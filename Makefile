@@ -59,12 +59,12 @@ bench: setup
 ## Record a fresh workflow history for every path into workflows/histories/ (see docs/workflow-versioning.md).
 ## COFFEESHOP_HISTORY_TAG=<prefix> names them, e.g. after the change they were recorded with.
 record-histories: build
-	cargo test -p e2e --test record_histories -- --ignored --nocapture record_a_history
+	cargo test -p e2e --test integration -- --ignored --nocapture record_histories::record_a_history
 
 ## Record a Temporal database with orders left running by today's workflow code, for the
 ## upgrade test of the next workflow change: COFFEESHOP_UPGRADE_FIXTURE=<name> make record-upgrade-fixture
 record-upgrade-fixture: build
-	cargo test -p e2e --test record_histories -- --ignored --nocapture record_a_temporal_database
+	cargo test -p e2e --test integration -- --ignored --nocapture record_histories::record_a_temporal_database
 
 ## Forget the embedded stack's data (orders, stock, workflow history); the venv stays.
 clean-stack:

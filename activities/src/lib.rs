@@ -15,6 +15,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Open(#[from] platform::postgres::OpenError),
     #[error("unsupported database URL scheme in {0:?}: use postgres:// or sqlite://")]
     UnsupportedUrl(String),
     /// Stored data that breaks an invariant: reported (and retried) rather than a panic.
@@ -34,31 +36,6 @@ pub(crate) fn logged<T>(
         tracing::warn!(activity, order_id = %key, error = %e, "activity failed; Temporal will retry it");
     }
     result
-}
-
-/// Opens a PostgreSQL pool for a service and applies that service's migrations.
-pub(crate) async fn open_postgres(
-    url: &str,
-    max_connections: u32,
-    migrator: &sqlx::migrate::Migrator,
-) -> Result<sqlx::PgPool, StoreError> {
-    let options = std::str::FromStr::from_str(url).map(bounded_statements)?;
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(max_connections)
-        .connect_with(options)
-        .await?;
-    migrator.run(&pool).await?;
-    Ok(pool)
-}
-
-/// Every statement and every lock wait is bounded well below an activity's 10 s start-to-close
-/// timeout: an attempt stuck on the database gives up (and rolls back) before Temporal retries it
-/// elsewhere, so two attempts of one step never both commit late.
-pub const STATEMENT_TIMEOUT: &str = "5s";
-pub const LOCK_TIMEOUT: &str = "3s";
-
-pub(crate) fn bounded_statements(options: sqlx::postgres::PgConnectOptions) -> sqlx::postgres::PgConnectOptions {
-    options.options([("statement_timeout", STATEMENT_TIMEOUT), ("lock_timeout", LOCK_TIMEOUT)])
 }
 
 /// One round trip to the database, for readiness checks.

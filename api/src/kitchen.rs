@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use crate::orders::answered;
 use crate::problem::ProblemDoc;
-use crate::view::OrderView;
+use crate::view::{OrderView, shown};
 use crate::{ApiError, AppState, record_order};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -49,7 +49,7 @@ async fn board(
     if !(1..=500).contains(&limit) {
         return Err(ApiError::bad_request("limit must be from 1 to 500"));
     }
-    Ok(Json(state.view.board(status, limit).await?))
+    Ok(Json(shown(state.view.board(status, limit).await?)))
 }
 
 #[derive(Clone, Copy)]

@@ -21,7 +21,7 @@ use workflows::OrderWorkflow;
 
 use crate::json::Body;
 use crate::problem::ProblemDoc;
-use crate::view::{Cursor, OrderView};
+use crate::view::{Cursor, OrderView, shown};
 use crate::{ApiError, AppState, record_order};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -145,7 +145,7 @@ async fn same_order_again(state: &AppState, input: &PlaceOrder) -> Result<String
 /// The order from the view, or, if the view has not caught up yet, from its workflow.
 async fn current(state: &AppState, id: &OrderId) -> Result<Option<OrderView>, ApiError> {
     match state.view.order(id).await {
-        Ok(Some(order)) => return Ok(Some(order)),
+        Ok(Some(order)) => return Ok(Some(order.into())),
         Ok(None) => {}
         Err(e) => tracing::warn!(order_id = %id, error = %e, "view unreadable; asking the workflow"),
     }
@@ -222,23 +222,16 @@ async fn list(
             Some(Cursor::decode(raw).ok_or_else(|| ApiError::bad_request("cursor is not one this API gave out"))?)
         }
     };
-    let mut items = state
+    let mut rows = state
         .view
         .orders_of(customer.as_str(), cursor.as_ref(), limit + 1)
         .await?;
-    let more = items.len() as i64 > limit;
-    items.truncate(limit as usize);
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
     let next_cursor = more
-        .then(|| {
-            items.last().map(|o| {
-                Cursor {
-                    placed_at: o.placed_at.clone(),
-                    order_id: o.order_id.clone(),
-                }
-                .encode()
-            })
-        })
+        .then(|| rows.last().map(|o| Cursor::after(o).encode()))
         .flatten();
+    let items = shown(rows);
     let next = next_cursor
         .as_deref()
         .map(|c| next_page_link(customer.as_str(), limit, c));

@@ -20,7 +20,7 @@ use workflows::RestockWorkflow;
 use crate::json::Body;
 use crate::orders::idempotent_id;
 use crate::problem::ProblemDoc;
-use crate::view::StockView;
+use crate::view::{StockView, shown};
 use crate::{ApiError, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -30,7 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Stock levels, from the customercenter view.
 #[utoipa::path(get, path = "/stocks", tag = "stock", responses((status = 200, body = Vec<StockView>), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn levels(State(state): State<AppState>) -> Result<Json<Vec<StockView>>, ApiError> {
-    Ok(Json(state.view.stocks().await?))
+    Ok(Json(shown(state.view.stocks().await?)))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, ToSchema)]

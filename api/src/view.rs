@@ -1,9 +1,10 @@
-//! The read side: queries on the customercenter view (CQRS). Nothing here writes.
+//! How the API shows what the customercenter view holds (the queries themselves live with the
+//! view's schema, in the `view` crate).
 
-use domain::{OrderId, OrderStatus, order_workflow_id};
+use domain::order_workflow_id;
 use serde::Serialize;
-use sqlx::postgres::PgPoolOptions;
-use sqlx::{FromRow, PgPool};
+
+pub use view::{Cursor, View};
 
 /// An order as the API shows it.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
@@ -23,26 +24,14 @@ pub struct OrderView {
     pub history: Option<Vec<Step>>,
 }
 
-#[derive(Debug, Clone, Serialize, FromRow, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Step {
     pub status: String,
     pub at: String,
 }
 
-#[derive(FromRow)]
-struct OrderRow {
-    order_id: String,
-    customer_id: String,
-    product_name: String,
-    qty: i32,
-    status: String,
-    reason: Option<String>,
-    placed_at: String,
-    updated_at: String,
-}
-
-impl From<OrderRow> for OrderView {
-    fn from(r: OrderRow) -> Self {
+impl From<view::OrderRow> for OrderView {
+    fn from(r: view::OrderRow) -> Self {
         Self {
             workflow_id: format!("order-{}", r.order_id),
             order_id: r.order_id,
@@ -53,7 +42,9 @@ impl From<OrderRow> for OrderView {
             reason: r.reason,
             placed_at: r.placed_at,
             updated_at: r.updated_at,
-            history: None,
+            history: r
+                .history
+                .map(|steps| steps.into_iter().map(|s| Step { status: s.status, at: s.at }).collect()),
         }
     }
 }
@@ -83,142 +74,23 @@ impl From<domain::Order> for OrderView {
     }
 }
 
-#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StockView {
     pub product_name: String,
     pub qty: i64,
 }
 
-/// Where a page of a customer's orders ends: the last row's sort key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    pub placed_at: String,
-    pub order_id: String,
-}
-
-impl Cursor {
-    pub fn encode(&self) -> String {
-        format!("{}_{}", self.placed_at, self.order_id)
-    }
-
-    pub fn decode(raw: &str) -> Option<Self> {
-        let (placed_at, order_id) = raw.split_once('_')?;
-        OrderId::parse(order_id).ok()?;
-        if placed_at.len() != 24 || !placed_at.ends_with('Z') {
-            return None;
-        }
-        Some(Self {
-            placed_at: placed_at.to_owned(),
-            order_id: order_id.to_owned(),
-        })
-    }
-}
-
-const ORDER_COLUMNS: &str = "order_id, customer_id, product_name, qty, status, reason, placed_at, updated_at";
-
-#[derive(Clone, Debug)]
-pub struct View {
-    pool: PgPool,
-}
-
-impl View {
-    /// A lazy pool: the API starts (and answers health checks) while the database is still away.
-    pub fn connect_lazy(url: &str, max_connections: u32) -> anyhow::Result<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(std::time::Duration::from_secs(2))
-            .connect_lazy(url)?;
-        Ok(Self { pool })
-    }
-
-    pub async fn ping(&self) -> sqlx::Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
-    }
-
-    /// One order with its full history, in sequence order.
-    pub async fn order(&self, id: &OrderId) -> sqlx::Result<Option<OrderView>> {
-        let row: Option<OrderRow> = sqlx::query_as(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = $1"))
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let history: Vec<Step> =
-            sqlx::query_as("SELECT status, at FROM order_history WHERE order_id = $1 ORDER BY seq")
-                .bind(id.as_str())
-                .fetch_all(&self.pool)
-                .await?;
-        let mut view = OrderView::from(row);
-        view.history = Some(history);
-        Ok(Some(view))
-    }
-
-    /// A customer's orders, newest first, `limit` after `cursor`.
-    pub async fn orders_of(
-        &self,
-        customer_id: &str,
-        cursor: Option<&Cursor>,
-        limit: i64,
-    ) -> sqlx::Result<Vec<OrderView>> {
-        let rows: Vec<OrderRow> = match cursor {
-            None => {
-                sqlx::query_as(&format!(
-                    "SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = $1
-                     ORDER BY placed_at DESC, order_id DESC LIMIT $2"
-                ))
-                .bind(customer_id)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
-            }
-            Some(c) => {
-                sqlx::query_as(&format!(
-                    "SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = $1 AND (placed_at, order_id) < ($2, $3)
-                     ORDER BY placed_at DESC, order_id DESC LIMIT $4"
-                ))
-                .bind(customer_id)
-                .bind(&c.placed_at)
-                .bind(&c.order_id)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
-            }
-        };
-        Ok(rows.into_iter().map(OrderView::from).collect())
-    }
-
-    /// The kitchen board: orders in `status`, oldest first.
-    pub async fn board(&self, status: OrderStatus, limit: i64) -> sqlx::Result<Vec<OrderView>> {
-        let rows: Vec<OrderRow> = sqlx::query_as(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE status = $1 ORDER BY placed_at, order_id LIMIT $2"
-        ))
-        .bind(status.as_str())
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(OrderView::from).collect())
-    }
-
-    pub async fn stocks(&self) -> sqlx::Result<Vec<StockView>> {
-        sqlx::query_as("SELECT product_name, qty FROM stock ORDER BY product_name")
-            .fetch_all(&self.pool)
-            .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Cursor;
-
-    #[test]
-    fn a_cursor_survives_its_round_trip_and_junk_is_refused() {
-        let c = Cursor {
-            placed_at: "2026-11-25T08:19:11.123Z".into(),
-            order_id: "0190-ab".into(),
-        };
-        assert_eq!(Cursor::decode(&c.encode()), Some(c));
-        for junk in ["", "x", "2026_abc", "2026-11-25T08:19:11.123Z_a/b"] {
-            assert_eq!(Cursor::decode(junk), None, "{junk:?}");
+impl From<view::StockRow> for StockView {
+    fn from(r: view::StockRow) -> Self {
+        Self {
+            product_name: r.product_name,
+            qty: r.qty,
         }
     }
+}
+
+/// Rows of the view as the API shows them.
+pub(crate) fn shown<R, V: From<R>>(rows: Vec<R>) -> Vec<V> {
+    rows.into_iter().map(V::from).collect()
 }

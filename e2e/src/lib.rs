@@ -283,6 +283,24 @@ impl TestApp {
     }
 }
 
+/// A new, empty database on the one PostgreSQL that this test process's database-only tests
+/// share (started on first use, stopped and removed by its watcher when the process ends);
+/// returns its URL. For tests of a store's SQL that need no Temporal, workers or API.
+pub async fn fresh_database() -> String {
+    static SHARED: tokio::sync::OnceCell<stack::postgres::Postgres> = tokio::sync::OnceCell::const_new();
+    let postgres = SHARED
+        .get_or_try_init(|| async {
+            let tools = Tools::locate(&stack::tools::stack_dir())?;
+            let dir = std::env::temp_dir().join(format!("coffeeshop-test-pg-{}", uuid::Uuid::now_v7().simple()));
+            stack::postgres::Postgres::start_for_lifetime_of(&tools, &dir, stack::free_port()?, std::process::id()).await
+        })
+        .await
+        .expect("the shared test PostgreSQL starts");
+    let name = format!("test_{}", uuid::Uuid::now_v7().simple());
+    postgres.create_database(&name).await.expect("a fresh database");
+    postgres.url(&name)
+}
+
 /// Polls `check` until it returns `Some`, or panics after [`PATIENCE`] with `what`.
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod health;
+pub mod postgres;
 pub mod telemetry;
 pub mod temporal;
 

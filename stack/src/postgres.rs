@@ -25,6 +25,44 @@ pub struct Postgres {
 impl Postgres {
     /// Initialises `data_dir` if it is new, starts the server on 127.0.0.1:`port` and waits for it.
     pub async fn start(tools: &Tools, data_dir: &Path, port: u16, log: &Path) -> anyhow::Result<Self> {
+        Self::start_as(tools, data_dir, port, log, |postgres| postgres, Signal::SIGINT).await
+    }
+
+    /// Like [`Postgres::start`] in a new `data_dir` that nobody stops: a watcher stops the server
+    /// (fast shutdown) and removes `data_dir` once the process `owner` has ended, however it
+    /// ended. For a server shared by a test process's tests, which has no place to stop it.
+    pub async fn start_for_lifetime_of(tools: &Tools, data_dir: &Path, port: u16, owner: u32) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        // initdb wants an empty directory; the server's log may go in once it has run.
+        let log = data_dir.join("server.log");
+        // Polls once a second and ends with its owner (or when asked to stop: SIGTERM).
+        const WATCHER: &str = r#""$@" & pg=$!
+stop() { kill -INT "$pg" 2>/dev/null; wait "$pg"; rm -rf "$DATA"; exit 0; }
+trap stop TERM
+while [ -d "/proc/$OWNER" ] && kill -0 "$pg" 2>/dev/null; do sleep 1; done
+stop"#;
+        let wrap = |postgres: Command| {
+            let mut sh = Command::new("sh");
+            sh.arg("-c")
+                .arg(WATCHER)
+                .arg("sh")
+                .arg(postgres.get_program())
+                .args(postgres.get_args())
+                .env("OWNER", owner.to_string())
+                .env("DATA", data_dir);
+            sh
+        };
+        Self::start_as(tools, data_dir, port, &log, wrap, Signal::SIGTERM).await
+    }
+
+    async fn start_as(
+        tools: &Tools,
+        data_dir: &Path,
+        port: u16,
+        log: &Path,
+        wrap: impl FnOnce(Command) -> Command,
+        stop_signal: Signal,
+    ) -> anyhow::Result<Self> {
         let owner = run_as().await?;
         if let Some(user) = &owner {
             reachable_by(user, data_dir.parent().unwrap_or(data_dir))?;
@@ -47,7 +85,7 @@ impl Postgres {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        let mut postgres = as_owner(Command::new(tools.pg_bin.join("postgres")), owner.as_ref());
+        let mut postgres = Command::new(tools.pg_bin.join("postgres"));
         postgres
             .arg("-D")
             .arg(data_dir)
@@ -56,7 +94,7 @@ impl Postgres {
             // Enough connections for every service's pool and the tests; fsync stays on.
             .args(["-c", "max_connections=200"]);
         // SIGINT is PostgreSQL's "fast" shutdown: roll back open transactions, stop cleanly.
-        let process = Managed::spawn("postgres", postgres, log, Signal::SIGINT)?;
+        let process = Managed::spawn("postgres", as_owner(wrap(postgres), owner.as_ref()), log, stop_signal)?;
         let mut pg = Self { process, port };
         let url = pg.url("postgres");
         let deadline = std::time::Instant::now() + Duration::from_secs(60);

@@ -21,7 +21,7 @@ pub struct KitchenDb {
 impl KitchenDb {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         Ok(Self {
-            pool: crate::open_postgres(url, max_connections, &MIGRATOR).await?,
+            pool: platform::postgres::open(url, max_connections, &MIGRATOR).await?,
         })
     }
 

@@ -57,11 +57,11 @@ impl WarehouseDb {
         let url = if is_sqlite && !url.contains("mode=") {
             format!("{url}{separator}mode=rwc")
         } else if !is_sqlite && !url.contains("options=") {
-            // Bounded statements and lock waits, as for every PostgreSQL store (see the crate).
+            // Bounded statements and lock waits, as for every PostgreSQL store (platform::postgres).
             format!(
                 "{url}{separator}options=-c%20statement_timeout%3D{}%20-c%20lock_timeout%3D{}",
-                crate::STATEMENT_TIMEOUT,
-                crate::LOCK_TIMEOUT
+                platform::postgres::STATEMENT_TIMEOUT,
+                platform::postgres::LOCK_TIMEOUT
             )
         } else {
             url.to_owned()

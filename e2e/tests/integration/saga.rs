@@ -374,12 +374,25 @@ async fn orders_in_flight_survive_the_warehouse_worker_being_killed() {
 
 #[tokio::test]
 async fn the_same_warehouse_activity_twice_changes_nothing_the_second_time() {
-    let app = TestApp::spawn().await;
-    let product = app.stocked_product(10).await;
-    let db = app.warehouse_db().await;
+    // The stores alone, each on a fresh database of the shared test PostgreSQL.
+    let db = activities::warehouse::WarehouseDb::connect(&e2e::fresh_database().await, 2)
+        .await
+        .unwrap();
+    let level = |db: &activities::warehouse::WarehouseDb, product: &domain::ProductName| {
+        let (db, product) = (db.clone(), product.clone());
+        async move { db.level(&product).await.unwrap().map(|l| l.qty) }
+    };
+    let product = domain::ProductName::parse("Twice Blend").unwrap();
+    db.restock(&domain::Restock {
+        restock_id: "r-first".into(),
+        product_name: product.clone(),
+        qty: domain::RestockQuantity::parse(10).unwrap(),
+    })
+    .await
+    .unwrap();
     let reservation = domain::Reservation {
         order_id: domain::OrderId::parse("twice-1").unwrap(),
-        product_name: domain::ProductName::parse(&product).unwrap(),
+        product_name: product.clone(),
         qty: domain::Quantity::parse(4).unwrap(),
         order_run: None,
     };
@@ -387,7 +400,7 @@ async fn the_same_warehouse_activity_twice_changes_nothing_the_second_time() {
     let first = db.reserve(&reservation).await.unwrap();
     let second = db.reserve(&reservation).await.unwrap();
     assert_eq!(first, second, "a repeated reservation answers the same");
-    assert_eq!(app.warehouse_stock(&product).await, Some(6));
+    assert_eq!(level(&db, &product).await, Some(6));
 
     let released = db.release(&reservation.order_id).await.unwrap();
     assert_eq!(released.map(|l| l.qty), Some(10));
@@ -396,25 +409,23 @@ async fn the_same_warehouse_activity_twice_changes_nothing_the_second_time() {
         None,
         "a repeated release gives nothing back"
     );
-    assert_eq!(app.warehouse_stock(&product).await, Some(10));
+    assert_eq!(level(&db, &product).await, Some(10));
 
     let restock = domain::Restock {
         restock_id: "r-twice".into(),
-        product_name: domain::ProductName::parse(&product).unwrap(),
+        product_name: product.clone(),
         qty: domain::RestockQuantity::parse(5).unwrap(),
     };
     db.restock(&restock).await.unwrap();
     db.restock(&restock).await.unwrap();
-    assert_eq!(
-        app.warehouse_stock(&product).await,
-        Some(15),
-        "a repeated restock counts once"
-    );
+    assert_eq!(level(&db, &product).await, Some(15), "a repeated restock counts once");
 
-    let kitchen = app.kitchen_db().await;
+    let kitchen = activities::kitchen::KitchenDb::connect(&e2e::fresh_database().await, 2)
+        .await
+        .unwrap();
     let ticket = domain::Ticket {
         order_id: domain::OrderId::parse("twice-1").unwrap(),
-        product_name: domain::ProductName::parse(&product).unwrap(),
+        product_name: product,
         qty: domain::Quantity::parse(1).unwrap(),
     };
     kitchen.open(&ticket).await.unwrap();

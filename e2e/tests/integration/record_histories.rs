@@ -221,7 +221,7 @@ async fn record_a_history_for_every_path_of_the_workflows() {
 }
 
 /// The orders of the upgrade fixture: placed with these Idempotency-Keys, so their ids are known.
-pub const UPGRADE_KEYS: [&str; 4] = ["upgrade-1", "upgrade-2", "upgrade-3", "upgrade-4"];
+const UPGRADE_KEYS: [&str; 4] = ["upgrade-1", "upgrade-2", "upgrade-3", "upgrade-4"];
 
 /// Records `e2e/fixtures/<COFFEESHOP_UPGRADE_FIXTURE>/temporal.db`: the Temporal dev server's
 /// database with orders left Queued by today's workflow code, so that a later version's test can

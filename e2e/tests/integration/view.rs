@@ -1,6 +1,6 @@
 //! The customercenter view (CQRS): idempotent, order-safe, and it catches up by itself.
 
-use activities::customercenter::ViewDb;
+use view::{View, ViewDb};
 use domain::{CustomerId, Order, OrderEvent, OrderId, OrderProjection, ProductName, Quantity, StockLevel};
 use e2e::TestApp;
 use serde_json::Value;
@@ -69,12 +69,26 @@ fn order_at(step: usize) -> Order {
     o
 }
 
+/// The view's own store, writer and reader, on a fresh database: no stack needed.
+async fn fresh_view() -> (ViewDb, View) {
+    let url = e2e::fresh_database().await;
+    let writer = ViewDb::connect(&url, 2).await.unwrap();
+    (writer, View::connect_lazy(&url, 2).unwrap())
+}
+
+fn statuses(order: &view::OrderRow) -> Vec<&str> {
+    order
+        .history
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|h| h.status.as_str())
+        .collect()
+}
+
 #[tokio::test]
 async fn a_stale_projection_never_overwrites_a_newer_one_and_replays_change_nothing() {
-    let app = TestApp::spawn().await;
-    let db = ViewDb::connect(&app.stack.postgres.url("customercenter"), 2)
-        .await
-        .unwrap();
+    let (db, view) = fresh_view().await;
     let stock = |qty, version| {
         Some(StockLevel {
             product_name: ProductName::parse("Latte").unwrap(),
@@ -102,35 +116,23 @@ async fn a_stale_projection_never_overwrites_a_newer_one_and_replays_change_noth
     .await
     .unwrap();
 
-    let order = app.order_view("view-1").await;
+    let order = view.order(&OrderId::parse("view-1").unwrap()).await.unwrap().unwrap();
+    assert_eq!(order.status, "Completed", "the older Queued projection arrived last and lost");
     assert_eq!(
-        order["status"], "Completed",
-        "the older Queued projection arrived last and lost"
-    );
-    let steps: Vec<&str> = order["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["status"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        steps,
+        statuses(&order),
         ["Ordered", "StockReserved", "Queued", "Brewing", "Completed"],
         "each step once, in order"
     );
-    let levels: Vec<Value> = app.get("/stocks").await.json().await.unwrap();
+    let levels = view.stocks().await.unwrap();
     assert!(
-        levels.iter().any(|l| l["productName"] == "Latte" && l["qty"] == 7),
+        levels.iter().any(|l| l.product_name == "Latte" && l.qty == 7),
         "the newer stock level stays: {levels:?}"
     );
 }
 
 #[tokio::test]
 async fn steps_arriving_out_of_order_all_land_in_sequence() {
-    let app = TestApp::spawn().await;
-    let db = ViewDb::connect(&app.stack.postgres.url("customercenter"), 2)
-        .await
-        .unwrap();
+    let (db, view) = fresh_view().await;
     // Only the latest projection carries the whole history, yet an early one arriving alone
     // first, then a late one, leaves every step in place.
     db.project_order(&OrderProjection {
@@ -145,7 +147,7 @@ async fn steps_arriving_out_of_order_all_land_in_sequence() {
     })
     .await
     .unwrap();
-    let order = app.order_view("view-1").await;
-    assert_eq!(order["status"], "Brewing");
-    assert_eq!(order["history"].as_array().unwrap().len(), 4);
+    let order = view.order(&OrderId::parse("view-1").unwrap()).await.unwrap().unwrap();
+    assert_eq!(order.status, "Brewing");
+    assert_eq!(statuses(&order), ["Ordered", "StockReserved", "Queued", "Brewing"]);
 }

@@ -1,0 +1,23 @@
+//! Every integration test, in one test binary: each links the Temporal SDK, so one binary links
+//! it once, and the test threads (`make test`: 2) stay busy across all the files instead of
+//! waiting for the slowest test of each. Each module is one subject; most tests start a whole
+//! stack of their own (`e2e::TestApp`).
+
+mod api_fuzz;
+mod api_input;
+mod barista_crash;
+mod chaos;
+mod deploy;
+mod gateway;
+mod history_guard;
+mod kitchen_wait;
+mod late_attempts;
+mod make_run;
+mod operations;
+mod operator_cancel;
+mod record_histories;
+mod restock_retries;
+mod saga;
+mod temporal_surface;
+mod view;
+mod worker_down;

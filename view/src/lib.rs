@@ -1,0 +1,101 @@
+//! The customercenter's read model (CQRS): the tables in `migrations/`, the projections that write
+//! them ([`ViewDb`], used by the customercenter worker's activities) and the queries that read them
+//! ([`View`], used by the API). One crate owns the schema and every statement on it, so neither side
+//! links the other: the API does not depend on the workers, the workers not on the API.
+
+mod queries;
+
+pub use queries::{Cursor, OrderRow, Step, StockRow, View};
+
+use domain::{Order, OrderProjection, StockLevel};
+use platform::postgres::OpenError;
+use sqlx::{PgPool, Postgres, Transaction};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// The writing side. Projections are idempotent and order-safe: an order row changes only for a
+/// newer `seq`, a stock level only for a newer `version`, and every history step is inserted once
+/// under its own key, so all steps land whatever order the projections arrive in.
+#[derive(Clone, Debug)]
+pub struct ViewDb {
+    pool: PgPool,
+}
+
+impl ViewDb {
+    /// Connects and applies the view's migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, OpenError> {
+        Ok(Self {
+            pool: platform::postgres::open(url, max_connections, &MIGRATOR).await?,
+        })
+    }
+
+    pub async fn ping(&self) -> sqlx::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    }
+
+    /// Applies one projection in one transaction.
+    pub async fn project_order(&self, p: &OrderProjection) -> sqlx::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        upsert_order(&mut tx, &p.order).await?;
+        if let Some(level) = &p.stock {
+            upsert_stock(&mut tx, level).await?;
+        }
+        tx.commit().await
+    }
+
+    pub async fn project_stock(&self, level: &StockLevel) -> sqlx::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        upsert_stock(&mut tx, level).await?;
+        tx.commit().await
+    }
+}
+
+async fn upsert_order(tx: &mut Transaction<'_, Postgres>, o: &Order) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO orders (order_id, customer_id, product_name, qty, status, reason, seq, placed_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (order_id) DO UPDATE
+         SET status = excluded.status, reason = excluded.reason, seq = excluded.seq, updated_at = excluded.updated_at
+         WHERE orders.seq < excluded.seq",
+    )
+    .bind(o.order_id.as_str())
+    .bind(o.customer_id.as_str())
+    .bind(o.product_name.as_str())
+    .bind(o.qty.get() as i32)
+    .bind(o.status.as_str())
+    .bind(o.reason.as_deref())
+    .bind(o.seq() as i32)
+    .bind(&o.placed_at)
+    .bind(&o.updated_at)
+    .execute(&mut **tx)
+    .await?;
+    let seqs: Vec<i32> = (1..=o.history.len() as i32).collect();
+    let statuses: Vec<&str> = o.history.iter().map(|h| h.status.as_str()).collect();
+    let ats: Vec<&str> = o.history.iter().map(|h| h.at.as_str()).collect();
+    sqlx::query(
+        "INSERT INTO order_history (order_id, seq, status, at)
+         SELECT $1, s, st, a FROM UNNEST($2::int[], $3::text[], $4::text[]) AS h(s, st, a)
+         ON CONFLICT (order_id, seq) DO NOTHING",
+    )
+    .bind(o.order_id.as_str())
+    .bind(&seqs)
+    .bind(&statuses)
+    .bind(&ats)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn upsert_stock(tx: &mut Transaction<'_, Postgres>, s: &StockLevel) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO stock (product_name, qty, version) VALUES ($1, $2, $3)
+         ON CONFLICT (product_name) DO UPDATE SET qty = excluded.qty, version = excluded.version
+         WHERE stock.version < excluded.version",
+    )
+    .bind(s.product_name.as_str())
+    .bind(s.qty)
+    .bind(s.version)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

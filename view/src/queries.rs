@@ -1,0 +1,172 @@
+//! The reading side: every query the API makes on the view. Nothing here writes.
+
+use domain::{OrderId, OrderStatus};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{FromRow, PgPool};
+
+/// An order's row, and its history when the query reads it.
+#[derive(Debug, Clone, FromRow, PartialEq)]
+pub struct OrderRow {
+    pub order_id: String,
+    pub customer_id: String,
+    pub product_name: String,
+    pub qty: i32,
+    pub status: String,
+    pub reason: Option<String>,
+    pub placed_at: String,
+    pub updated_at: String,
+    /// Every step in sequence order: read by [`View::order`], not by the list queries.
+    #[sqlx(skip)]
+    pub history: Option<Vec<Step>>,
+}
+
+/// One step of an order's history.
+#[derive(Debug, Clone, FromRow, PartialEq)]
+pub struct Step {
+    pub status: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, FromRow, PartialEq)]
+pub struct StockRow {
+    pub product_name: String,
+    pub qty: i64,
+}
+
+/// Where a page of a customer's orders ends: the last row's sort key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub placed_at: String,
+    pub order_id: String,
+}
+
+impl Cursor {
+    /// The cursor after `row`.
+    pub fn after(row: &OrderRow) -> Self {
+        Self {
+            placed_at: row.placed_at.clone(),
+            order_id: row.order_id.clone(),
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.placed_at, self.order_id)
+    }
+
+    pub fn decode(raw: &str) -> Option<Self> {
+        let (placed_at, order_id) = raw.split_once('_')?;
+        OrderId::parse(order_id).ok()?;
+        if placed_at.len() != 24 || !placed_at.ends_with('Z') {
+            return None;
+        }
+        Some(Self {
+            placed_at: placed_at.to_owned(),
+            order_id: order_id.to_owned(),
+        })
+    }
+}
+
+const ORDER_COLUMNS: &str = "order_id, customer_id, product_name, qty, status, reason, placed_at, updated_at";
+
+#[derive(Clone, Debug)]
+pub struct View {
+    pool: PgPool,
+}
+
+impl View {
+    /// A lazy pool: the API starts (and answers health checks) while the database is still away.
+    pub fn connect_lazy(url: &str, max_connections: u32) -> sqlx::Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(std::time::Duration::from_secs(2))
+            .connect_lazy(url)?;
+        Ok(Self { pool })
+    }
+
+    pub async fn ping(&self) -> sqlx::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    }
+
+    /// One order with its full history, in sequence order.
+    pub async fn order(&self, id: &OrderId) -> sqlx::Result<Option<OrderRow>> {
+        let row: Option<OrderRow> = sqlx::query_as(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = $1"))
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(mut row) = row else { return Ok(None) };
+        let history: Vec<Step> =
+            sqlx::query_as("SELECT status, at FROM order_history WHERE order_id = $1 ORDER BY seq")
+                .bind(id.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+        row.history = Some(history);
+        Ok(Some(row))
+    }
+
+    /// A customer's orders, newest first, `limit` after `cursor`.
+    pub async fn orders_of(
+        &self,
+        customer_id: &str,
+        cursor: Option<&Cursor>,
+        limit: i64,
+    ) -> sqlx::Result<Vec<OrderRow>> {
+        match cursor {
+            None => {
+                sqlx::query_as(&format!(
+                    "SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = $1
+                     ORDER BY placed_at DESC, order_id DESC LIMIT $2"
+                ))
+                .bind(customer_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+            }
+            Some(c) => {
+                sqlx::query_as(&format!(
+                    "SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = $1 AND (placed_at, order_id) < ($2, $3)
+                     ORDER BY placed_at DESC, order_id DESC LIMIT $4"
+                ))
+                .bind(customer_id)
+                .bind(&c.placed_at)
+                .bind(&c.order_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+            }
+        }
+    }
+
+    /// The kitchen board: orders in `status`, oldest first.
+    pub async fn board(&self, status: OrderStatus, limit: i64) -> sqlx::Result<Vec<OrderRow>> {
+        sqlx::query_as(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE status = $1 ORDER BY placed_at, order_id LIMIT $2"
+        ))
+        .bind(status.as_str())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    pub async fn stocks(&self) -> sqlx::Result<Vec<StockRow>> {
+        sqlx::query_as("SELECT product_name, qty FROM stock ORDER BY product_name")
+            .fetch_all(&self.pool)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cursor;
+
+    #[test]
+    fn a_cursor_survives_its_round_trip_and_junk_is_refused() {
+        let c = Cursor {
+            placed_at: "2026-11-25T08:19:11.123Z".into(),
+            order_id: "0190-ab".into(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        for junk in ["", "x", "2026_abc", "2026-11-25T08:19:11.123Z_a/b"] {
+            assert_eq!(Cursor::decode(junk), None, "{junk:?}");
+        }
+    }
+}
