@@ -11,6 +11,8 @@ use utoipa_axum::routes;
 
 use crate::orders::answered;
 use crate::problem::ProblemDoc;
+use crate::accounts::Role;
+use crate::auth::Caller;
 use crate::view::{OrderView, shown};
 use crate::{ApiError, AppState, record_order};
 
@@ -29,13 +31,18 @@ pub struct BoardQuery {
     pub limit: Option<i64>,
 }
 
-/// The kitchen board: orders in a status, oldest first.
+/// Who works the kitchen.
+const STAFF: &[Role] = &[Role::Barista, Role::Manager];
+
+/// The kitchen board: orders in a status, oldest first. Requires: barista or manager.
 #[utoipa::path(get, path = "/kitchen/tickets", tag = "kitchen", params(BoardQuery),
     responses((status = 200, body = Vec<OrderView>), (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn board(
     State(state): State<AppState>,
+    caller: Caller,
     query: Result<Query<BoardQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<OrderView>>, ApiError> {
+    caller.require(STAFF, "the kitchen board")?;
     let Query(q) = query?;
     let status = match q.status.as_deref() {
         None => OrderStatus::Queued,
@@ -58,17 +65,20 @@ enum Action {
     Complete,
 }
 
-/// The barista starts brewing; from then on the order can no longer be canceled.
+/// The barista starts brewing; from then on the order can no longer be canceled. Requires:
+/// barista or manager.
 #[utoipa::path(post, path = "/kitchen/tickets/{order_id}/start", tag = "kitchen", params(("order_id" = String, Path)),
     responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc, content_type = "application/problem+json"), (status = 409, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
-async fn start(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<OrderView>, ApiError> {
+async fn start(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Result<Json<OrderView>, ApiError> {
+    caller.require(STAFF, "starting a ticket")?;
     act(&state, &raw, Action::Start).await
 }
 
-/// The barista hands the order over.
+/// The barista hands the order over. Requires: barista or manager.
 #[utoipa::path(post, path = "/kitchen/tickets/{order_id}/complete", tag = "kitchen", params(("order_id" = String, Path)),
     responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc, content_type = "application/problem+json"), (status = 409, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
-async fn complete(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<OrderView>, ApiError> {
+async fn complete(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Result<Json<OrderView>, ApiError> {
+    caller.require(STAFF, "completing a ticket")?;
     act(&state, &raw, Action::Complete).await
 }
 

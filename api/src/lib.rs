@@ -4,6 +4,8 @@
 //!
 //! `app(state)` builds the router without serving it, so tests can drive it on any listener.
 
+pub mod accounts;
+pub mod auth;
 mod commands;
 mod json;
 pub mod kitchen;
@@ -40,6 +42,8 @@ pub struct AppState {
     /// commands) before that.
     pub temporal: Arc<OnceLock<Client>>,
     pub view: View,
+    /// Accounts and sessions (the cafe's database).
+    pub accounts: accounts::Accounts,
     pub guard: Arc<TemporalGuard>,
     pub metrics: Metrics,
     /// `KITCHEN_MAX_WAIT` in milliseconds (0: no limit), given to every order placed.
@@ -52,9 +56,70 @@ pub struct AppState {
         title = "CoffeeShop on Temporal",
         description = "Order coffee, follow it, cancel it; work the kitchen; restock."
     ),
-    components(schemas(problem::ProblemDoc))
+    components(schemas(problem::ProblemDoc)),
+    modifiers(&SecuritySchemes),
+    security(("bearer" = []), ("cookie" = []))
 )]
 struct ApiDoc;
+
+/// The two ways to present a session: a bearer token (API clients) or the page's cookie. Every
+/// route needs one unless its own `security` says otherwise (`[{}]`: open).
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("the `token` from POST /auth/signin"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::COOKIE))),
+        );
+        // Every route that needs a session can answer 401 (none, or not valid) and 403 (not
+        // allowed): documented here once rather than on each route.
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let problem = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/problem+json",
+                        ContentBuilder::new().schema(Some(Ref::from_schema_name("ProblemDoc"))).build(),
+                    )
+                    .build(),
+            )
+        };
+        for item in doc.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                if operation.security.is_some() {
+                    continue;
+                }
+                let responses = &mut operation.responses.responses;
+                responses
+                    .entry("401".to_owned())
+                    .or_insert_with(|| problem("no session, or one that is invalid, expired or signed out"));
+                responses
+                    .entry("403".to_owned())
+                    .or_insert_with(|| problem("signed in, but this account's role may not do this"));
+            }
+        }
+    }
+}
 
 /// The routes and the OpenAPI document that describes exactly them.
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
@@ -62,6 +127,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(orders::router())
         .merge(stocks::router())
         .merge(kitchen::router())
+        .merge(auth::router())
         .merge(ops::router())
         .split_for_parts()
 }
@@ -92,7 +158,7 @@ pub fn app(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id, order_id = tracing::field::Empty)
+            tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id, order_id = tracing::field::Empty, account = tracing::field::Empty)
         }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)

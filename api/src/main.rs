@@ -3,12 +3,14 @@
 //! Run: `cargo run --bin api` (listens on `COFFEESHOP_API_PORT`, default 8080); `--help` lists
 //! every variable it reads.
 
+use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use api::accounts::{Accounts, SessionKey};
 use api::{AppState, Metrics, TemporalGuard, View, app};
 use clap::Parser;
-use platform::config::{DatabaseUrl, PostgresConfig, TemporalConfig};
+use platform::config::{DatabaseUrl, PostgresConfig, Secret, TemporalConfig};
 use platform::{config, shutdown_signal, telemetry, temporal};
 
 /// The API's configuration, from the environment (or the matching flags).
@@ -33,6 +35,22 @@ struct Config {
         value_name = "CUSTOMERCENTER_DATABASE_URL"
     )]
     customercenter_database_url: Option<DatabaseUrl>,
+    /// The cafe's database: accounts and sessions.
+    #[arg(long, env = "CAFE_DATABASE_URL", value_name = "CAFE_DATABASE_URL")]
+    cafe_database_url: Option<DatabaseUrl>,
+    /// The password of the first manager account, `admin` (created, or updated, at start). Unset:
+    /// no `admin` is set up (`make run` generates one and prints it).
+    #[arg(long, env = "COFFEESHOP_ADMIN_PASSWORD", value_name = "COFFEESHOP_ADMIN_PASSWORD")]
+    admin_password: Option<Secret>,
+    /// The key session tokens are signed with (at least 32 characters; the same on every API
+    /// replica). Unset: a random key, so sessions end when this process does.
+    #[arg(long, env = "COFFEESHOP_SESSION_KEY", value_name = "COFFEESHOP_SESSION_KEY",
+        value_parser = |raw: &str| if raw.len() >= 32 { Ok(Secret::from_str(raw)?) } else { Err("must be at least 32 characters".to_owned()) })]
+    session_key: Option<Secret>,
+    /// How long a sign-in lasts (`12h`, `30m`).
+    #[arg(long, env = "COFFEESHOP_SESSION_TTL", value_name = "COFFEESHOP_SESSION_TTL", default_value = "12h",
+        value_parser = |raw: &str| humantime::parse_duration(raw).map_err(|e| e.to_string()).and_then(|d| if d.as_secs() >= 60 { Ok(d) } else { Err("must be at least 1m".to_owned()) }))]
+    session_ttl: Duration,
     /// How long a command may wait on Temporal before a 503.
     #[arg(
         long,
@@ -64,6 +82,26 @@ async fn main() -> anyhow::Result<()> {
         .postgres
         .url("customercenter", config.customercenter_database_url.as_ref());
     let view = View::connect_lazy(view_url.expose(), 20)?;
+    let cafe_url = config.postgres.url("cafe", config.cafe_database_url.as_ref());
+    let key = match &config.session_key {
+        Some(key) => SessionKey::new(key.expose().as_bytes().to_vec()),
+        None => {
+            tracing::warn!("COFFEESHOP_SESSION_KEY is not set: using a random key; sessions end when the API stops");
+            SessionKey::random()
+        }
+    };
+    let accounts = Accounts::connect_lazy(cafe_url.expose(), key, config.session_ttl)?;
+    // The accounts database may not be there yet: migrate (and set up `admin`) once it is.
+    let (prepared, admin) = (accounts.clone(), config.admin_password.clone());
+    if admin.is_none() {
+        tracing::warn!("COFFEESHOP_ADMIN_PASSWORD is not set: no manager account is set up");
+    }
+    tokio::spawn(async move {
+        platform::patiently("the cafe's accounts database", || {
+            prepared.prepare(admin.as_ref().map(Secret::expose))
+        })
+        .await;
+    });
     let command_timeout = Duration::from_millis(config.command_timeout_ms);
     let max_in_flight = config.max_inflight_commands;
     let kitchen_max_wait_ms = config.kitchen_max_wait;
@@ -88,6 +126,7 @@ async fn main() -> anyhow::Result<()> {
     let state = AppState {
         temporal,
         view,
+        accounts,
         guard,
         metrics,
         kitchen_max_wait_ms,

@@ -19,6 +19,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 use workflows::OrderWorkflow;
 
+use crate::accounts::Role;
+use crate::auth::Caller;
 use crate::json::Body;
 use crate::problem::ProblemDoc;
 use crate::view::{Cursor, OrderView, shown};
@@ -36,7 +38,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct NewOrder {
     pub product_name: String,
     pub qty: i64,
-    pub customer_id: String,
+    /// Optional: orders are placed for the signed-in customer; if given it must be theirs.
+    pub customer_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -51,9 +54,11 @@ pub struct Placed {
 const IDEMPOTENCY_NAMESPACE: Uuid = Uuid::from_u128(0x6c1f_3c2e_9a57_4e0b_8f0e_2d4a_c0ff_ee00);
 
 /// Reads the `Idempotency-Key` header, if any, and turns it into the order id it stands for: the
-/// key decides the workflow id, so retries, races and API restarts all land on one workflow.
-fn order_id_for(headers: &HeaderMap) -> Result<OrderId, ApiError> {
-    let id = idempotent_id(headers, &IDEMPOTENCY_NAMESPACE)?.unwrap_or_else(Uuid::now_v7);
+/// key (scoped to the customer: two customers' keys never meet) decides the workflow id, so
+/// retries, races and API restarts all land on one workflow.
+fn order_id_for(headers: &HeaderMap, customer: &CustomerId) -> Result<OrderId, ApiError> {
+    let namespace = Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, customer.as_str().as_bytes());
+    let id = idempotent_id(headers, &namespace)?.unwrap_or_else(Uuid::now_v7);
     Ok(OrderId::parse(&id.to_string()).expect("a UUID is a valid order id"))
 }
 
@@ -70,7 +75,8 @@ pub(crate) fn idempotent_id(headers: &HeaderMap, namespace: &Uuid) -> Result<Opt
     Ok(Some(Uuid::new_v5(namespace, key.as_bytes())))
 }
 
-/// Place an order: starts its `OrderWorkflow`. Send an `Idempotency-Key` header to make retries safe.
+/// Place an order for the signed-in customer: starts its `OrderWorkflow`. Send an
+/// `Idempotency-Key` header to make retries safe. Requires: customer.
 #[utoipa::path(post, path = "/orders", tag = "orders", request_body = NewOrder,
     params(("Idempotency-Key" = Option<String>, Header, description = "same key + same body = same order")),
     responses(
@@ -80,14 +86,25 @@ pub(crate) fn idempotent_id(headers: &HeaderMap, namespace: &Uuid) -> Result<Opt
         (status = 503, description = "Temporal is unavailable; retry after `Retry-After`", body = ProblemDoc, content_type = "application/problem+json")))]
 async fn place(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     Body(body): Body<NewOrder>,
 ) -> Result<Response, ApiError> {
+    caller.require(&[Role::Customer], "placing an order")?;
+    let customer_id = caller.customer_id()?;
+    let given = body.customer_id.as_deref().map(CustomerId::parse).transpose()?;
+    if given.is_some_and(|given| given != customer_id) {
+        return Err(ApiError::Forbidden {
+            detail: format!(
+                "customerId must be your own ({customer_id}) or left out: orders are placed for the signed-in customer"
+            ),
+        });
+    }
     let input = PlaceOrder {
-        order_id: order_id_for(&headers)?,
+        order_id: order_id_for(&headers, &customer_id)?,
         product_name: ProductName::parse(&body.product_name)?,
         qty: Quantity::parse(body.qty)?,
-        customer_id: CustomerId::parse(&body.customer_id)?,
+        customer_id,
         kitchen_max_wait_ms: Some(state.kitchen_max_wait_ms),
     };
     record_order(&input.order_id);
@@ -168,15 +185,21 @@ fn parse_id(raw: &str) -> Result<OrderId, ApiError> {
     Ok(id)
 }
 
-/// One order with its full history, from the customercenter view.
+/// The order as `caller` may see it: staff see any; a customer sees only their own, and someone
+/// else's is "not found" (its existence is not theirs to learn).
+async fn visible(state: &AppState, caller: &Caller, id: &OrderId) -> Result<OrderView, ApiError> {
+    current(state, id)
+        .await?
+        .filter(|order| caller.role().is_staff() || order.customer_id == caller.account.name)
+        .ok_or_else(|| ApiError::not_found(format!("order {id}")))
+}
+
+/// One order with its full history, from the customercenter view. Requires: its customer, or staff.
 #[utoipa::path(get, path = "/orders/{order_id}", tag = "orders", params(("order_id" = String, Path)),
     responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
-async fn show(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<OrderView>, ApiError> {
+async fn show(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Result<Json<OrderView>, ApiError> {
     let id = parse_id(&raw)?;
-    current(&state, &id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("order {id}")))
+    visible(&state, &caller, &id).await.map(Json)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -202,16 +225,27 @@ pub struct Page {
 pub const DEFAULT_PAGE: i64 = 20;
 pub const MAX_PAGE: i64 = 100;
 
-/// MyPages: a customer's orders, newest first, a page at a time (follow `next`).
+/// MyPages: a customer's orders, newest first, a page at a time (follow `next`). A customer sees
+/// their own (`customerId` may be left out); staff name the customer.
 #[utoipa::path(get, path = "/orders", tag = "orders", params(ListQuery),
     responses((status = 200, body = Page), (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn list(
     State(state): State<AppState>,
+    caller: Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Page>, ApiError> {
     let Query(q) = query?;
-    let customer = CustomerId::parse(q.customer_id.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::bad_request(format!("{e}; pass ?customerId=...")))?;
+    let customer = match (caller.role(), q.customer_id.as_deref()) {
+        (Role::Customer, None) => caller.customer_id()?,
+        (Role::Customer, Some(given)) if given == caller.account.name => caller.customer_id()?,
+        (Role::Customer, Some(_)) => {
+            return Err(ApiError::Forbidden {
+                detail: "customers see only their own orders: leave customerId out or pass your own".to_owned(),
+            });
+        }
+        (_, given) => CustomerId::parse(given.unwrap_or(""))
+            .map_err(|e| ApiError::bad_request(format!("{e}; pass ?customerId=...")))?,
+    };
     let limit = q.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::bad_request(format!("limit must be from 1 to {MAX_PAGE}")));
@@ -259,7 +293,8 @@ pub struct CancelBody {
     pub reason: Option<String>,
 }
 
-/// Cancel an order (possible until brewing starts); the body is optional.
+/// Cancel an order (possible until brewing starts); the body is optional. Requires: the customer
+/// who placed it.
 #[utoipa::path(post, path = "/orders/{order_id}/cancel", tag = "orders", params(("order_id" = String, Path)),
     request_body(content = Option<CancelBody>, content_type = "application/json"),
     responses((status = 200, description = "the canceled order", body = OrderView),
@@ -267,6 +302,7 @@ pub struct CancelBody {
         (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn cancel(
     State(state): State<AppState>,
+    caller: Caller,
     Path(raw): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<OrderView>, ApiError> {
@@ -277,7 +313,7 @@ async fn cancel(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("the body must be {{\"reason\": \"...\"}} or empty: {e}")))?
     };
-    cancel_order(&state, id, body.reason).await
+    cancel_order(&state, &caller, id, body.reason).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -287,13 +323,14 @@ pub struct PatchBody {
     pub reason: Option<String>,
 }
 
-/// The seed's form of cancel: `{"status":"Canceled"}`.
+/// The seed's form of cancel: `{"status":"Canceled"}`. Requires: the customer who placed it.
 #[utoipa::path(patch, path = "/orders/{order_id}", tag = "orders", params(("order_id" = String, Path)), request_body = PatchBody,
     responses((status = 200, body = OrderView), (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 404, body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, body = ProblemDoc, content_type = "application/problem+json"), (status = 413, body = ProblemDoc, content_type = "application/problem+json"), (status = 415, body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn patch(
     State(state): State<AppState>,
+    caller: Caller,
     Path(raw): Path<String>,
     Body(body): Body<PatchBody>,
 ) -> Result<Json<OrderView>, ApiError> {
@@ -304,10 +341,17 @@ async fn patch(
             body.status
         )));
     }
-    cancel_order(&state, id, body.reason).await
+    cancel_order(&state, &caller, id, body.reason).await
 }
 
-async fn cancel_order(state: &AppState, id: OrderId, reason: Option<String>) -> Result<Json<OrderView>, ApiError> {
+async fn cancel_order(
+    state: &AppState,
+    caller: &Caller,
+    id: OrderId,
+    reason: Option<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    caller.require(&[Role::Customer], "canceling an order")?;
+    visible(state, caller, &id).await?;
     let canceled = state
         .guard
         .call_worker(queues::CAFE, state.orders()?.cancel(&id, CancelRequest { reason }))

@@ -25,6 +25,15 @@ pub enum ApiError {
     Conflict { detail: String },
     #[error("{what} not found")]
     NotFound { what: String },
+    /// No credential, or one that is not (or no longer) valid: 401 with `WWW-Authenticate`.
+    #[error("unauthorized: {detail}")]
+    Unauthorized { detail: String, bad_token: bool },
+    /// Signed in, but not allowed to do this.
+    #[error("forbidden: {detail}")]
+    Forbidden { detail: String },
+    /// Too many sign-in attempts; retry after this long.
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
     /// Temporal (or the view) cannot be reached right now; try again shortly.
     #[error("unavailable: {cause:#}")]
     Unavailable {
@@ -132,6 +141,36 @@ impl IntoResponse for ApiError {
                 "Not found",
                 format!("{what} does not exist; check the id"),
             ),
+            Self::Unauthorized { detail, bad_token } => {
+                let mut response = problem(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "Sign-in required",
+                    detail,
+                );
+                let challenge = if bad_token {
+                    r#"Bearer realm="coffeeshop", error="invalid_token""#
+                } else {
+                    r#"Bearer realm="coffeeshop""#
+                };
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+                response
+            }
+            Self::Forbidden { detail } => problem(StatusCode::FORBIDDEN, "forbidden", "Not allowed", detail),
+            Self::TooManyRequests { retry_after_secs } => {
+                let mut response = problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too-many-requests",
+                    "Too many attempts",
+                    format!("too many sign-in attempts for this name; retry in {retry_after_secs} s"),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                response
+            }
             Self::Unavailable {
                 cause,
                 retry_after_secs,

@@ -20,6 +20,8 @@ use workflows::RestockWorkflow;
 use crate::json::Body;
 use crate::orders::idempotent_id;
 use crate::problem::ProblemDoc;
+use crate::accounts::Role;
+use crate::auth::Caller;
 use crate::view::{StockView, shown};
 use crate::{ApiError, AppState};
 
@@ -28,7 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Stock levels, from the customercenter view.
-#[utoipa::path(get, path = "/stocks", tag = "stock", responses((status = 200, body = Vec<StockView>), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/stocks", tag = "stock", security(()), responses((status = 200, body = Vec<StockView>), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn levels(State(state): State<AppState>) -> Result<Json<Vec<StockView>>, ApiError> {
     Ok(Json(shown(state.view.stocks().await?)))
 }
@@ -59,6 +61,7 @@ const REQUEST_MEMO: &str = "request";
 
 /// Add stock (a `RestockWorkflow`); answers with the new level. Send an `Idempotency-Key` header
 /// to make retries safe: the same key with the same body is the same restock, counted once.
+/// Requires: manager.
 #[utoipa::path(post, path = "/stocks", tag = "stock", request_body = RestockBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "same key + same body = same restock")),
     responses((status = 200, description = "stock added", body = Restocked), (status = 201, description = "a new product", body = Restocked),
@@ -68,9 +71,11 @@ const REQUEST_MEMO: &str = "request";
         (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn restock(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     Body(body): Body<RestockBody>,
 ) -> Result<Response, ApiError> {
+    caller.require(&[Role::Manager], "restocking")?;
     let keyed = idempotent_id(&headers, &RESTOCK_NAMESPACE)?;
     let input = Restock {
         restock_id: keyed.unwrap_or_else(Uuid::now_v7).to_string(),

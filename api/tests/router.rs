@@ -1,4 +1,5 @@
-//! The router in-process (`tower::ServiceExt::oneshot`): no Temporal, no database, no processes.
+//! The router in-process (`tower::ServiceExt::oneshot`): no Temporal, no workers, no view; only
+//! the accounts database (a fresh one on the test process's shared PostgreSQL).
 //! What needs nothing but the API itself is checked here, in milliseconds: input validation and
 //! routing always answer a 4xx problem document that says what to fix, and with Temporal or the
 //! view unreachable, commands and reads answer 503 with `Retry-After`, never a 500. The full-stack
@@ -7,14 +8,40 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use api::accounts::{Accounts, Role, SessionKey};
 use api::{AppState, Metrics, TemporalGuard, View, app};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+const KEY: &[u8] = b"router-tests-key-router-tests-key";
+
+/// The accounts database (the one real dependency here: who is asking is decided first) with a
+/// customer `c` and the manager `admin` signed in: their tokens.
+struct Tokens {
+    url: String,
+    customer: String,
+    manager: String,
+}
+
+async fn tokens() -> &'static Tokens {
+    static TOKENS: tokio::sync::OnceCell<Tokens> = tokio::sync::OnceCell::const_new();
+    TOKENS
+        .get_or_init(|| async {
+            let url = stack::postgres::fresh_test_database().await;
+            let accounts = Accounts::connect_lazy(&url, SessionKey::new(KEY.to_vec()), Duration::from_secs(600)).unwrap();
+            accounts.prepare(Some("admin-password")).await.unwrap();
+            assert!(accounts.create("c", "customer-password", Role::Customer).await.unwrap());
+            let customer = accounts.sign_in("c", "customer-password").await.unwrap().token;
+            let manager = accounts.sign_in("admin", "admin-password").await.unwrap().token;
+            Tokens { url, customer, manager }
+        })
+        .await
+}
+
 /// The API with no Temporal connection yet and a view on a port where nothing listens.
-fn router() -> axum::Router {
+async fn router() -> axum::Router {
     let metrics = Metrics::new();
     let guard = Arc::new(TemporalGuard::new(
         Duration::from_millis(500),
@@ -22,17 +49,28 @@ fn router() -> axum::Router {
         16,
         metrics.commands_shed.clone(),
     ));
+    let accounts = Accounts::connect_lazy(&tokens().await.url, SessionKey::new(KEY.to_vec()), Duration::from_secs(600)).unwrap();
     app(AppState {
         temporal: Arc::new(OnceLock::new()),
         view: View::connect_lazy("postgres://nobody@127.0.0.1:1/none", 1).unwrap(),
+        accounts,
         guard,
         metrics,
         kitchen_max_wait_ms: 0,
     })
 }
 
-async fn send(request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
-    let response = router().oneshot(request).await.unwrap();
+/// Sends `request` as the person it is for: the customer `c` to place or cancel an order, the
+/// manager for the rest.
+async fn send(mut request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let path = request.uri().path().to_owned();
+    let for_customer = request.method() != axum::http::Method::GET && path.starts_with("/orders");
+    let tokens = tokens().await;
+    let token = if for_customer { &tokens.customer } else { &tokens.manager };
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let response = router().await.oneshot(request).await.unwrap();
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
     let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);

@@ -29,7 +29,13 @@ pub struct Plan {
     /// Follow each order until it is final, measuring end-to-end completion.
     pub wait: bool,
     pub progress: bool,
+    /// Orders are placed by this many customer accounts (`load-0`, `load-1`, …; signed up with
+    /// the password `load-<n>-password` if they do not exist yet), round-robin.
+    pub customers: usize,
 }
+
+/// The default number of customer accounts a load run places its orders from.
+pub const CUSTOMERS: usize = 16;
 
 /// Latency percentiles, in milliseconds.
 #[derive(Debug, Clone, Copy, Serialize, Default)]
@@ -86,10 +92,13 @@ struct Tally {
 /// Runs `plan` to the end and reports.
 pub async fn run(plan: Plan) -> anyhow::Result<Report> {
     anyhow::ensure!(!plan.products.is_empty(), "give at least one product");
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .pool_max_idle_per_host(plan.concurrency)
-        .build()?;
+    let anonymous = reqwest::Client::new();
+    let mut clients = Vec::new();
+    for k in 0..plan.customers.max(1) {
+        let name = format!("load-{k}");
+        let token = stack::customer_token(&anonymous, &plan.url, &name, &format!("{name}-password")).await?;
+        clients.push(stack::client_with(&token)?);
+    }
     let tally = Arc::new(Mutex::new(Tally::default()));
     let permits = Arc::new(Semaphore::new(plan.concurrency.max(1)));
     let bar = if plan.progress {
@@ -111,7 +120,7 @@ pub async fn run(plan: Plan) -> anyhow::Result<Report> {
             p.tick().await;
         }
         let permit = permits.clone().acquire_owned().await?;
-        let (http, tally, bar, plan) = (http.clone(), tally.clone(), bar.clone(), plan.clone());
+        let (http, tally, bar, plan) = (clients[i % clients.len()].clone(), tally.clone(), bar.clone(), plan.clone());
         tasks.spawn(async move {
             one_order(&http, &plan, i, &tally).await;
             bar.inc(1);
@@ -147,7 +156,7 @@ fn error(tally: &Mutex<Tally>, kind: String) {
 
 async fn one_order(http: &reqwest::Client, plan: &Plan, i: usize, tally: &Mutex<Tally>) {
     let product = &plan.products[i % plan.products.len()];
-    let body = json!({"productName": product, "qty": 1, "customerId": format!("load-{}", i % 1000)});
+    let body = json!({"productName": product, "qty": 1});
     let sent = Instant::now();
     let response = http.post(format!("{}/orders", plan.url)).json(&body).send().await;
     let ms = sent.elapsed().as_secs_f64() * 1000.0;

@@ -20,9 +20,22 @@ pub const PATIENCE: Duration = Duration::from_secs(60);
 pub struct TestApp {
     pub stack: Stack,
     pub api: String,
+    /// Signed in as the shop's manager (`admin`): the kitchen, stock, staff, and reading any order.
     pub http: reqwest::Client,
+    /// The manager's bearer token (what `http` sends).
+    pub manager_token: String,
     pub temporal: Client,
+    /// Customers signed up so far, by name: a client signed in as each.
+    customers: std::sync::Mutex<std::collections::HashMap<String, reqwest::Client>>,
     _dir: TempDir,
+}
+
+/// Signs the customer `name` up (unless they exist) and in; returns a client that acts as them.
+pub async fn customer_client(api: &str, name: &str) -> reqwest::Client {
+    let token = stack::customer_token(&reqwest::Client::new(), api, name, &format!("pw-{name}-secret"))
+        .await
+        .expect("a customer signs up and in");
+    stack::client_with(&token).expect("a client")
 }
 
 /// A directory removed on drop (after the stack in it has stopped: fields drop in order).
@@ -65,14 +78,54 @@ impl TestApp {
             .await?,
             temporalio_client::ClientOptions::new("default").build(),
         )?;
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+        let anonymous = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+        let token = stack::sign_in(&anonymous, &api, "admin", stack.config.admin_password.expose()).await?;
         Ok(Self {
             stack,
             api,
-            http,
+            http: stack::client_with(&token)?,
+            manager_token: token,
             temporal,
+            customers: Default::default(),
             _dir: dir,
         })
+    }
+
+    /// A client signed in as the customer `name` (signed up on first use).
+    pub async fn customer(&self, name: &str) -> reqwest::Client {
+        if let Some(client) = self.customers.lock().unwrap().get(name) {
+            return client.clone();
+        }
+        let client = customer_client(&self.api, name).await;
+        self.customers.lock().unwrap().insert(name.to_owned(), client.clone());
+        client
+    }
+
+    /// The client for the person a request is for: the order's customer to place or cancel an
+    /// order (`customerId` in the body, or the order's owner), the manager for everything else.
+    async fn client_for(&self, path: &str, body: &Value) -> reqwest::Client {
+        if path == "/orders" {
+            if let Some(customer) = body["customerId"].as_str() {
+                return self.customer(customer).await;
+            }
+        } else if let Some(id) = path.strip_prefix("/orders/").and_then(|rest| rest.strip_suffix("/cancel")) {
+            return self.owner_of(id).await;
+        }
+        self.http.clone()
+    }
+
+    /// A client signed in as the customer who placed order `id` (the manager if it is unknown).
+    pub async fn owner_of(&self, id: &str) -> reqwest::Client {
+        let r = self.get(&format!("/orders/{id}")).await;
+        let owner = if r.status() == StatusCode::OK {
+            r.json::<Value>().await.ok().and_then(|o| o["customerId"].as_str().map(str::to_owned))
+        } else {
+            None
+        };
+        match owner {
+            Some(owner) => self.customer(&owner).await,
+            None => self.http.clone(),
+        }
     }
 
     pub async fn get(&self, path: &str) -> Response {
@@ -84,7 +137,8 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Response {
-        self.http
+        self.client_for(path, &body)
+            .await
             .post(format!("{}{path}", self.api))
             .json(&body)
             .send()
@@ -283,23 +337,7 @@ impl TestApp {
     }
 }
 
-/// A new, empty database on the one PostgreSQL that this test process's database-only tests
-/// share (started on first use, stopped and removed by its watcher when the process ends);
-/// returns its URL. For tests of a store's SQL that need no Temporal, workers or API.
-pub async fn fresh_database() -> String {
-    static SHARED: tokio::sync::OnceCell<stack::postgres::Postgres> = tokio::sync::OnceCell::const_new();
-    let postgres = SHARED
-        .get_or_try_init(|| async {
-            let tools = Tools::locate(&stack::tools::stack_dir())?;
-            let dir = std::env::temp_dir().join(format!("coffeeshop-test-pg-{}", uuid::Uuid::now_v7().simple()));
-            stack::postgres::Postgres::start_for_lifetime_of(&tools, &dir, stack::free_port()?, std::process::id()).await
-        })
-        .await
-        .expect("the shared test PostgreSQL starts");
-    let name = format!("test_{}", uuid::Uuid::now_v7().simple());
-    postgres.create_database(&name).await.expect("a fresh database");
-    postgres.url(&name)
-}
+pub use stack::postgres::fresh_test_database as fresh_database;
 
 /// Polls `check` until it returns `Some`, or panics after [`PATIENCE`] with `what`.
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
+pub use platform::config::Secret;
 pub use postgres::Postgres;
 pub use process::{Managed, free_port, wait_until};
 pub use temporal::TemporalDev;
@@ -24,7 +25,7 @@ pub use tools::Tools;
 pub const WORKERS: [&str; 4] = ["warehouse", "kitchen", "customercenter", "cafe"];
 
 /// The services that own a database.
-pub const DATABASES: [&str; 3] = ["warehouse", "kitchen", "customercenter"];
+pub const DATABASES: [&str; 4] = ["cafe", "warehouse", "kitchen", "customercenter"];
 
 /// Where Temporal comes from.
 #[derive(Debug, Clone)]
@@ -57,6 +58,72 @@ pub struct StackConfig {
     pub rust_log: String,
     /// More environment for every service process (e.g. API tuning in a test).
     pub extra_env: Vec<(String, String)>,
+    /// The API's secrets: the first manager's password and the session signing key (given to
+    /// the API alone, never to the workers).
+    pub admin_password: Secret,
+    pub session_key: Secret,
+}
+
+/// Signs in through the API (`POST /auth/signin`) and returns the bearer token. The API sets up
+/// the `admin` account just after it starts: a refused sign-in is tried again for a few seconds.
+pub async fn sign_in(http: &reqwest::Client, api: &str, name: &str, password: &str) -> anyhow::Result<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = http
+            .post(format!("{api}/auth/signin"))
+            .json(&serde_json::json!({"name": name, "password": password}))
+            .send()
+            .await?;
+        let status = r.status();
+        if status.is_success() {
+            let body: serde_json::Value = r.json().await?;
+            return body["token"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| anyhow::anyhow!("the sign-in answer has no token"));
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "signing in as {name} failed: {status} {}",
+            r.text().await.unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Signs the customer `name` up with `password` (unless they exist) and in; returns the token.
+pub async fn customer_token(http: &reqwest::Client, api: &str, name: &str, password: &str) -> anyhow::Result<String> {
+    let r = http
+        .post(format!("{api}/auth/signup"))
+        .json(&serde_json::json!({"name": name, "password": password}))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        r.status().is_success() || r.status() == reqwest::StatusCode::CONFLICT,
+        "signing up {name}: {}",
+        r.status()
+    );
+    sign_in(http, api, name, password).await
+}
+
+/// A client that sends `token` as `Authorization: Bearer` with every request.
+pub fn client_with(token: &str) -> anyhow::Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse()?);
+    Ok(reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .default_headers(headers)
+        .build()?)
+}
+
+/// A random secret of `bytes` random bytes, hex-encoded.
+pub fn random_secret(bytes: usize) -> String {
+    let mut out = String::with_capacity(bytes * 2);
+    while out.len() < bytes * 2 {
+        out.push_str(&uuid::Uuid::new_v4().simple().to_string());
+    }
+    out.truncate(bytes * 2);
+    out
 }
 
 impl StackConfig {
@@ -79,6 +146,8 @@ impl StackConfig {
             brew_ms: 0,
             rust_log: std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned()),
             extra_env: Vec::new(),
+            admin_password: random_secret(12).into(),
+            session_key: random_secret(32).into(),
         })
     }
 
@@ -255,7 +324,7 @@ impl Stack {
     }
 
     async fn start_api(&mut self) -> anyhow::Result<()> {
-        self.api = Some(self.spawn_service("api", &[])?);
+        self.api = Some(self.spawn_api()?);
         let url = format!("{}/readyz", self.api_url());
         self.wait_http("api", &url).await
     }
@@ -266,8 +335,18 @@ impl Stack {
         if let Some(api) = self.api.as_mut() {
             api.shutdown(Duration::from_secs(15)).await;
         }
-        self.api = Some(self.spawn_service("api", &[])?);
+        self.api = Some(self.spawn_api()?);
         Ok(())
+    }
+
+    fn spawn_api(&self) -> anyhow::Result<Managed> {
+        self.spawn_service(
+            "api",
+            &[
+                ("COFFEESHOP_ADMIN_PASSWORD", self.config.admin_password.expose().to_owned()),
+                ("COFFEESHOP_SESSION_KEY", self.config.session_key.expose().to_owned()),
+            ],
+        )
     }
 
     pub fn api_url(&self) -> String {
@@ -404,7 +483,7 @@ impl Stack {
                 Ok(())
             }
             "api" => {
-                self.api = Some(self.spawn_service("api", &[])?);
+                self.api = Some(self.spawn_api()?);
                 Ok(())
             }
             worker => {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use stack::process::{ensure_free, port_answers};
 use stack::supervise::{Decision, MAX_RESTARTS, Restarts, WINDOW};
-use stack::{Stack, StackConfig, TemporalChoice, Tools, WORKERS};
+use stack::{Secret, Stack, StackConfig, TemporalChoice, Tools, WORKERS};
 
 /// Prints a line; a closed stdout (`make run | head`, a finished reader) is not a reason to panic.
 macro_rules! say {
@@ -66,6 +66,35 @@ struct Config {
     baristas: platform::config::BaristaConfig,
     #[arg(long, env = "RUST_LOG", value_name = "RUST_LOG", default_value = "info")]
     rust_log: String,
+    /// The password of the manager account `admin`. Unset: the one kept in the stack directory
+    /// (`admin-password`), generated on the first run.
+    #[arg(long, env = "COFFEESHOP_ADMIN_PASSWORD", value_name = "COFFEESHOP_ADMIN_PASSWORD")]
+    admin_password: Option<Secret>,
+    /// The key session tokens are signed with. Unset: the one kept in the stack directory
+    /// (`session-key`), generated on the first run, so sign-ins survive a restart.
+    #[arg(long, env = "COFFEESHOP_SESSION_KEY", value_name = "COFFEESHOP_SESSION_KEY")]
+    session_key: Option<Secret>,
+}
+
+/// A secret kept in the stack directory (readable by its owner only), made on first use.
+fn kept_secret(dir: &std::path::Path, name: &str, bytes: usize) -> anyhow::Result<Secret> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(name);
+    if let Ok(kept) = std::fs::read_to_string(&path)
+        && !kept.trim().is_empty()
+    {
+        return Ok(kept.trim().to_owned().into());
+    }
+    let secret = stack::random_secret(bytes);
+    std::fs::create_dir_all(dir)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)?;
+    std::io::Write::write_all(&mut file, secret.as_bytes())?;
+    Ok(secret.into())
 }
 
 #[tokio::main]
@@ -78,6 +107,7 @@ async fn main() {
 
 async fn run() -> anyhow::Result<()> {
     let config = Config::parse();
+    let admin_from_env = config.admin_password.is_some();
     let dir = stack::tools::stack_dir();
     let tools = Tools::locate(&dir)?;
     let (api_port, pg_port, ui_port) = (config.api_port, config.pg_port, config.ui_port);
@@ -129,6 +159,14 @@ async fn run() -> anyhow::Result<()> {
         brew_ms: config.baristas.brew_ms,
         rust_log: config.rust_log.clone(),
         extra_env: Vec::new(),
+        admin_password: match &config.admin_password {
+            Some(p) => p.clone(),
+            None => kept_secret(&dir, "admin-password", 9)?,
+        },
+        session_key: match &config.session_key {
+            Some(k) => k.clone(),
+            None => kept_secret(&dir, "session-key", 32)?,
+        },
     };
     say!(
         "• starting Temporal, PostgreSQL, the workers ({}) and the API; logs in {}",
@@ -142,6 +180,15 @@ async fn run() -> anyhow::Result<()> {
     say!("");
     say!("CoffeeShop is running.");
     say!("  API           {api}          (try: curl {api}/stocks)");
+    let password_from = if admin_from_env {
+        "from COFFEESHOP_ADMIN_PASSWORD".to_owned()
+    } else {
+        format!("kept in {}", dir.join("admin-password").display())
+    };
+    say!(
+        "  manager       admin / {}   ({password_from})",
+        stack.config.admin_password.expose()
+    );
     match &stack.config.temporal {
         TemporalChoice::Start { .. } => say!("  Temporal UI   http://localhost:{ui_port}"),
         TemporalChoice::Existing(a) => say!("  Temporal      {a} (already running; its UI is wherever it is)"),
@@ -252,6 +299,7 @@ fn log_supervision(stack: &Stack, line: &str) {
 /// A fresh shop opens with a menu in stock (through the API, so each restock is a workflow).
 async fn seed_menu(stack: &Stack) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
+    let token = stack::sign_in(&http, &stack.api_url(), "admin", stack.config.admin_password.expose()).await?;
     let stocks: Vec<serde_json::Value> = http
         .get(format!("{}/stocks", stack.api_url()))
         .send()
@@ -265,6 +313,7 @@ async fn seed_menu(stack: &Stack) -> anyhow::Result<()> {
         let body = serde_json::json!({"productName": product, "qty": 100});
         let r = http
             .post(format!("{}/stocks", stack.api_url()))
+            .bearer_auth(&token)
             .json(&body)
             .send()
             .await?;

@@ -146,6 +146,24 @@ stop"#;
     }
 }
 
+/// A new, empty database on the one PostgreSQL that this test process's database-only tests
+/// share (started on first use, stopped and removed by its watcher when the process ends);
+/// returns its URL. For tests of a store's SQL that need no Temporal, workers or API.
+pub async fn fresh_test_database() -> String {
+    static SHARED: tokio::sync::OnceCell<Postgres> = tokio::sync::OnceCell::const_new();
+    let postgres = SHARED
+        .get_or_try_init(|| async {
+            let tools = Tools::locate(&crate::tools::stack_dir())?;
+            let dir = std::env::temp_dir().join(format!("coffeeshop-test-pg-{}", uuid::Uuid::now_v7().simple()));
+            Postgres::start_for_lifetime_of(&tools, &dir, crate::free_port()?, std::process::id()).await
+        })
+        .await
+        .expect("the shared test PostgreSQL starts");
+    let name = format!("test_{}", uuid::Uuid::now_v7().simple());
+    postgres.create_database(&name).await.expect("a fresh database");
+    postgres.url(&name)
+}
+
 /// `Some(user)` when we are root and must hand PostgreSQL to an unprivileged user.
 async fn run_as() -> anyhow::Result<Option<User>> {
     if !Uid::effective().is_root() {

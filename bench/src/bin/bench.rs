@@ -57,6 +57,7 @@ fn plan(url: &str, orders: usize, concurrency: usize, wait: bool) -> Plan {
         cancel_ratio: 0.0,
         wait,
         progress: true,
+        customers: bench::CUSTOMERS,
     }
 }
 
@@ -73,7 +74,9 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
     );
     let mut stack = Stack::start(config).await?;
     let url = stack.api_url();
-    let http = reqwest::Client::new();
+    // The manager restocks and reads the kitchen board; orders come from customer accounts.
+    let token = stack::sign_in(&reqwest::Client::new(), &url, "admin", stack.config.admin_password.expose()).await?;
+    let http = stack::client_with(&token)?;
     for product in PRODUCTS {
         http.post(format!("{url}/stocks"))
             .json(&serde_json::json!({"productName": product, "qty": 1_000_000}))
@@ -93,7 +96,7 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
     bench::print(&e2e);
     let e2e_rate = e2e.e2e_throughput.unwrap_or(0.0);
 
-    let activities = activities_per_order(&stack, &url).await?;
+    let activities = activities_per_order(&stack, &http, &url).await?;
     println!("• 2/5 the ceiling: bare workflows with {activities} no-op activities each");
     let client =
         workers::temporal::try_connect(&format!("http://{}", stack.temporal_address).parse()?, "default").await?;
@@ -200,6 +203,9 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
 
 /// Stops Temporal, waits for the API's breaker to open, and times `n` refused orders.
 async fn fail_fast(stack: &mut Stack, http: &reqwest::Client, url: &str, n: usize) -> anyhow::Result<Percentiles> {
+    let customer = stack::client_with(
+        &stack::customer_token(&reqwest::Client::new(), url, "bench-outage", "bench-outage-password").await?,
+    )?;
     stack.stop_temporal();
     let deadline = Instant::now() + std::time::Duration::from_secs(30);
     loop {
@@ -210,9 +216,9 @@ async fn fail_fast(stack: &mut Stack, http: &reqwest::Client, url: &str, n: usiz
         anyhow::ensure!(Instant::now() < deadline, "the breaker did not open");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let body = serde_json::json!({"productName": "Latte", "qty": 1, "customerId": "bench-outage"});
+    let body = serde_json::json!({"productName": "Latte", "qty": 1});
     time_each(n, |_| {
-        let (http, url, body) = (http.clone(), url.to_owned(), body.clone());
+        let (http, url, body) = (customer.clone(), url.to_owned(), body.clone());
         async move {
             let r = http.post(format!("{url}/orders")).json(&body).send().await?;
             anyhow::ensure!(r.status().as_u16() == 503, "expected 503, got {}", r.status());
@@ -223,8 +229,8 @@ async fn fail_fast(stack: &mut Stack, http: &reqwest::Client, url: &str, n: usiz
 }
 
 /// How many activities one completed order ran, read from its history.
-async fn activities_per_order(stack: &Stack, url: &str) -> anyhow::Result<u32> {
-    let ids = completed_orders(&reqwest::Client::new(), url).await?;
+async fn activities_per_order(stack: &Stack, http: &reqwest::Client, url: &str) -> anyhow::Result<u32> {
+    let ids = completed_orders(http, url).await?;
     let id = ids.first().ok_or_else(|| anyhow::anyhow!("no completed order"))?;
     let out = tokio::process::Command::new(&stack.config.tools.temporal)
         .args([

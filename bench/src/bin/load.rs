@@ -36,6 +36,9 @@ struct Args {
     /// KITCHEN_AUTO_BARISTAS > 0 on the stack).
     #[arg(long)]
     wait: bool,
+    /// Place orders from this many customer accounts (`load-0`…, signed up if new).
+    #[arg(long, default_value_t = bench::CUSTOMERS)]
+    customers: usize,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -57,6 +60,7 @@ async fn main() -> anyhow::Result<()> {
         cancel_ratio: a.cancel_ratio,
         wait: a.wait,
         progress: !a.json,
+        customers: a.customers,
     };
     let report = bench::run(plan).await?;
     if a.json {

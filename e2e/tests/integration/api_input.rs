@@ -21,8 +21,9 @@ async fn bad_orders_are_refused_with_a_problem_that_says_what_to_fix_and_nothing
     let app = TestApp::spawn().await;
     let product = app.stocked_product(10).await;
     let customer = "c-bad";
+    let http = app.customer(customer).await;
     let post = |body: String, content_type: &'static str| {
-        app.http
+        http
             .post(format!("{}/orders", app.api))
             .header("content-type", content_type)
             .body(body)
@@ -172,7 +173,7 @@ async fn an_idempotency_key_makes_a_retried_order_one_order() {
     let mut app = TestApp::spawn().await;
     let product = app.stocked_product(10).await;
     let body = json!({"productName": product, "qty": 2, "customerId": "c-idem"});
-    let (http, orders) = (app.http.clone(), format!("{}/orders", app.api));
+    let (http, orders) = (app.customer("c-idem").await, format!("{}/orders", app.api));
     let send = |body: Value| {
         http.post(&orders)
             .header("Idempotency-Key", "key-123")

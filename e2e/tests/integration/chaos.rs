@@ -66,9 +66,10 @@ async fn killing_every_process_in_turn_under_a_stream_of_orders_loses_and_double
 
     // The stream: a few clients placing orders one after another, each retried until accepted.
     let accepted = Arc::new(AtomicUsize::new(0));
+    let chaos_customer = app.customer("c-chaos").await;
     let mut clients = tokio::task::JoinSet::new();
     for client in 0..CLIENTS {
-        let (http, api, product, accepted) = (app.http.clone(), app.api.clone(), product.clone(), accepted.clone());
+        let (http, api, product, accepted) = (chaos_customer.clone(), app.api.clone(), product.clone(), accepted.clone());
         clients.spawn(async move {
             let mut ids = Vec::new();
             for i in (client..ORDERS).step_by(CLIENTS) {
@@ -122,7 +123,7 @@ async fn killing_every_process_in_turn_under_a_stream_of_orders_loses_and_double
     ids.dedup();
     assert_eq!(ids.len(), ORDERS, "one order per key");
     for (key, id) in placed.iter().take(5) {
-        let again = place_until_accepted(&app.http, &app.api, key, &product).await;
+        let again = place_until_accepted(&chaos_customer, &app.api, key, &product).await;
         assert_eq!(&again, id, "a retried key is the same order");
     }
     let count = eventually("Temporal counts one workflow per key", || async {

@@ -3,6 +3,7 @@
 //! waiting for the slowest test of each. Each module is one subject; most tests start a whole
 //! stack of their own (`e2e::TestApp`).
 
+mod accounts;
 mod api_fuzz;
 mod api_input;
 mod barista_crash;

@@ -111,11 +111,20 @@ async fn make_run_starts_everything_keeps_orders_across_runs_and_stops_cleanly()
     let dir = stack_dir();
     let env = stack_env(dir.path());
     let api = format!("http://127.0.0.1:{}", port_of(&env, "COFFEESHOP_API_PORT"));
-    let http = reqwest::Client::new();
 
     let first = launch(&env).await;
     let printed = first.output.join("\n");
     assert!(printed.contains("CoffeeShop is running."), "{printed}");
+    // The first manager's password is generated, kept in the stack dir, and printed.
+    let password = std::fs::read_to_string(dir.path().join("admin-password")).unwrap();
+    assert!(
+        printed.contains(&format!("manager       admin / {password}")),
+        "{printed}"
+    );
+    stack::sign_in(&reqwest::Client::new(), &api, "admin", &password)
+        .await
+        .expect("the printed password signs in as admin");
+    let http = e2e::customer_client(&api, "c-run").await;
     assert!(
         printed.contains(&format!(
             "Temporal UI   http://localhost:{}",
@@ -163,7 +172,7 @@ async fn make_run_starts_everything_keeps_orders_across_runs_and_stops_cleanly()
     let order: Value = get_json(&http, &format!("{api}/orders/{id}")).await;
     assert_eq!(
         order["status"], "Completed",
-        "the second run keeps the first run's orders"
+        "the second run keeps the first run's orders (and the customer's sign-in)"
     );
     let stocks: Vec<Value> = get_json(&http, &format!("{api}/stocks")).await;
     assert!(
@@ -248,11 +257,8 @@ async fn make_run_restarts_any_process_that_dies_and_the_shop_keeps_serving() {
     let dir = stack_dir();
     let env = stack_env(dir.path());
     let api = format!("http://127.0.0.1:{}", port_of(&env, "COFFEESHOP_API_PORT"));
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
     let launch = launch(&env).await;
+    let http = e2e::customer_client(&api, "c-heal").await;
     let pids = printed_pids(&launch.output);
     let supervisor_log = dir.path().join("logs").join("supervisor.log");
 

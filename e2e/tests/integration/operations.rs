@@ -20,16 +20,16 @@ async fn a_rolling_restart_of_every_worker_under_a_stream_of_orders_loses_nothin
     let orders = 30;
     let (ids, restarted) = {
         let api = app.api.clone();
-        let http = app.http.clone();
+        let http = app.customer("c-roll").await;
         let product = product.clone();
         let stream = async move {
             let mut ids = Vec::new();
             let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
-            for i in 0..orders {
+            for _ in 0..orders {
                 tick.tick().await;
                 let r = http
                     .post(format!("{api}/orders"))
-                    .json(&serde_json::json!({"productName": product, "qty": 1, "customerId": format!("c-roll-{i}")}))
+                    .json(&serde_json::json!({"productName": product, "qty": 1, "customerId": "c-roll"}))
                     .send()
                     .await
                     .unwrap();

@@ -234,7 +234,8 @@ async fn record_a_temporal_database_with_orders_left_running() {
     app.restock("Upgrade-Blend", 100).await;
     for key in UPGRADE_KEYS {
         let r = app
-            .http
+            .customer("c-upgrade")
+            .await
             .post(format!("{}/orders", app.api))
             .header("Idempotency-Key", key)
             .json(&json!({"productName": "Upgrade-Blend", "qty": 1, "customerId": "c-upgrade"}))

@@ -156,7 +156,8 @@ async fn an_order_with_stock_reserved_can_be_canceled_before_the_kitchen_queues_
     app.wait_for_workflow_status(&id, "StockReserved").await;
     // The seed's form of cancel this time.
     let r = app
-        .http
+        .owner_of(&id)
+        .await
         .patch(format!("{}/orders/{id}", app.api))
         .json(&json!({"status": "Canceled"}))
         .send()
@@ -196,7 +197,8 @@ async fn cancel_is_refused_once_brewing_has_begun_and_after_the_order_is_finishe
         "{problem}"
     );
     let patched = app
-        .http
+        .owner_of(&id)
+        .await
         .patch(format!("{}/orders/{id}", app.api))
         .json(&json!({"status": "Canceled"}))
         .send()

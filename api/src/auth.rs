@@ -1,0 +1,292 @@
+//! Who is asking: sign-up, sign-in, sign-out, staff accounts, and the [`Caller`] every protected
+//! handler takes. A token comes as `Authorization: Bearer …` (API clients) or as the HttpOnly,
+//! SameSite=Strict cookie `coffeeshop_session` (the web page); a state-changing request carried by
+//! the cookie must also come from this site (`Origin`, or `Sec-Fetch-Site: same-origin`), so
+//! another web site cannot make a signed-in browser act.
+
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use domain::CustomerId;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::accounts::{Account, Role, SignInError};
+use crate::json::Body;
+use crate::problem::ProblemDoc;
+use crate::{ApiError, AppState};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "coffeeshop_session";
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sign_up))
+        .routes(routes!(sign_in))
+        .routes(routes!(sign_out))
+        .routes(routes!(me))
+        .routes(routes!(create_staff, list_staff))
+}
+
+/// The signed-in account behind a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account: Account,
+    session: String,
+}
+
+impl Caller {
+    /// The customer id of a customer's orders: the account's name.
+    pub fn customer_id(&self) -> Result<CustomerId, ApiError> {
+        Ok(CustomerId::parse(&self.account.name)?)
+    }
+
+    pub fn role(&self) -> Role {
+        self.account.role
+    }
+
+    /// Refuses (403) unless the caller has one of `roles`; `what` names the action.
+    pub fn require(&self, roles: &[Role], what: &str) -> Result<(), ApiError> {
+        if roles.contains(&self.account.role) {
+            return Ok(());
+        }
+        let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        Err(ApiError::Forbidden {
+            detail: format!(
+                "{what} needs a {} account; you are signed in as {} ({})",
+                allowed.join(" or "),
+                self.account.name,
+                self.account.role.as_str()
+            ),
+        })
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value)
+}
+
+/// Whether a cookie-carried request comes from this site's own page.
+fn same_site(parts: &Parts) -> bool {
+    let headers = &parts.headers;
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
+        return !host.is_empty() && origin_host == host;
+    }
+    headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| site == "same-origin")
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (token, by_cookie) = match (bearer(&parts.headers), cookie(&parts.headers)) {
+            (Some(token), _) => (token, false),
+            (None, Some(token)) => (token, true),
+            (None, None) => {
+                return Err(ApiError::Unauthorized {
+                    detail: "sign in first (POST /auth/signin) and send the token as `Authorization: Bearer <token>`"
+                        .to_owned(),
+                    bad_token: false,
+                });
+            }
+        };
+        if by_cookie && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) && !same_site(parts) {
+            return Err(ApiError::Forbidden {
+                detail: "a change made with the session cookie must come from this site's own page".to_owned(),
+            });
+        }
+        match state.accounts.authenticate(token).await? {
+            Some((session, account)) => {
+                tracing::Span::current().record("account", tracing::field::display(&account.name));
+                Ok(Self { account, session })
+            }
+            None => Err(ApiError::Unauthorized {
+                detail: "the session token is invalid, expired or signed out; sign in again".to_owned(),
+                bad_token: true,
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Credentials {
+    /// For a customer, also the customer id of their orders.
+    pub name: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewStaff {
+    pub name: String,
+    pub password: String,
+    /// `barista` or `manager`.
+    pub role: Role,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountView {
+    pub name: String,
+    pub role: Role,
+}
+
+impl From<Account> for AccountView {
+    fn from(a: Account) -> Self {
+        Self {
+            name: a.name,
+            role: a.role,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedIn {
+    /// Send as `Authorization: Bearer <token>`; the page gets the same token as a cookie.
+    pub token: String,
+    pub token_type: &'static str,
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub account: AccountView,
+}
+
+fn account_name(raw: &str) -> Result<String, ApiError> {
+    // An account's name is a valid customer id (1–64 visible characters).
+    CustomerId::parse(raw)
+        .map(|c| c.to_string())
+        .map_err(|e| ApiError::unprocessable(format!("name: {}", e.to_string().replace("customerId", "name"))))
+}
+
+async fn create_account(state: &AppState, name: &str, password: &str, role: Role) -> Result<Response, ApiError> {
+    let name = account_name(name)?;
+    if !state.accounts.create(&name, password, role).await? {
+        return Err(ApiError::Conflict {
+            detail: format!("the name {name:?} is taken; choose another"),
+        });
+    }
+    tracing::info!(account = %name, role = role.as_str(), "account created");
+    Ok((StatusCode::CREATED, Json(AccountView { name, role })).into_response())
+}
+
+/// Sign up as a customer. The name becomes the customer id of your orders.
+#[utoipa::path(post, path = "/auth/signup", tag = "accounts", request_body = Credentials, security(()),
+    responses((status = 201, body = AccountView),
+        (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "the name is taken", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, body = ProblemDoc, content_type = "application/problem+json"), (status = 415, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
+async fn sign_up(State(state): State<AppState>, Body(body): Body<Credentials>) -> Result<Response, ApiError> {
+    create_account(&state, &body.name, &body.password, Role::Customer).await
+}
+
+/// Sign in: returns a bearer token and sets the session cookie. Repeated attempts for one name are
+/// limited (429 with `Retry-After`).
+#[utoipa::path(post, path = "/auth/signin", tag = "accounts", request_body = Credentials, security(()),
+    responses((status = 200, body = SignedIn),
+        (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "wrong name or password", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, body = ProblemDoc, content_type = "application/problem+json"), (status = 415, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, description = "too many attempts; retry after `Retry-After`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
+async fn sign_in(State(state): State<AppState>, Body(body): Body<Credentials>) -> Result<Response, ApiError> {
+    let name = account_name(&body.name)?;
+    let session = match state.accounts.sign_in(&name, &body.password).await {
+        Ok(session) => session,
+        Err(SignInError::Refused) => {
+            tracing::info!(account = %name, "sign-in refused");
+            return Err(ApiError::Unauthorized {
+                detail: "wrong name or password".to_owned(),
+                bad_token: false,
+            });
+        }
+        Err(SignInError::TooMany(wait)) => {
+            return Err(ApiError::TooManyRequests {
+                retry_after_secs: wait.as_secs().max(1),
+            });
+        }
+        Err(SignInError::Store(e)) => return Err(e),
+    };
+    let cookie = format!(
+        "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        session.token,
+        state.accounts.ttl().as_secs()
+    );
+    let body = SignedIn {
+        token: session.token,
+        token_type: "Bearer",
+        expires_at: session.expires_at,
+        account: session.account.into(),
+    };
+    let cookie = HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// Sign out: the token stops working at once and the cookie is cleared.
+#[utoipa::path(post, path = "/auth/signout", tag = "accounts",
+    responses((status = 204, description = "signed out"),
+        (status = 401, body = ProblemDoc, content_type = "application/problem+json"), (status = 403, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
+async fn sign_out(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    state.accounts.sign_out(&caller.session).await?;
+    let clear = HeaderValue::from_static("coffeeshop_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
+}
+
+/// The signed-in account.
+#[utoipa::path(get, path = "/auth/me", tag = "accounts",
+    responses((status = 200, body = AccountView),
+        (status = 401, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
+async fn me(caller: Caller) -> Json<AccountView> {
+    Json(caller.account.into())
+}
+
+/// Create a staff account (barista or manager). Requires: manager.
+#[utoipa::path(post, path = "/staff", tag = "accounts", request_body = NewStaff,
+    responses((status = 201, body = AccountView),
+        (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 401, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, body = ProblemDoc, content_type = "application/problem+json"), (status = 409, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, body = ProblemDoc, content_type = "application/problem+json"), (status = 415, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
+async fn create_staff(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body<NewStaff>,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Manager], "creating staff accounts")?;
+    if !body.role.is_staff() {
+        return Err(ApiError::unprocessable(
+            "role must be barista or manager; customers sign up themselves (POST /auth/signup)",
+        ));
+    }
+    create_account(&state, &body.name, &body.password, body.role).await
+}
+
+/// The staff accounts. Requires: manager.
+#[utoipa::path(get, path = "/staff", tag = "accounts",
+    responses((status = 200, body = Vec<AccountView>),
+        (status = 401, body = ProblemDoc, content_type = "application/problem+json"), (status = 403, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
+async fn list_staff(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<AccountView>>, ApiError> {
+    caller.require(&[Role::Manager], "listing staff accounts")?;
+    Ok(Json(state.accounts.staff().await?.into_iter().map(Into::into).collect()))
+}
