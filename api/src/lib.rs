@@ -83,53 +83,59 @@ impl utoipa::Modify for SecuritySchemes {
             "cookie",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::COOKIE))),
         );
-        // Every route that needs a session can answer 401 (none, or not valid) and 403 (not
-        // allowed): documented here once rather than on each route.
-        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-        let problem = |description: &str| {
-            RefOr::T(
-                ResponseBuilder::new()
-                    .description(description)
-                    .content(
-                        "application/problem+json",
-                        ContentBuilder::new().schema(Some(Ref::from_schema_name("ProblemDoc"))).build(),
-                    )
-                    .build(),
-            )
-        };
-        for item in doc.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ];
-            for operation in operations.into_iter().flatten() {
-                if operation.security.is_some() {
-                    continue;
-                }
-                let responses = &mut operation.responses.responses;
-                responses
-                    .entry("401".to_owned())
-                    .or_insert_with(|| problem("no session, or one that is invalid, expired or signed out"));
-                responses
-                    .entry("403".to_owned())
-                    .or_insert_with(|| problem("signed in, but this account's role may not do this"));
-            }
-        }
     }
 }
 
 /// The routes and the OpenAPI document that describes exactly them.
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(orders::router())
         .merge(stocks::router())
         .merge(kitchen::router())
         .merge(auth::router())
         .merge(ops::router())
-        .split_for_parts()
+        .split_for_parts();
+    document_auth_failures(&mut doc);
+    (router, doc)
+}
+
+/// Adds the 401 and 403 answers to every documented route that needs a session.
+fn document_auth_failures(doc: &mut utoipa::openapi::OpenApi) {
+    // Every route that needs a session can answer 401 (none, or not valid) and 403 (not
+    // allowed): documented here once rather than on each route.
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let problem = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ProblemDoc"))).build(),
+                )
+                .build(),
+        )
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            if operation.security.is_some() {
+                continue;
+            }
+            let responses = &mut operation.responses.responses;
+            responses
+                .entry("401".to_owned())
+                .or_insert_with(|| problem("no session, or one that is invalid, expired or signed out"));
+            responses
+                .entry("403".to_owned())
+                .or_insert_with(|| problem("signed in, but this account's role may not do this"));
+        }
+    }
 }
 
 pub fn app(state: AppState) -> Router {

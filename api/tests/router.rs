@@ -262,4 +262,9 @@ async fn the_openapi_document_is_served_and_lists_the_routes() {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }
+    let place = &doc["paths"]["/orders"]["post"];
+    assert!(place["responses"]["401"].is_object() && place["responses"]["403"].is_object(), "{place}");
+    let menu = &doc["paths"]["/stocks"]["get"];
+    assert!(menu["responses"]["401"].is_null(), "the menu is open: {menu}");
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }

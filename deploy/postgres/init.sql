@@ -4,3 +4,4 @@ CREATE DATABASE temporal_visibility;
 CREATE DATABASE warehouse;
 CREATE DATABASE kitchen;
 CREATE DATABASE customercenter;
+CREATE DATABASE cafe;
