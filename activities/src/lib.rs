@@ -3,6 +3,7 @@
 //! start-up) and implements the activity definitions of `domain::contracts`. Every activity is
 //! idempotent per order; business refusals are non-retryable failures, everything else retries.
 
+pub mod cafe;
 pub mod customercenter;
 pub mod kitchen;
 pub mod warehouse;

@@ -249,6 +249,12 @@ pub struct TicketMove {
 pub struct OrderProjection {
     pub order: Order,
     pub stock: Option<StockLevel>,
+    /// The length of the workflow's history when it was projected: what orders projections. A
+    /// projection handed over from a workflow task that was then lost (its worker or the server
+    /// died) carries a shorter history than anything the workflow decides afterwards, so what it
+    /// decides then replaces it even at a lower `seq`. `0` for projections made before this field.
+    #[serde(default)]
+    pub at_event: u64,
 }
 
 /// Failure types of business refusals (non-retryable application failures).
@@ -325,9 +331,31 @@ impl CustomerCenter {
     }
 }
 
+/// The cafe worker's own activities, run as *local* activities inside the order's workflow task
+/// (one marker event each, no activity task of their own). It hands a projection to the
+/// customercenter over its ingest route; the customercenter applies it exactly as `projectOrder`
+/// would. When the hand-over fails, the workflow falls back to the durable activity.
+pub struct Cafe;
+
+#[activity_definitions]
+impl Cafe {
+    /// A projection, to the customercenter (fallback: `projectOrder`).
+    #[activity(name = "handOverProjection")]
+    pub fn hand_over_projection(_: OrderProjection) -> Result<(), ActivityError> {
+        unimplemented!()
+    }
+}
+
+/// The ingest routes (`POST`, JSON) on the owning service's health port.
+pub mod ingest {
+    /// An [`super::OrderProjection`], on the customercenter.
+    pub const ORDER: &str = "/ingest/order";
+}
+
 /// The activity definitions as types, for implementations to name in
 /// `#[activity(definition = domain::definitions::ReserveStock)]`.
 pub mod definitions {
+    pub use super::cafe::HandOverProjection;
     pub use super::customer_center::{ProjectOrder, ProjectStock};
     pub use super::kitchen::{CancelProduction, MoveTicket, StartProduction};
     pub use super::warehouse::{ReleaseStock, ReserveStock, Restock};

@@ -38,11 +38,16 @@ pub async fn customer_client(api: &str, name: &str) -> reqwest::Client {
     stack::client_with(&token).expect("a client")
 }
 
-/// A directory removed on drop (after the stack in it has stopped: fields drop in order).
+/// A directory removed on drop (after the stack in it has stopped: fields drop in order), unless
+/// the test failed: then its logs stay for reading, and the path is printed.
 struct TempDir(PathBuf);
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("the failed test's stack directory (logs in logs/) is kept: {}", self.0.display());
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }

@@ -250,6 +250,11 @@ impl Stack {
             ("KITCHEN_AUTO_BARISTAS".to_owned(), c.baristas.to_string()),
             ("KITCHEN_BREW_MS".to_owned(), c.brew_ms.to_string()),
             ("RUST_LOG".to_owned(), c.rust_log.clone()),
+            // The cafe worker hands projections to the customercenter's health server.
+            (
+                "CUSTOMERCENTER_INGEST_URL".to_owned(),
+                format!("http://127.0.0.1:{}", self.health_port("customercenter")),
+            ),
         ];
         for db in DATABASES {
             env.push((format!("{}_DATABASE_URL", db.to_uppercase()), self.postgres.url(db)));

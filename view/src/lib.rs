@@ -13,9 +13,16 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
-/// The writing side. Projections are idempotent and order-safe: an order row changes only for a
-/// newer `seq`, a stock level only for a newer `version`, and every history step is inserted once
-/// under its own key, so all steps land whatever order the projections arrive in.
+/// The writing side. Projections are idempotent and order-safe: an order changes only for a
+/// projection at least as new, a stock level only for a newer `version`. Each projection carries
+/// the order's whole history, so the newest one alone says what the view holds; an older one
+/// arriving late changes nothing.
+///
+/// "Newer" is `(at_event, seq)`: the length of the workflow's history when it projected, then the
+/// order's step count. Projections are handed over from inside a workflow task; when that task is
+/// lost (its worker or the Temporal server died) the workflow decides again, possibly otherwise,
+/// with a longer history, so what it decides then replaces what the lost task projected even at a
+/// lower `seq`.
 #[derive(Clone, Debug)]
 pub struct ViewDb {
     pool: PgPool,
@@ -36,7 +43,7 @@ impl ViewDb {
     /// Applies one projection in one transaction.
     pub async fn project_order(&self, p: &OrderProjection) -> sqlx::Result<()> {
         let mut tx = self.pool.begin().await?;
-        upsert_order(&mut tx, &p.order).await?;
+        upsert_order(&mut tx, &p.order, p.at_event).await?;
         if let Some(level) = &p.stock {
             upsert_stock(&mut tx, level).await?;
         }
@@ -50,13 +57,14 @@ impl ViewDb {
     }
 }
 
-async fn upsert_order(tx: &mut Transaction<'_, Postgres>, o: &Order) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO orders (order_id, customer_id, product_name, qty, status, reason, seq, placed_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+async fn upsert_order(tx: &mut Transaction<'_, Postgres>, o: &Order, at_event: u64) -> sqlx::Result<()> {
+    let newest = sqlx::query(
+        "INSERT INTO orders (order_id, customer_id, product_name, qty, status, reason, seq, placed_at, updated_at, at_event)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (order_id) DO UPDATE
-         SET status = excluded.status, reason = excluded.reason, seq = excluded.seq, updated_at = excluded.updated_at
-         WHERE orders.seq < excluded.seq",
+         SET status = excluded.status, reason = excluded.reason, seq = excluded.seq, updated_at = excluded.updated_at,
+             at_event = excluded.at_event
+         WHERE (orders.at_event, orders.seq) <= (excluded.at_event, excluded.seq)",
     )
     .bind(o.order_id.as_str())
     .bind(o.customer_id.as_str())
@@ -67,15 +75,27 @@ async fn upsert_order(tx: &mut Transaction<'_, Postgres>, o: &Order) -> sqlx::Re
     .bind(o.seq() as i32)
     .bind(&o.placed_at)
     .bind(&o.updated_at)
+    .bind(at_event as i64)
     .execute(&mut **tx)
-    .await?;
+    .await?
+    .rows_affected()
+        == 1;
     let seqs: Vec<i32> = (1..=o.history.len() as i32).collect();
     let statuses: Vec<&str> = o.history.iter().map(|h| h.status.as_str()).collect();
     let ats: Vec<&str> = o.history.iter().map(|h| h.at.as_str()).collect();
+    if !newest {
+        return Ok(());
+    }
+    // The newest projection's history is the order's, step for step.
+    sqlx::query("DELETE FROM order_history WHERE order_id = $1 AND seq > $2")
+        .bind(o.order_id.as_str())
+        .bind(o.seq() as i32)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query(
         "INSERT INTO order_history (order_id, seq, status, at)
          SELECT $1, s, st, a FROM UNNEST($2::int[], $3::text[], $4::text[]) AS h(s, st, a)
-         ON CONFLICT (order_id, seq) DO NOTHING",
+         ON CONFLICT (order_id, seq) DO UPDATE SET status = excluded.status, at = excluded.at",
     )
     .bind(o.order_id.as_str())
     .bind(&seqs)

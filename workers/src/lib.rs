@@ -58,6 +58,7 @@ pub async fn serve<B, BFut>(
     client: Client,
     options: WorkerOptions,
     ready: health::ReadinessCheck,
+    routes: axum::Router,
     background: B,
 ) -> anyhow::Result<()>
 where
@@ -71,7 +72,7 @@ where
 
     let mut health_stop = stop_rx.clone();
     let health = tokio::spawn(async move {
-        let app = health::router(ready);
+        let app = health::router(ready).merge(routes);
         let _ = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = health_stop.wait_for(|stop| *stop).await;
@@ -97,4 +98,31 @@ where
     health.abort();
     tracing::info!(service, "stopped");
     result.map_err(Into::into)
+}
+
+/// A route on a worker's health port where the cafe worker's local activities hand a step over
+/// (`POST`, JSON). `apply` applies it exactly as the service's durable activity does (idempotent,
+/// order-safe): `204` when applied, `503` when not, and the workflow then falls back to the
+/// durable activity. Cluster-internal, like the probes.
+pub fn ingest_route<T, F, Fut, E>(path: &str, apply: F) -> axum::Router
+where
+    T: serde::de::DeserializeOwned + Send + 'static,
+    F: Fn(T) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send,
+    E: std::fmt::Display,
+{
+    let path_owned = path.to_owned();
+    let handler = move |axum::Json(step): axum::Json<T>| {
+        let (apply, path) = (apply.clone(), path_owned.clone());
+        async move {
+            match apply(step).await {
+                Ok(()) => axum::http::StatusCode::NO_CONTENT,
+                Err(e) => {
+                    tracing::warn!(route = %path, error = %e, "hand-over refused; the workflow falls back to the durable activity");
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE
+                }
+            }
+        }
+    };
+    axum::Router::new().route(path, axum::routing::post(handler))
 }

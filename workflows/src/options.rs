@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use domain::{failures, queues};
 use temporalio_common::RetryPolicy;
-use temporalio_sdk::{ActivityOptions, WorkflowCancellationToken};
+use temporalio_sdk::{ActivityOptions, LocalActivityOptions, WorkflowCancellationToken};
 
 /// Retries never give up: an infrastructure failure (database down, worker killed) is waited out,
 /// so no order is lost or stuck half-way. The backoff is capped so that recovery is noticed
@@ -47,4 +47,16 @@ pub(crate) fn kitchen() -> ActivityOptions {
 
 pub(crate) fn customercenter() -> ActivityOptions {
     on(queues::CUSTOMERCENTER)
+}
+
+/// Handing a projection over inside the workflow task: one attempt, bounded to 2 s, never retried
+/// here. A failure is not an error: the workflow then sends the same projection through the
+/// durable `projectOrder` activity (whose retries never give up).
+pub(crate) fn hand_over() -> LocalActivityOptions {
+    LocalActivityOptions::builder()
+        .start_to_close_timeout(Duration::from_secs(2))
+        .schedule_to_close_timeout(Duration::from_secs(2))
+        .retry_policy(RetryPolicy::builder().maximum_attempts(1).build())
+        .cancellation_token(WorkflowCancellationToken::new())
+        .build()
 }

@@ -6,7 +6,9 @@
 //!   stock); every step is retried until it succeeds;
 //! - the **projector**: whenever the order changed, send its latest state to the customercenter
 //!   view. It sends one projection at a time and always the newest state, so a slow or stopped
-//!   view never holds the saga up and several quick changes collapse into one write;
+//!   view never holds the saga up and several quick changes collapse into one write. Each is
+//!   first handed to the customercenter by a local activity inside the workflow task (one marker
+//!   event); only when that fails does it go through the durable `projectOrder` activity;
 //! - the **cancellation watch**: a cancellation requested through Temporal is the `cancel` command;
 //! - the **kitchen clock**: a Queued order no barista starts within its limit is canceled
 //!   (`KitchenTimeout`), behind `patched()` (see docs/workflow-versioning.md).
@@ -22,10 +24,11 @@ use std::time::{Duration, SystemTime};
 use futures::FutureExt;
 
 use domain::{
-    CancelRequest, Compensation, CustomerCenter, KITCHEN_TIMEOUT, Kitchen, KitchenWait, Order, OrderEvent, OrderId,
+    Cafe, CancelRequest, Compensation, CustomerCenter, KITCHEN_TIMEOUT, Kitchen, KitchenWait, Order, OrderEvent, OrderId,
     OrderProjection, OrderRequest, OrderStatus, RejectReason, Reservation, StockLevel, Ticket, TicketMove,
     TransitionRefused, Warehouse, search_attributes, timestamp,
 };
+use temporalio_common::ActivityDefinition;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
     ActivityExecutionError, SyncWorkflowContext, TimerOptions, TimerResult, WaitConditionOptions,
@@ -55,6 +58,10 @@ pub struct OrderWorkflow {
     /// How long the order may wait Queued for a barista (`None`: no limit).
     kitchen_max_wait: Option<Duration>,
 }
+
+/// The `patched()` id of projections handed to the customercenter by a local activity (the
+/// durable `projectOrder` as the fallback) instead of a `projectOrder` activity each.
+const LOCAL_PROJECTIONS_PATCH: &str = "local-projections";
 
 /// The `patched()` id of the kitchen wait limit: orders whose history was written before it (no
 /// marker) keep waiting without a limit when replayed; see docs/workflow-versioning.md.
@@ -93,10 +100,13 @@ impl OrderWorkflow {
 
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Order> {
+        // Orders started before projections were handed over locally keep their durable
+        // activities when replayed (no marker in their history); see docs/workflow-versioning.md.
+        let hand_over = ctx.patched(LOCAL_PROJECTIONS_PATCH);
         let (saga, projector, watcher, clock) = (ctx.clone(), ctx.clone(), ctx.clone(), ctx.clone());
         let (saga_result, (), (), ()) = join!(
             run_saga(&saga),
-            run_projector(&projector),
+            run_projector(&projector, hand_over),
             watch_cancellation(&watcher),
             kitchen_clock(&clock)
         );
@@ -357,6 +367,9 @@ async fn run_saga(ctx: &WorkflowContext<OrderWorkflow>) -> Result<(), ActivityEx
 
     // 2. Put a ticket on the kitchen board, unless the order was refused or canceled.
     if ctx.state(|s| s.order.status == OrderStatus::StockReserved) {
+        // A durable activity, never a local hand-over: a ticket opened by a workflow task that is
+        // then lost (its worker or the server died) may be followed by a cancel instead, and the
+        // kitchen would keep a ticket for an order that never reached its board.
         ctx.execute_activity(Kitchen::start_production, ticket, options::kitchen())
             .await?;
         record(ctx, |s, at| s.order.ticket_was_opened(at));
@@ -370,6 +383,9 @@ async fn run_saga(ctx: &WorkflowContext<OrderWorkflow>) -> Result<(), ActivityEx
                 order_id: order_id.clone(),
                 status,
             };
+            // Durable, never handed over: a move made by a workflow task that is then lost
+            // would put the kitchen ahead of the order (a ticket Brewing for an order still
+            // Queued), and the board only moves forward.
             ctx.execute_activity(Kitchen::move_ticket, step, options::kitchen())
                 .await?;
             continue;
@@ -419,26 +435,46 @@ fn refusal(e: &ActivityExecutionError) -> Option<RejectReason> {
     }
 }
 
-async fn run_projector(ctx: &WorkflowContext<OrderWorkflow>) {
+/// Hands a step to the service that owns it by a local activity of the cafe worker, if this order
+/// does that (`enabled`, see [`LOCAL_PROJECTIONS_PATCH`]); `false` when it did not or could not, and
+/// the caller then runs the step's durable activity.
+async fn handed_over<AD>(ctx: &WorkflowContext<OrderWorkflow>, enabled: bool, hand_over: AD, step: AD::Input) -> bool
+where
+    AD: ActivityDefinition<Output = ()>,
+{
+    enabled
+        && ctx
+            .execute_local_activity(hand_over, step, options::hand_over())
+            .await
+            .is_ok()
+}
+
+/// `hand_over`: try the local hand-over first (see [`LOCAL_PROJECTIONS_PATCH`]).
+async fn run_projector(ctx: &WorkflowContext<OrderWorkflow>, hand_over: bool) {
     loop {
         wait(ctx, |s| s.projected < s.revision || s.saga_done).await;
+        let at_event = u64::from(ctx.history_length());
         let (revision, projection) = ctx.state(|s| {
             (
                 s.revision,
                 OrderProjection {
                     order: s.order.clone(),
                     stock: s.stock.clone(),
+                    at_event,
                 },
             )
         });
         if ctx.state(|s| s.projected >= revision && s.saga_done) {
             return;
         }
-        // Retried until it lands (see options); an error here means the projection itself is
-        // unusable, and a newer one supersedes it anyway.
-        let _ = ctx
-            .execute_activity(CustomerCenter::project_order, projection, options::customercenter())
-            .await;
+        // First to the customercenter directly, inside this workflow task (one marker event);
+        // if it cannot take it now, through the durable activity, retried until it lands. An
+        // error there means the projection itself is unusable, and a newer one supersedes it.
+        if !handed_over(ctx, hand_over, Cafe::hand_over_projection, projection.clone()).await {
+            let _ = ctx
+                .execute_activity(CustomerCenter::project_order, projection, options::customercenter())
+                .await;
+        }
         ctx.state_mut(|s| s.projected = revision);
     }
 }

@@ -143,6 +143,21 @@ impl FakeCustomerCenter {
     }
 }
 
+/// The cafe worker's local hand-over, recorded as the durable projection it stands in for.
+pub struct FakeCafe {
+    calls: Calls,
+}
+
+#[activities]
+impl FakeCafe {
+    #[activity(definition = domain::definitions::HandOverProjection)]
+    pub async fn hand_over_projection(self: Arc<Self>, _: ActivityContext, p: OrderProjection) -> Result<(), ActivityError> {
+        self.calls
+            .push(format!("projectOrder({}, {})", p.order.order_id, p.order.status));
+        Ok(())
+    }
+}
+
 /// A Temporal dev server (in memory) and a client for it; the server stops when this is dropped.
 struct Server {
     _dev: stack::TemporalDev,
@@ -202,6 +217,7 @@ where
         WorkerOptions::new(queues::CAFE)
             .register_workflow::<OrderWorkflow>()
             .unwrap()
+            .register_activities(FakeCafe { calls: calls.clone() })
             .build(),
     );
     let mut warehouse = worker(

@@ -92,16 +92,36 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
         "• 1/5 end to end at saturation: {} orders, {} in flight",
         args.orders, args.concurrency
     );
+    let ours: Vec<u32> = std::iter::once("api")
+        .chain(WORKERS)
+        .filter_map(|name| stack.process(name).pid())
+        .collect();
+    let temporal_pid: Vec<u32> = stack
+        .pids()
+        .into_iter()
+        .filter(|(name, _)| name.as_str() == "temporal")
+        .map(|(_, pid)| pid)
+        .collect();
+    let (ours_before, server_before) = (cpu_seconds(&ours), cpu_seconds(&temporal_pid));
     let e2e = bench::run(plan(&url, args.orders, args.concurrency, true)).await?;
+    let completed = e2e.finished.values().sum::<usize>().max(1) as f64;
+    let cpu_ours_ms = (cpu_seconds(&ours) - ours_before) * 1000.0 / completed;
+    let cpu_server_ms = (cpu_seconds(&temporal_pid) - server_before) * 1000.0 / completed;
     bench::print(&e2e);
     let e2e_rate = e2e.e2e_throughput.unwrap_or(0.0);
 
-    let activities = activities_per_order(&stack, &http, &url).await?;
-    println!("• 2/5 the ceiling: bare workflows with {activities} no-op activities each");
+    let shape = history_of_an_order(&stack, &http, &url).await?;
+    let activities = shape.activities;
+    println!(
+        "  one completed order: {} history events, {} workflow tasks, {} activities, {} local activities",
+        shape.events, shape.workflow_tasks, shape.activities, shape.markers
+    );
     let client =
         workers::temporal::try_connect(&format!("http://{}", stack.temporal_address).parse()?, "default").await?;
+    println!("• 2/5 the ceilings: bare workflows with {FIXED_CEILING_ACTIVITIES} and with {activities} no-op activities each");
+    let fixed = bench::ceiling::measure(client.clone(), FIXED_CEILING_ACTIVITIES, args.orders, args.concurrency).await?;
     let ceiling = bench::ceiling::measure(client.clone(), activities, args.orders, args.concurrency).await?;
-    println!("  {ceiling:.1} workflows/s");
+    println!("  {fixed:.1} and {ceiling:.1} workflows/s");
 
     let half = (e2e_rate / 2.0).max(1.0);
     let n = ((half * 20.0) as usize).clamp(40, 400);
@@ -165,7 +185,18 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
         e2e.e2e_latency_ms.unwrap_or_default().p99
     );
     println!(
-        "| 2. ceiling: bare workflow, {activities} no-op activities | **{ceiling:.1} workflows/s**; ours is {:.0}% of it |",
+        "| 1. one completed order's history | {} events, {} workflow tasks, {} activities, {} local activities |",
+        shape.events, shape.workflow_tasks, shape.activities, shape.markers
+    );
+    println!(
+        "| 1. CPU per completed order | API + four workers {cpu_ours_ms:.1} ms (reads included); Temporal server {cpu_server_ms:.1} ms |"
+    );
+    println!(
+        "| 2. fixed ceiling: bare workflow, {FIXED_CEILING_ACTIVITIES} no-op activities | **{fixed:.1} workflows/s**; ours is {:.2}× it |",
+        e2e_rate / fixed
+    );
+    println!(
+        "| 2. ceiling: bare workflow, {activities} no-op activities (as many as an order) | **{ceiling:.1} workflows/s**; ours is {:.0}% of it |",
         100.0 * e2e_rate / ceiling
     );
     println!(
@@ -228,8 +259,35 @@ async fn fail_fast(stack: &mut Stack, http: &reqwest::Client, url: &str, n: usiz
     .await
 }
 
-/// How many activities one completed order ran, read from its history.
-async fn activities_per_order(stack: &Stack, http: &reqwest::Client, url: &str) -> anyhow::Result<u32> {
+/// The fixed ceiling's activities, so its ratio means the same across changes to the workflow.
+const FIXED_CEILING_ACTIVITIES: u32 = 6;
+
+/// CPU time (user + system) used so far by these processes, in seconds.
+fn cpu_seconds(pids: &[u32]) -> f64 {
+    let ticks = 100.0; // USER_HZ on Linux
+    pids.iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .filter_map(|stat| {
+            // Fields after the command name (which may hold spaces) start after the last ')'.
+            let rest = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let utime: f64 = fields.get(11)?.parse().ok()?;
+            let stime: f64 = fields.get(12)?.parse().ok()?;
+            Some((utime + stime) / ticks)
+        })
+        .sum()
+}
+
+/// What one completed order cost Temporal, from its history.
+struct HistoryShape {
+    events: usize,
+    workflow_tasks: usize,
+    activities: u32,
+    markers: usize,
+}
+
+/// The history of one completed order, counted.
+async fn history_of_an_order(stack: &Stack, http: &reqwest::Client, url: &str) -> anyhow::Result<HistoryShape> {
     let ids = completed_orders(http, url).await?;
     let id = ids.first().ok_or_else(|| anyhow::anyhow!("no completed order"))?;
     let out = tokio::process::Command::new(&stack.config.tools.temporal)
@@ -246,9 +304,17 @@ async fn activities_per_order(stack: &Stack, http: &reqwest::Client, url: &str) 
         .output()
         .await?;
     let text = String::from_utf8_lossy(&out.stdout);
+    let history: serde_json::Value = serde_json::from_str(&text)?;
+    let events = history["events"].as_array().map_or(0, Vec::len);
     let n = text.matches("activityTaskScheduledEventAttributes").count() as u32;
-    anyhow::ensure!(n > 0, "could not count the activities of order {id}");
-    Ok(n)
+    anyhow::ensure!(n > 0 && events > 0, "could not read the history of order {id}");
+    Ok(HistoryShape {
+        events,
+        workflow_tasks: text.matches("workflowTaskCompletedEventAttributes").count(),
+        activities: n,
+        markers: text.matches("\"markerName\": \"core_local_activity\"").count()
+            + text.matches("\"markerName\":\"core_local_activity\"").count(),
+    })
 }
 
 async fn completed_orders(http: &reqwest::Client, url: &str) -> anyhow::Result<Vec<String>> {
@@ -306,6 +372,6 @@ fn machine() -> String {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     format!(
         "{cores} cores, {cpu}, {mem} memory, {} build",
-        if cfg!(debug_assertions) { "debug" } else { "release" }
+        if cfg!(debug_assertions) { "dev-profile (dependencies optimised, as make run)" } else { "release" }
     )
 }

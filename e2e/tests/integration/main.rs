@@ -10,6 +10,7 @@ mod barista_crash;
 mod chaos;
 mod deploy;
 mod gateway;
+mod history_cost;
 mod history_guard;
 mod kitchen_wait;
 mod late_attempts;

@@ -100,18 +100,21 @@ async fn a_stale_projection_never_overwrites_a_newer_one_and_replays_change_noth
     db.project_order(&OrderProjection {
         order: order_at(4),
         stock: stock(7, 9),
+        at_event: 40,
     })
     .await
     .unwrap();
     db.project_order(&OrderProjection {
         order: order_at(2),
         stock: stock(9, 5),
+        at_event: 20,
     })
     .await
     .unwrap();
     db.project_order(&OrderProjection {
         order: order_at(4),
         stock: stock(7, 9),
+        at_event: 40,
     })
     .await
     .unwrap();
@@ -138,16 +141,48 @@ async fn steps_arriving_out_of_order_all_land_in_sequence() {
     db.project_order(&OrderProjection {
         order: order_at(1),
         stock: None,
+        at_event: 10,
     })
     .await
     .unwrap();
     db.project_order(&OrderProjection {
         order: order_at(3),
         stock: None,
+        at_event: 30,
     })
     .await
     .unwrap();
     let order = view.order(&OrderId::parse("view-1").unwrap()).await.unwrap().unwrap();
     assert_eq!(order.status, "Brewing");
     assert_eq!(statuses(&order), ["Ordered", "StockReserved", "Queued", "Brewing"]);
+}
+
+#[tokio::test]
+async fn a_projection_from_a_lost_workflow_task_is_replaced_by_what_the_workflow_then_decided() {
+    // A projection is handed over from inside a workflow task; if that task is then lost (its
+    // worker or the Temporal server died), the workflow decides again with a longer history, and
+    // may decide otherwise: here the lost task had started brewing (step 4), and after it the
+    // order is still Queued (step 3), then canceled (step 4 again, another status).
+    let (db, view) = fresh_view().await;
+    let project = |order: Order, at_event| {
+        let db = db.clone();
+        async move { db.project_order(&OrderProjection { order, stock: None, at_event }).await.unwrap() }
+    };
+    let id = OrderId::parse("view-1").unwrap();
+    project(order_at(3), 20).await;
+    project(order_at(2), 27).await;
+    let order = view.order(&id).await.unwrap().unwrap();
+    assert_eq!(order.status, "Queued", "the later decision wins at a lower step");
+    assert_eq!(statuses(&order), ["Ordered", "StockReserved", "Queued"], "and its history is the order's");
+
+    let mut canceled = order_at(2);
+    canceled
+        .apply(OrderEvent::Canceled { reason: "changed my mind".into() }, "2026-01-01T00:00:09.000Z".into())
+        .unwrap();
+    project(canceled, 33).await;
+    // The lost task's projection arriving again, late, changes nothing.
+    project(order_at(3), 20).await;
+    let order = view.order(&id).await.unwrap().unwrap();
+    assert_eq!(order.status, "Canceled");
+    assert_eq!(statuses(&order), ["Ordered", "StockReserved", "Queued", "Canceled"]);
 }

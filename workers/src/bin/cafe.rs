@@ -1,7 +1,9 @@
-//! The cafe worker: hosts `OrderWorkflow` on the `cafe` task queue.
+//! The cafe worker: hosts `OrderWorkflow` on the `cafe` task queue, and the local activity that
+//! hands its projections to the customercenter.
 //!
 //! Run: `cargo run --bin cafe` (see the README for its environment variables).
 
+use activities::cafe::CafeActivities;
 use clap::Parser;
 use domain::queues;
 use platform::config::{HealthConfig, TemporalConfig, default_health_port};
@@ -16,6 +18,11 @@ struct Config {
     temporal: TemporalConfig,
     #[command(flatten)]
     health: HealthConfig,
+    /// Where the customercenter takes projections (its health server): the workflow hands them
+    /// over there, and falls back to the durable `projectOrder` activity when it cannot.
+    #[arg(long, env = "CUSTOMERCENTER_INGEST_URL", value_name = "CUSTOMERCENTER_INGEST_URL",
+        default_value_t = format!("http://127.0.0.1:{}", default_health_port("customercenter")))]
+    customercenter_ingest_url: String,
 }
 
 #[tokio::main]
@@ -25,6 +32,7 @@ async fn main() -> anyhow::Result<()> {
     let client = temporal::connect(&config.temporal).await?;
     let options = WorkerOptions::new(queues::CAFE)
         .register_workflow::<OrderWorkflow>()?
+        .register_activities(CafeActivities::new(&config.customercenter_ingest_url)?)
         .graceful_shutdown_period(GRACEFUL_SHUTDOWN)
         .build();
     // The cafe keeps its orders in Temporal itself (the workflow is the order's record).
@@ -35,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
         client,
         options,
         ready,
+        axum::Router::new(),
         |_| async {},
     )
     .await

@@ -5,7 +5,7 @@
 
 use activities::customercenter::{CustomerCenterActivities, ViewDb};
 use clap::Parser;
-use domain::queues;
+use domain::{OrderProjection, queues};
 use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig, default_health_port};
 use temporalio_sdk::WorkerOptions;
 use workers::{GRACEFUL_SHUTDOWN, patiently, readiness, serve, telemetry, temporal};
@@ -42,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
         .register_activities(CustomerCenterActivities { db: db.clone() })
         .graceful_shutdown_period(GRACEFUL_SHUTDOWN)
         .build();
+    let db_for_ingest = db.clone();
     let ready = readiness(client.clone(), move || {
         let db = db.clone();
         async move { Ok(db.ping().await?) }
@@ -55,6 +56,11 @@ async fn main() -> anyhow::Result<()> {
         client,
         options,
         ready,
+        // The cafe worker's local activities hand projections over here.
+        workers::ingest_route(domain::ingest::ORDER, move |p: OrderProjection| {
+            let db = db_for_ingest.clone();
+            async move { db.project_order(&p).await }
+        }),
         |_| async {},
     )
     .await

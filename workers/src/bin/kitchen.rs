@@ -57,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
         client,
         options,
         ready,
+        axum::Router::new(),
         move |stop| baristas.run(db, crew_client, stop),
     )
     .await

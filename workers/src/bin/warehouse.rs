@@ -50,6 +50,7 @@ async fn main() -> anyhow::Result<()> {
         client,
         options,
         ready,
+        axum::Router::new(),
         |_| async {},
     )
     .await
