@@ -197,6 +197,10 @@ async fn one_order(http: &reqwest::Client, plan: &Plan, i: usize, tally: &Mutex<
     }
 }
 
+/// How often a client reads its order while following it: twice a second, as a customer's page
+/// would. (End-to-end latency comes from the order's own history, not from this clock.)
+pub const FOLLOW_EVERY: Duration = Duration::from_millis(500);
+
 /// Polls the order until it is final; its end-to-end time comes from its own history.
 async fn follow(http: &reqwest::Client, plan: &Plan, id: &str, tally: &Mutex<Tally>) {
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -214,7 +218,7 @@ async fn follow(http: &reqwest::Client, plan: &Plan, id: &str, tally: &Mutex<Tal
             }
             return;
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        tokio::time::sleep(FOLLOW_EVERY).await;
     }
     error(tally, "order not final within 300 s".into());
 }

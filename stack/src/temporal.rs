@@ -58,6 +58,13 @@ impl TemporalDev {
             "--dynamic-config-value",
             &format!("history.maximumSignalsPerExecution={MAX_SIGNALS_PER_ORDER}"),
         ]);
+        // The CLI's dev server re-reads cluster metadata from SQLite on every search-attribute
+        // validation and visibility write by default; ours are registered at start (below), so
+        // its cache may be trusted.
+        cmd.args([
+            "--dynamic-config-value",
+            "system.forceSearchAttributesCacheRefreshOnRead=false",
+        ]);
         for attribute in SEARCH_ATTRIBUTES {
             cmd.args(["--search-attribute", &format!("{attribute}=Keyword")]);
         }
