@@ -230,6 +230,16 @@ impl Accounts {
     /// Creates an account; `Ok(false)` if the name is taken.
     pub async fn create(&self, name: &str, password: &str, role: Role) -> Result<bool, ApiError> {
         check_password(password)?;
+        // A taken name is answered without the (deliberately slow) hash; the insert below still
+        // settles a race between two sign-ups.
+        let taken: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts WHERE name = $1)")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        if taken {
+            return Ok(false);
+        }
         let hashed = hash(password.to_owned()).await?;
         let inserted = sqlx::query(
             "INSERT INTO accounts (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4)

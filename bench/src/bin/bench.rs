@@ -305,15 +305,18 @@ async fn history_of_an_order(stack: &Stack, http: &reqwest::Client, url: &str) -
         .await?;
     let text = String::from_utf8_lossy(&out.stdout);
     let history: serde_json::Value = serde_json::from_str(&text)?;
-    let events = history["events"].as_array().map_or(0, Vec::len);
-    let n = text.matches("activityTaskScheduledEventAttributes").count() as u32;
-    anyhow::ensure!(n > 0 && events > 0, "could not read the history of order {id}");
+    let events: &[serde_json::Value] = history["events"].as_array().map_or(&[], Vec::as_slice);
+    let having = |attributes: &str| events.iter().filter(|e| e.get(attributes).is_some()).count();
+    let activities = having("activityTaskScheduledEventAttributes") as u32;
+    anyhow::ensure!(activities > 0, "could not read the history of order {id}");
     Ok(HistoryShape {
-        events,
-        workflow_tasks: text.matches("workflowTaskCompletedEventAttributes").count(),
-        activities: n,
-        markers: text.matches("\"markerName\": \"core_local_activity\"").count()
-            + text.matches("\"markerName\":\"core_local_activity\"").count(),
+        events: events.len(),
+        workflow_tasks: having("workflowTaskCompletedEventAttributes"),
+        activities,
+        markers: events
+            .iter()
+            .filter(|e| e["markerRecordedEventAttributes"]["markerName"] == "core_local_activity")
+            .count(),
     })
 }
 
