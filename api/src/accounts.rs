@@ -9,8 +9,8 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -140,12 +140,16 @@ pub struct Accounts {
 
 impl fmt::Debug for Accounts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Accounts").field("ttl", &self.ttl).finish_non_exhaustive()
+        f.debug_struct("Accounts")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
     }
 }
 
 fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Hashing is slow on purpose (tens of milliseconds): off the async threads.
@@ -172,7 +176,8 @@ async fn verify(password: String, stored: Option<String>) -> bool {
 }
 
 /// The argon2id hash of a password nobody has (see [`verify`]).
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Vq3FHZJ2Cd2m3mM5jAVzGSuq7dW0y0SZpG1sW8Yzm3E";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Vq3FHZJ2Cd2m3mM5jAVzGSuq7dW0y0SZpG1sW8Yzm3E";
 
 /// Password rules, checked before anything is stored.
 pub fn check_password(password: &str) -> Result<(), ApiError> {
@@ -265,7 +270,12 @@ impl Accounts {
                 .map_err(unavailable)?;
         Ok(rows
             .into_iter()
-            .filter_map(|(name, role)| Some(Account { name, role: Role::parse(&role)? }))
+            .filter_map(|(name, role)| {
+                Some(Account {
+                    name,
+                    role: Role::parse(&role)?,
+                })
+            })
             .collect())
     }
 
@@ -322,7 +332,15 @@ impl Accounts {
         .fetch_optional(&self.pool)
         .await
         .map_err(unavailable)?;
-        Ok(row.and_then(|(name, role)| Some((session, Account { name, role: Role::parse(&role)? }))))
+        Ok(row.and_then(|(name, role)| {
+            Some((
+                session,
+                Account {
+                    name,
+                    role: Role::parse(&role)?,
+                },
+            ))
+        }))
     }
 
     /// Signs a session out: its token stops working at once, on every API replica.

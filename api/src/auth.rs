@@ -288,5 +288,7 @@ async fn create_staff(
         (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn list_staff(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<AccountView>>, ApiError> {
     caller.require(&[Role::Manager], "listing staff accounts")?;
-    Ok(Json(state.accounts.staff().await?.into_iter().map(Into::into).collect()))
+    Ok(Json(
+        state.accounts.staff().await?.into_iter().map(Into::into).collect(),
+    ))
 }

@@ -197,7 +197,11 @@ async fn visible(state: &AppState, caller: &Caller, id: &OrderId) -> Result<Orde
 /// One order with its full history, from the customercenter view. Requires: its customer, or staff.
 #[utoipa::path(get, path = "/orders/{order_id}", tag = "orders", params(("order_id" = String, Path)),
     responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
-async fn show(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Result<Json<OrderView>, ApiError> {
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
     let id = parse_id(&raw)?;
     visible(&state, &caller, &id).await.map(Json)
 }
@@ -262,9 +266,7 @@ async fn list(
         .await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| rows.last().map(|o| Cursor::after(o).encode()))
-        .flatten();
+    let next_cursor = more.then(|| rows.last().map(|o| Cursor::after(o).encode())).flatten();
     let items = shown(rows);
     let next = next_cursor
         .as_deref()

@@ -142,12 +142,7 @@ impl IntoResponse for ApiError {
                 format!("{what} does not exist; check the id"),
             ),
             Self::Unauthorized { detail, bad_token } => {
-                let mut response = problem(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized",
-                    "Sign-in required",
-                    detail,
-                );
+                let mut response = problem(StatusCode::UNAUTHORIZED, "unauthorized", "Sign-in required", detail);
                 let challenge = if bad_token {
                     r#"Bearer realm="coffeeshop", error="invalid_token""#
                 } else {

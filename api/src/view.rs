@@ -42,9 +42,15 @@ impl From<view::OrderRow> for OrderView {
             reason: r.reason,
             placed_at: r.placed_at,
             updated_at: r.updated_at,
-            history: r
-                .history
-                .map(|steps| steps.into_iter().map(|s| Step { status: s.status, at: s.at }).collect()),
+            history: r.history.map(|steps| {
+                steps
+                    .into_iter()
+                    .map(|s| Step {
+                        status: s.status,
+                        at: s.at,
+                    })
+                    .collect()
+            }),
         }
     }
 }

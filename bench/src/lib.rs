@@ -120,7 +120,12 @@ pub async fn run(plan: Plan) -> anyhow::Result<Report> {
             p.tick().await;
         }
         let permit = permits.clone().acquire_owned().await?;
-        let (http, tally, bar, plan) = (clients[i % clients.len()].clone(), tally.clone(), bar.clone(), plan.clone());
+        let (http, tally, bar, plan) = (
+            clients[i % clients.len()].clone(),
+            tally.clone(),
+            bar.clone(),
+            plan.clone(),
+        );
         tasks.spawn(async move {
             one_order(&http, &plan, i, &tally).await;
             bar.inc(1);

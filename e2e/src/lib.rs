@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use domain::{Order, OrderId, order_workflow_id};
+use domain::{Order, OrderId, OrderStatus, order_workflow_id};
 use reqwest::{Response, StatusCode};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use stack::{Stack, StackConfig, Tools};
 use temporalio_client::Client;
@@ -16,6 +17,47 @@ use workflows::OrderWorkflow;
 
 /// How long a test waits for something that should happen by itself.
 pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// `GET /orders/<id>` as a client reads it: the REST contract's fields, typed.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderView {
+    pub order_id: OrderId,
+    pub workflow_id: String,
+    pub customer_id: String,
+    pub product_name: String,
+    pub qty: i64,
+    pub status: OrderStatus,
+    pub reason: Option<String>,
+    pub placed_at: String,
+    pub updated_at: String,
+    #[serde(default)]
+    pub history: Vec<Step>,
+}
+
+/// One entry of an order's timeline.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Step {
+    pub status: OrderStatus,
+    pub at: String,
+}
+
+impl OrderView {
+    /// The statuses of the timeline, in order.
+    pub fn statuses(&self) -> Vec<OrderStatus> {
+        self.history.iter().map(|s| s.status).collect()
+    }
+}
+
+/// The `orderId` of an order the API accepted (a `202` body).
+pub fn order_id_of(accepted: &Value) -> OrderId {
+    order_id(accepted["orderId"].as_str().expect("an orderId"))
+}
+
+/// An order id written in a test (panics on an invalid one).
+pub fn order_id(raw: &str) -> OrderId {
+    OrderId::parse(raw).expect("a valid order id")
+}
 
 pub struct TestApp {
     pub stack: Stack,
@@ -45,7 +87,10 @@ struct TempDir(PathBuf);
 impl Drop for TempDir {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("the failed test's stack directory (logs in logs/) is kept: {}", self.0.display());
+            eprintln!(
+                "the failed test's stack directory (logs in logs/) is kept: {}",
+                self.0.display()
+            );
             return;
         }
         let _ = std::fs::remove_dir_all(&self.0);
@@ -113,18 +158,27 @@ impl TestApp {
             if let Some(customer) = body["customerId"].as_str() {
                 return self.customer(customer).await;
             }
-        } else if let Some(id) = path.strip_prefix("/orders/").and_then(|rest| rest.strip_suffix("/cancel")) {
-            return self.owner_of(id).await;
+        } else if let Some(id) = path
+            .strip_prefix("/orders/")
+            .and_then(|rest| rest.strip_suffix("/cancel"))
+        {
+            return match OrderId::parse(id) {
+                Ok(id) => self.owner_of(&id).await,
+                Err(_) => self.customer("c-nobody").await,
+            };
         }
         self.http.clone()
     }
 
     /// A client signed in as the customer who placed order `id` (a customer who placed nothing,
     /// `c-nobody`, if there is no such order).
-    pub async fn owner_of(&self, id: &str) -> reqwest::Client {
+    pub async fn owner_of(&self, id: &OrderId) -> reqwest::Client {
         let r = self.get(&format!("/orders/{id}")).await;
         let owner = if r.status() == StatusCode::OK {
-            r.json::<Value>().await.ok().and_then(|o| o["customerId"].as_str().map(str::to_owned))
+            r.json::<Value>()
+                .await
+                .ok()
+                .and_then(|o| o["customerId"].as_str().map(str::to_owned))
         } else {
             None
         };
@@ -159,18 +213,17 @@ impl TestApp {
     }
 
     /// Places an order that must be accepted; returns its id.
-    pub async fn place_order(&self, product: &str, qty: i64, customer: &str) -> String {
+    pub async fn place_order(&self, product: &str, qty: i64, customer: &str) -> OrderId {
         let r = self.order(product, qty, customer).await;
         assert_eq!(r.status(), StatusCode::ACCEPTED, "placing an order");
-        let body: Value = r.json().await.unwrap();
-        body["orderId"].as_str().expect("an orderId").to_owned()
+        order_id_of(&r.json().await.unwrap())
     }
 
     /// Places an order and waits until the view shows it `Queued` (on the kitchen board); returns
     /// its id. The usual starting point for a test about what happens next.
-    pub async fn queued_order(&self, product: &str, qty: i64, customer: &str) -> String {
+    pub async fn queued_order(&self, product: &str, qty: i64, customer: &str) -> OrderId {
         let id = self.place_order(product, qty, customer).await;
-        self.wait_for_status(&id, "Queued").await;
+        self.wait_for_status(&id, OrderStatus::Queued).await;
         id
     }
 
@@ -188,27 +241,27 @@ impl TestApp {
         product
     }
 
-    /// `GET /orders/<id>` as JSON (panics unless 200).
-    pub async fn order_view(&self, id: &str) -> Value {
+    /// `GET /orders/<id>` (panics unless 200 with an order).
+    pub async fn order_view(&self, id: &OrderId) -> OrderView {
         let r = self.get(&format!("/orders/{id}")).await;
         assert_eq!(r.status(), StatusCode::OK, "reading order {id}");
-        r.json().await.unwrap()
+        r.json().await.expect("an order as the REST contract describes it")
     }
 
     /// Waits until the customercenter view holds the order in `status` (read from the view's own
     /// table, so a GET answered from the workflow does not count); returns `GET /orders/<id>`.
-    pub async fn wait_for_status(&self, id: &str, status: &str) -> Value {
+    pub async fn wait_for_status(&self, id: &OrderId, status: OrderStatus) -> OrderView {
         let view = sqlx::PgPool::connect(&self.stack.postgres.url("customercenter"))
             .await
             .expect("the view opens");
         let deadline = Instant::now() + PATIENCE;
         loop {
             let now: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE order_id = $1")
-                .bind(id)
+                .bind(id.as_str())
                 .fetch_optional(&view)
                 .await
                 .unwrap_or(None);
-            if now.as_deref() == Some(status) {
+            if now.as_deref() == Some(status.as_str()) {
                 view.close().await;
                 return self.order_view(id).await;
             }
@@ -221,11 +274,11 @@ impl TestApp {
     }
 
     /// Waits until the workflow itself (the `status` query) shows `status`.
-    pub async fn wait_for_workflow_status(&self, id: &str, status: &str) -> Order {
+    pub async fn wait_for_workflow_status(&self, id: &OrderId, status: OrderStatus) -> Order {
         let deadline = Instant::now() + PATIENCE;
         loop {
             if let Ok(order) = self.query(id).await
-                && order.status.as_str() == status
+                && order.status == status
             {
                 return order;
             }
@@ -238,16 +291,16 @@ impl TestApp {
     }
 
     /// The `status` query of an order's workflow.
-    pub async fn query(&self, id: &str) -> anyhow::Result<Order> {
+    pub async fn query(&self, id: &OrderId) -> anyhow::Result<Order> {
         let orders = order_commands::OrderCommands::new(self.temporal.clone());
-        Ok(orders.status(&OrderId::parse(id)?).await?)
+        Ok(orders.status(id).await?)
     }
 
     /// Waits until the order's workflow has closed.
-    pub async fn wait_closed(&self, id: &str) {
+    pub async fn wait_closed(&self, id: &OrderId) {
         let handle = self
             .temporal
-            .get_workflow_handle::<OrderWorkflow>(order_workflow_id(&OrderId::parse(id).unwrap()));
+            .get_workflow_handle::<OrderWorkflow>(order_workflow_id(id));
         tokio::time::timeout(PATIENCE, handle.get_result(Default::default()))
             .await
             .expect("the workflow closes in time")
@@ -272,11 +325,10 @@ impl TestApp {
     }
 
     /// Waits until the kitchen's own ticket for the order is in `status`.
-    pub async fn wait_for_ticket(&self, id: &str, status: &str) {
+    pub async fn wait_for_ticket(&self, id: &OrderId, status: OrderStatus) {
         let kitchen = self.kitchen_db().await;
-        let id = OrderId::parse(id).unwrap();
         eventually(&format!("ticket {id} {status} in the kitchen"), || async {
-            kitchen.status(&id).await.unwrap().filter(|s| s == status)
+            kitchen.status(id).await.unwrap().filter(|s| s == status.as_str())
         })
         .await;
     }
@@ -319,6 +371,17 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// The events of an order's history as `temporal workflow show -o json` lists them.
+    pub async fn history_events(&self, id: &OrderId) -> Vec<Value> {
+        let workflow_id = order_workflow_id(id);
+        let (ok, out) = self
+            .temporal_cli(&["workflow", "show", "--workflow-id", &workflow_id, "-o", "json"])
+            .await;
+        assert!(ok, "{out}");
+        let history: Value = serde_json::from_str(&out).expect("the history as JSON");
+        history["events"].as_array().expect("a list of events").clone()
+    }
+
     /// Starts an `OrderWorkflow` by hand with the `temporal` CLI, as an operator would, with any
     /// input (the workflow validates it itself).
     pub async fn start_order_by_hand(&self, workflow_id: &str, input: &str) {

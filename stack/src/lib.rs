@@ -348,7 +348,10 @@ impl Stack {
         self.spawn_service(
             "api",
             &[
-                ("COFFEESHOP_ADMIN_PASSWORD", self.config.admin_password.expose().to_owned()),
+                (
+                    "COFFEESHOP_ADMIN_PASSWORD",
+                    self.config.admin_password.expose().to_owned(),
+                ),
                 ("COFFEESHOP_SESSION_KEY", self.config.session_key.expose().to_owned()),
             ],
         )

@@ -24,8 +24,8 @@ use std::time::{Duration, SystemTime};
 use futures::FutureExt;
 
 use domain::{
-    Cafe, CancelRequest, Compensation, CustomerCenter, KITCHEN_TIMEOUT, Kitchen, KitchenWait, Order, OrderEvent, OrderId,
-    OrderProjection, OrderRequest, OrderStatus, RejectReason, Reservation, StockLevel, Ticket, TicketMove,
+    Cafe, CancelRequest, Compensation, CustomerCenter, KITCHEN_TIMEOUT, Kitchen, KitchenWait, Order, OrderEvent,
+    OrderId, OrderProjection, OrderRequest, OrderStatus, RejectReason, Reservation, StockLevel, Ticket, TicketMove,
     TransitionRefused, Warehouse, search_attributes, timestamp,
 };
 use temporalio_common::ActivityDefinition;

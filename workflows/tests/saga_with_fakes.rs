@@ -151,7 +151,11 @@ pub struct FakeCafe {
 #[activities]
 impl FakeCafe {
     #[activity(definition = domain::definitions::HandOverProjection)]
-    pub async fn hand_over_projection(self: Arc<Self>, _: ActivityContext, p: OrderProjection) -> Result<(), ActivityError> {
+    pub async fn hand_over_projection(
+        self: Arc<Self>,
+        _: ActivityContext,
+        p: OrderProjection,
+    ) -> Result<(), ActivityError> {
         self.calls
             .push(format!("projectOrder({}, {})", p.order.order_id, p.order.status));
         Ok(())

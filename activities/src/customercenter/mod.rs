@@ -22,14 +22,22 @@ impl CustomerCenterActivities {
         _ctx: ActivityContext,
         p: OrderProjection,
     ) -> Result<(), ActivityError> {
-        crate::logged("projectOrder", &p.order.order_id, self.db.project_order(&p).await.map_err(Into::into))?;
+        crate::logged(
+            "projectOrder",
+            &p.order.order_id,
+            self.db.project_order(&p).await.map_err(Into::into),
+        )?;
         tracing::debug!(order_id = %p.order.order_id, status = %p.order.status, seq = p.order.seq(), "projected");
         Ok(())
     }
 
     #[activity(definition = domain::definitions::ProjectStock)]
     pub async fn project_stock(self: Arc<Self>, _ctx: ActivityContext, level: StockLevel) -> Result<(), ActivityError> {
-        crate::logged("projectStock", &level.product_name, self.db.project_stock(&level).await.map_err(Into::into))?;
+        crate::logged(
+            "projectStock",
+            &level.product_name,
+            self.db.project_stock(&level).await.map_err(Into::into),
+        )?;
         Ok(())
     }
 }

@@ -75,7 +75,13 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
     let mut stack = Stack::start(config).await?;
     let url = stack.api_url();
     // The manager restocks and reads the kitchen board; orders come from customer accounts.
-    let token = stack::sign_in(&reqwest::Client::new(), &url, "admin", stack.config.admin_password.expose()).await?;
+    let token = stack::sign_in(
+        &reqwest::Client::new(),
+        &url,
+        "admin",
+        stack.config.admin_password.expose(),
+    )
+    .await?;
     let http = stack::client_with(&token)?;
     for product in PRODUCTS {
         http.post(format!("{url}/stocks"))
@@ -118,8 +124,11 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
     );
     let client =
         workers::temporal::try_connect(&format!("http://{}", stack.temporal_address).parse()?, "default").await?;
-    println!("• 2/5 the ceilings: bare workflows with {FIXED_CEILING_ACTIVITIES} and with {activities} no-op activities each");
-    let fixed = bench::ceiling::measure(client.clone(), FIXED_CEILING_ACTIVITIES, args.orders, args.concurrency).await?;
+    println!(
+        "• 2/5 the ceilings: bare workflows with {FIXED_CEILING_ACTIVITIES} and with {activities} no-op activities each"
+    );
+    let fixed =
+        bench::ceiling::measure(client.clone(), FIXED_CEILING_ACTIVITIES, args.orders, args.concurrency).await?;
     let ceiling = bench::ceiling::measure(client.clone(), activities, args.orders, args.concurrency).await?;
     println!("  {fixed:.1} and {ceiling:.1} workflows/s");
 
@@ -375,6 +384,10 @@ fn machine() -> String {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     format!(
         "{cores} cores, {cpu}, {mem} memory, {} build",
-        if cfg!(debug_assertions) { "dev-profile (dependencies optimised, as make run)" } else { "release" }
+        if cfg!(debug_assertions) {
+            "dev-profile (dependencies optimised, as make run)"
+        } else {
+            "release"
+        }
     )
 }

@@ -2,7 +2,8 @@
 //! tampered with, expire or be signed out, passwords that never leave the API, sign-in attempts
 //! that are limited, and a session cookie another web site cannot use.
 
-use e2e::{TestApp, customer_client};
+use domain::OrderStatus;
+use e2e::{TestApp, customer_client, order_id_of};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -35,8 +36,8 @@ async fn every_route_answers_each_role_as_the_rules_say() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let order: Value = r.json().await.unwrap();
-    let id = order["orderId"].as_str().unwrap().to_owned();
-    app.wait_for_status(&id, "Queued").await;
+    let id = order_id_of(&order);
+    app.wait_for_status(&id, OrderStatus::Queued).await;
 
     let who = [
         ("anonymous", &anonymous),
@@ -78,12 +79,32 @@ async fn every_route_answers_each_role_as_the_rules_say() {
         ),
         (Method::GET, order_path.clone(), None, [una, ok, nf, ok, ok]),
         (Method::GET, "/orders".into(), None, [una, ok, ok, bad, bad]),
-        (Method::GET, "/orders?customerId=alice".into(), None, [una, ok, forb, ok, ok]),
+        (
+            Method::GET,
+            "/orders?customerId=alice".into(),
+            None,
+            [una, ok, forb, ok, ok],
+        ),
         (Method::GET, "/kitchen/tickets".into(), None, [una, forb, forb, ok, ok]),
-        (Method::POST, "/kitchen/tickets/nope-1/start".into(), None, [una, forb, forb, nf, nf]),
-        (Method::POST, "/kitchen/tickets/nope-1/complete".into(), None, [una, forb, forb, nf, nf]),
+        (
+            Method::POST,
+            "/kitchen/tickets/nope-1/start".into(),
+            None,
+            [una, forb, forb, nf, nf],
+        ),
+        (
+            Method::POST,
+            "/kitchen/tickets/nope-1/complete".into(),
+            None,
+            [una, forb, forb, nf, nf],
+        ),
         // Alice's own cancel is checked below, once the others have been refused.
-        (Method::POST, cancel_path.clone(), None, [una, S::CONFLICT, nf, forb, forb]),
+        (
+            Method::POST,
+            cancel_path.clone(),
+            None,
+            [una, S::CONFLICT, nf, forb, forb],
+        ),
         (
             Method::PATCH,
             order_path.clone(),
@@ -125,8 +146,17 @@ async fn every_route_answers_each_role_as_the_rules_say() {
     // Staff creation, as the manager only.
     let new_staff = json!({"name": "mia", "password": "mia-password", "role": "manager"});
     for (name, client) in &who[..4] {
-        let r = client.post(format!("{}/staff", app.api)).json(&new_staff).send().await.unwrap();
-        assert!(r.status() == una || r.status() == forb, "POST /staff as {name}: {}", r.status());
+        let r = client
+            .post(format!("{}/staff", app.api))
+            .json(&new_staff)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status() == una || r.status() == forb,
+            "POST /staff as {name}: {}",
+            r.status()
+        );
     }
     let r = app.post("/staff", new_staff).await;
     assert_eq!(r.status(), cre);
@@ -158,9 +188,9 @@ async fn customers_see_and_cancel_only_their_own_orders_and_keys_are_theirs() {
         .await
         .unwrap();
     assert_ne!(a["orderId"], b["orderId"], "one key, two customers: two orders");
-    let (a, b) = (a["orderId"].as_str().unwrap(), b["orderId"].as_str().unwrap());
-    app.wait_for_status(a, "Queued").await;
-    app.wait_for_status(b, "Queued").await;
+    let (a, b) = (&order_id_of(&a), &order_id_of(&b));
+    app.wait_for_status(a, OrderStatus::Queued).await;
+    app.wait_for_status(b, OrderStatus::Queued).await;
 
     // The customer id comes from the session: someone else's in the body is refused.
     let r = alice
@@ -171,17 +201,28 @@ async fn customers_see_and_cancel_only_their_own_orders_and_keys_are_theirs() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
-    let mine: Value = alice.get(format!("{}/orders", app.api)).send().await.unwrap().json().await.unwrap();
-    let ids: Vec<&str> = mine["items"].as_array().unwrap().iter().map(|o| o["orderId"].as_str().unwrap()).collect();
-    assert_eq!(ids, [a], "MyPages lists only alice's orders");
+    let mine: Value = alice
+        .get(format!("{}/orders", app.api))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<_> = mine["items"].as_array().unwrap().iter().map(order_id_of).collect();
+    assert_eq!(ids, std::slice::from_ref(a), "MyPages lists only alice's orders");
 
     let r = bob.post(format!("{}/orders/{a}/cancel", app.api)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND, "bob cannot cancel alice's order");
-    app.wait_for_status(a, "Queued").await;
-    let r = alice.post(format!("{}/orders/{a}/cancel", app.api)).send().await.unwrap();
+    app.wait_for_status(a, OrderStatus::Queued).await;
+    let r = alice
+        .post(format!("{}/orders/{a}/cancel", app.api))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "alice cancels her own");
-    app.wait_for_status(a, "Canceled").await;
-    app.wait_for_status(b, "Queued").await;
+    app.wait_for_status(a, OrderStatus::Canceled).await;
+    app.wait_for_status(b, OrderStatus::Queued).await;
 }
 
 #[tokio::test]
@@ -218,7 +259,9 @@ async fn tampered_expired_and_signed_out_tokens_are_refused() {
 
     // An expired session (its row says so) is refused even though its token still verifies.
     let cafe = sqlx::PgPool::connect(&app.stack.postgres.url("cafe")).await.unwrap();
-    let other = stack::sign_in(&anonymous, &app.api, "carol", "carol-password").await.unwrap();
+    let other = stack::sign_in(&anonymous, &app.api, "carol", "carol-password")
+        .await
+        .unwrap();
     let other_session = other.split('.').next().unwrap();
     sqlx::query("UPDATE sessions SET expires_at = 0 WHERE id = $1")
         .bind(other_session)
@@ -248,11 +291,19 @@ async fn a_password_never_appears_in_a_response_or_a_log_line() {
         ("/auth/signup", json!({"name": "dave", "password": password})),
         ("/auth/signup", json!({"name": "dave", "password": password})),
         ("/auth/signin", json!({"name": "dave", "password": password})),
-        ("/auth/signin", json!({"name": "dave", "password": format!("{password}!")})),
+        (
+            "/auth/signin",
+            json!({"name": "dave", "password": format!("{password}!")}),
+        ),
         ("/auth/signin", json!({"name": "nobody", "password": password})),
         ("/auth/signup", json!({"name": "", "password": password})),
     ] {
-        let r = http.post(format!("{}{path}", app.api)).json(&body).send().await.unwrap();
+        let r = http
+            .post(format!("{}{path}", app.api))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         said.push_str(&format!("{:?}", r.headers()));
         said.push_str(&r.text().await.unwrap());
     }
@@ -281,7 +332,9 @@ async fn a_password_never_appears_in_a_response_or_a_log_line() {
 async fn repeated_sign_in_attempts_are_limited() {
     let app = TestApp::spawn().await;
     let http = reqwest::Client::new();
-    stack::customer_token(&http, &app.api, "frank", "frank-password").await.unwrap();
+    stack::customer_token(&http, &app.api, "frank", "frank-password")
+        .await
+        .unwrap();
     let attempt = |password: &'static str| {
         http.post(format!("{}/auth/signin", app.api))
             .json(&json!({"name": "frank", "password": password}))
@@ -294,7 +347,11 @@ async fn repeated_sign_in_attempts_are_limited() {
     assert_eq!(statuses[0], StatusCode::UNAUTHORIZED);
     assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
     let r = attempt("frank-password").await.unwrap();
-    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
     let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait), "Retry-After {wait}");
     // Another name is not held up.
@@ -318,7 +375,10 @@ async fn the_session_cookie_works_for_the_page_but_not_from_another_site() {
         .await
         .unwrap();
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     let session = cookie.split(';').next().unwrap().to_owned();
 
     let board = http
@@ -342,9 +402,17 @@ async fn the_session_cookie_works_for_the_page_but_not_from_another_site() {
         request.send()
     };
     let r = start(Some("http://evil.example")).await.unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a cross-site form post with a staff cookie");
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "a cross-site form post with a staff cookie"
+    );
     let r = start(None).await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "a change without Origin");
     let r = start(Some(&format!("http://{host}"))).await.unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND, "from the page itself it goes through (to no such ticket)");
+    assert_eq!(
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "from the page itself it goes through (to no such ticket)"
+    );
 }

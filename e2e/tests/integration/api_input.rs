@@ -1,5 +1,6 @@
 //! Bad input gets a 4xx problem document that says what to fix, and creates nothing.
 
+use domain::OrderStatus;
 use e2e::{TestApp, eventually};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -23,8 +24,7 @@ async fn bad_orders_are_refused_with_a_problem_that_says_what_to_fix_and_nothing
     let customer = "c-bad";
     let http = app.customer(customer).await;
     let post = |body: String, content_type: &'static str| {
-        http
-            .post(format!("{}/orders", app.api))
+        http.post(format!("{}/orders", app.api))
             .header("content-type", content_type)
             .body(body)
             .send()
@@ -152,13 +152,7 @@ async fn a_customer_sees_their_own_orders_newest_first_page_by_page() {
         let page: Value = app.get(&path).await.json().await.unwrap();
         // New orders arriving mid-way land before the cursor: no duplicates, no gaps.
         app.queued_order(&product, 1, "c pages+&1").await;
-        seen.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|o| o["orderId"].as_str().unwrap().to_owned()),
-        );
+        seen.extend(page["items"].as_array().unwrap().iter().map(e2e::order_id_of));
         match page["next"].as_str() {
             Some(next) => path = next.to_owned(),
             None => break,
@@ -186,8 +180,7 @@ async fn an_idempotency_key_makes_a_retried_order_one_order() {
     assert_eq!((a.status(), b.status()), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
     let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
     assert_eq!(a["orderId"], b["orderId"], "one key, one order");
-    let id = a["orderId"].as_str().unwrap();
-    app.wait_for_status(id, "Queued").await;
+    app.wait_for_status(&e2e::order_id_of(&a), OrderStatus::Queued).await;
     assert_eq!(app.warehouse_stock(&product).await, Some(8), "one stock deduction");
 
     // The key decides the workflow id, so a retry after an API restart still finds the order.

@@ -1,6 +1,7 @@
 //! An automatic barista killed mid-ticket (SIGKILL, OOM, a lost node) does not strand its order:
 //! its claim is a lease that runs out, and a live barista takes the ticket over.
 
+use domain::OrderStatus;
 use e2e::{TestApp, eventually};
 
 #[tokio::test]
@@ -34,8 +35,8 @@ async fn orders_held_by_a_barista_killed_while_brewing_are_finished_by_a_live_on
         .expect("the kitchen worker starts again");
 
     for id in &ids {
-        app.wait_for_status(id, "Completed").await;
-        app.wait_for_ticket(id, "Completed").await;
+        app.wait_for_status(id, OrderStatus::Completed).await;
+        app.wait_for_ticket(id, OrderStatus::Completed).await;
     }
     assert_eq!(
         app.warehouse_stock(&product).await,

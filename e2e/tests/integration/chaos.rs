@@ -4,6 +4,7 @@
 //! exactly one order, every order is finished, the stock moved by exactly what was served and never
 //! went negative, and the view agrees with the workflows.
 
+use domain::{OrderId, OrderStatus};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -29,7 +30,7 @@ const VICTIMS: [&str; 7] = [
 ];
 
 /// Places one order with `key`, retrying (bounded) until the API accepts it; returns its id.
-async fn place_until_accepted(http: &reqwest::Client, api: &str, key: &str, product: &str) -> String {
+async fn place_until_accepted(http: &reqwest::Client, api: &str, key: &str, product: &str) -> OrderId {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let sent = http
@@ -41,9 +42,9 @@ async fn place_until_accepted(http: &reqwest::Client, api: &str, key: &str, prod
         if let Ok(r) = sent
             && r.status() == StatusCode::ACCEPTED
             && let Ok(body) = r.json::<Value>().await
-            && let Some(id) = body["orderId"].as_str()
+            && let Some(id) = body["orderId"].as_str().and_then(|id| OrderId::parse(id).ok())
         {
-            return id.to_owned();
+            return id;
         }
         assert!(Instant::now() < deadline, "order {key} was never accepted");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -69,7 +70,12 @@ async fn killing_every_process_in_turn_under_a_stream_of_orders_loses_and_double
     let chaos_customer = app.customer("c-chaos").await;
     let mut clients = tokio::task::JoinSet::new();
     for client in 0..CLIENTS {
-        let (http, api, product, accepted) = (chaos_customer.clone(), app.api.clone(), product.clone(), accepted.clone());
+        let (http, api, product, accepted) = (
+            chaos_customer.clone(),
+            app.api.clone(),
+            product.clone(),
+            accepted.clone(),
+        );
         clients.spawn(async move {
             let mut ids = Vec::new();
             for i in (client..ORDERS).step_by(CLIENTS) {
@@ -118,7 +124,7 @@ async fn killing_every_process_in_turn_under_a_stream_of_orders_loses_and_double
 
     // Every accepted key has exactly one order: the key decides the order id, and Temporal knows
     // exactly one workflow per key.
-    let mut ids: Vec<&str> = placed.iter().map(|(_, id)| id.as_str()).collect();
+    let mut ids: Vec<&OrderId> = placed.iter().map(|(_, id)| id).collect();
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), ORDERS, "one order per key");
@@ -142,23 +148,17 @@ async fn killing_every_process_in_turn_under_a_stream_of_orders_loses_and_double
     // a Temporal kill, a step's time in the view was once seen to differ by a fraction of a second
     // from what a replay of the workflow says (see the README's Status).
     for id in &ids {
-        let workflow = app.wait_for_workflow_status(id, "Completed").await;
-        let truth: Vec<String> = workflow.history.iter().map(|h| h.status.to_string()).collect();
+        let workflow = app.wait_for_workflow_status(id, OrderStatus::Completed).await;
+        let truth: Vec<OrderStatus> = workflow.history.iter().map(|h| h.status).collect();
         let deadline = Instant::now() + e2e::PATIENCE;
         loop {
             let order = app.order_view(id).await;
-            let shown: Vec<String> = order["history"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|h| h["status"].as_str().unwrap_or("").to_owned())
-                .collect();
-            if order["status"] == "Completed" && shown == truth {
+            if order.status == OrderStatus::Completed && order.statuses() == truth {
                 break;
             }
             assert!(
                 Instant::now() < deadline,
-                "the view never came to show order {id} as its workflow does: {order}, not {truth:?}"
+                "the view never came to show order {id} as its workflow does: {order:?}, not {truth:?}"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

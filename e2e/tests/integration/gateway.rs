@@ -1,6 +1,7 @@
 //! The gateway's operations: the circuit breaker in front of Temporal, load shedding, the OpenAPI
 //! document, metrics and request ids.
 
+use domain::OrderStatus;
 use std::time::{Duration, Instant};
 
 use e2e::{TestApp, eventually};
@@ -17,7 +18,7 @@ async fn with_temporal_down_commands_fail_fast_reads_keep_working_and_it_recover
     .await;
     let product = app.stocked_product(10).await;
     let before = app.place_order(&product, 1, "c-outage").await;
-    app.wait_for_status(&before, "Completed").await;
+    app.wait_for_status(&before, OrderStatus::Completed).await;
 
     app.stack.stop_temporal();
     // The breaker notices within about a second, even before any command fails.
@@ -53,8 +54,8 @@ async fn with_temporal_down_commands_fail_fast_reads_keep_working_and_it_recover
     })
     .await;
     let after: Value = accepted.json().await.unwrap();
-    let id = after["orderId"].as_str().unwrap();
-    app.wait_for_status(id, "Completed").await;
+    app.wait_for_status(&e2e::order_id_of(&after), OrderStatus::Completed)
+        .await;
     assert!(
         app.get("/metrics")
             .await

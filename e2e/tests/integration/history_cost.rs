@@ -3,18 +3,14 @@
 //! when it cannot take them do they become durable `projectOrder` activities. The saga's own
 //! steps (reservation, ticket, moves) stay durable activities.
 
+use domain::{OrderId, OrderStatus};
 use e2e::TestApp;
 use serde_json::Value;
 
 /// A closed order's history, as the CLI shows it.
-async fn history(app: &TestApp, id: &str) -> Vec<Value> {
+async fn history(app: &TestApp, id: &OrderId) -> Vec<Value> {
     app.wait_closed(id).await;
-    let (ok, out) = app
-        .temporal_cli(&["workflow", "show", "--workflow-id", &format!("order-{id}"), "-o", "json"])
-        .await;
-    assert!(ok, "{out}");
-    let history: Value = serde_json::from_str(&out).unwrap();
-    history["events"].as_array().unwrap().clone()
+    app.history_events(id).await
 }
 
 fn count(events: &[Value], needle: &str) -> usize {
@@ -22,9 +18,11 @@ fn count(events: &[Value], needle: &str) -> usize {
 }
 
 /// Drives one order through the kitchen: Queued → Brewing → Completed, as a barista.
-async fn complete(app: &TestApp, id: &str) {
+async fn complete(app: &TestApp, id: &OrderId) {
     for step in ["start", "complete"] {
-        let r = app.post(&format!("/kitchen/tickets/{id}/{step}"), serde_json::json!({})).await;
+        let r = app
+            .post(&format!("/kitchen/tickets/{id}/{step}"), serde_json::json!({}))
+            .await;
         assert!(r.status().is_success(), "{step}: {}", r.status());
     }
 }
@@ -35,14 +33,25 @@ async fn a_completed_order_hands_its_projections_over_locally_and_stays_small() 
     let product = app.stocked_product(10).await;
     let id = app.queued_order(&product, 1, "c-cost").await;
     complete(&app, &id).await;
-    app.wait_for_status(&id, "Completed").await;
+    app.wait_for_status(&id, OrderStatus::Completed).await;
     let events = history(&app, &id).await;
-    assert_eq!(count(&events, "\"projectOrder\""), 0, "no durable projection was needed");
+    assert_eq!(
+        count(&events, "\"projectOrder\""),
+        0,
+        "no durable projection was needed"
+    );
     for durable in ["reserveStock", "startProduction"] {
-        assert_eq!(count(&events, &format!("\"{durable}\"")), 1, "{durable} stays a durable activity");
+        assert_eq!(
+            count(&events, &format!("\"{durable}\"")),
+            1,
+            "{durable} stays a durable activity"
+        );
     }
     assert_eq!(count(&events, "\"moveTicket\""), 2, "so do the kitchen's moves");
-    assert!(count(&events, "core_local_activity") >= 3, "projections are local-activity markers");
+    assert!(
+        count(&events, "core_local_activity") >= 3,
+        "projections are local-activity markers"
+    );
     assert!(
         events.len() <= MAX_EVENTS,
         "a completed order took {} events (limit {MAX_EVENTS})",
@@ -60,11 +69,11 @@ async fn with_the_customercenter_stopped_projections_fall_back_to_durable_activi
     let product = app.stocked_product(10).await;
     app.stack.kill("customercenter");
     let id = app.place_order(&product, 1, "c-fallback").await;
-    app.wait_for_workflow_status(&id, "Queued").await;
+    app.wait_for_workflow_status(&id, OrderStatus::Queued).await;
     complete(app, &id).await;
-    app.wait_for_workflow_status(&id, "Completed").await;
+    app.wait_for_workflow_status(&id, OrderStatus::Completed).await;
     app.stack.restart("customercenter").await.unwrap();
-    app.wait_for_status(&id, "Completed").await;
+    app.wait_for_status(&id, OrderStatus::Completed).await;
     let events = history(app, &id).await;
     assert!(count(&events, "\"projectOrder\"") >= 1, "the durable fallback ran");
 }

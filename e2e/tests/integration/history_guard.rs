@@ -1,7 +1,7 @@
 //! The history-size guard: however many signals a client sends to one order, its history stays far
 //! below Temporal's limit (51,200 events), the order keeps working, and what it keeps is bounded.
 
-use domain::{MAX_IGNORED, OrderId, order_workflow_id};
+use domain::{MAX_IGNORED, order_workflow_id};
 use e2e::TestApp;
 use serde_json::json;
 use stack::temporal::MAX_SIGNALS_PER_ORDER;
@@ -15,7 +15,7 @@ async fn a_flood_of_signals_is_cut_off_and_the_order_still_completes_with_a_smal
     let id = app.queued_order(&product, 1, "c-flood").await;
     let handle = app
         .temporal
-        .get_workflow_handle::<OrderWorkflow>(order_workflow_id(&OrderId::parse(&id).unwrap()));
+        .get_workflow_handle::<OrderWorkflow>(order_workflow_id(&id));
 
     // Signals that are all invalid now (an order that is not brewing cannot be completed).
     let mut accepted = 0;

@@ -3,26 +3,14 @@
 //! compensated; a barista who starts first wins; and orders queued by the workflow as it was before
 //! the change are taken over by today's cafe worker and finish as they would have.
 
-use e2e::{TestApp, eventually};
-use serde_json::{Value, json};
+use domain::{OrderId, OrderStatus};
+use e2e::{TestApp, eventually, order_id};
+use serde_json::json;
 
 /// The event types of an order's history, as `temporal workflow show` lists them.
-async fn event_types(app: &TestApp, id: &str) -> Vec<String> {
-    let (ok, out) = app
-        .temporal_cli(&[
-            "workflow",
-            "show",
-            "--workflow-id",
-            &format!("order-{id}"),
-            "-o",
-            "json",
-        ])
-        .await;
-    assert!(ok, "{out}");
-    let history: Value = serde_json::from_str(&out).expect("JSON");
-    history["events"]
-        .as_array()
-        .unwrap()
+async fn event_types(app: &TestApp, id: &OrderId) -> Vec<String> {
+    app.history_events(id)
+        .await
         .iter()
         .map(|e| e["eventType"].as_str().unwrap_or_default().to_owned())
         .collect()
@@ -39,10 +27,10 @@ async fn a_queued_order_no_barista_starts_in_time_is_canceled_and_compensated() 
     let id = app.queued_order(&product, 3, "c-wait").await;
     assert_eq!(app.warehouse_stock(&product).await, Some(7));
 
-    let order = app.wait_for_status(&id, "Canceled").await;
-    assert_eq!(order["reason"], "KitchenTimeout");
+    let order = app.wait_for_status(&id, OrderStatus::Canceled).await;
+    assert_eq!(order.reason.as_deref(), Some("KitchenTimeout"));
     app.wait_for_stock(&product, 10).await;
-    app.wait_for_ticket(&id, "Canceled").await;
+    app.wait_for_ticket(&id, OrderStatus::Canceled).await;
     app.wait_closed(&id).await;
     let events = event_types(&app, &id).await;
     assert!(
@@ -73,8 +61,8 @@ async fn a_barista_who_starts_before_the_limit_wins_and_the_timer_is_canceled() 
     .await;
     let done = app.post(&format!("/kitchen/tickets/{id}/complete"), json!({})).await;
     assert_eq!(done.status(), 200);
-    let order = app.wait_for_status(&id, "Completed").await;
-    assert_eq!(order["reason"], Value::Null);
+    let order = app.wait_for_status(&id, OrderStatus::Completed).await;
+    assert_eq!(order.reason, None);
     assert!(
         !event_types(&app, &id)
             .await
@@ -113,21 +101,20 @@ async fn orders_queued_before_the_change_are_taken_over_by_the_new_cafe_worker_a
         with_limit("1s")(c);
     })
     .await;
-    for id in ORDERS_BEFORE_THE_CHANGE {
-        app.wait_for_workflow_status(id, "Queued").await;
+    let before: Vec<OrderId> = ORDERS_BEFORE_THE_CHANGE.into_iter().map(order_id).collect();
+    for id in &before {
+        app.wait_for_workflow_status(id, OrderStatus::Queued).await;
     }
 
     // A new order gets the new behaviour: canceled after one second in the queue.
     let product = app.stocked_product(10).await;
     let fresh = app.queued_order(&product, 1, "c-new").await;
-    assert_eq!(
-        app.wait_for_status(&fresh, "Canceled").await["reason"],
-        "KitchenTimeout"
-    );
+    let fresh = app.wait_for_status(&fresh, OrderStatus::Canceled).await;
+    assert_eq!(fresh.reason.as_deref(), Some("KitchenTimeout"));
 
     // The old ones, queued far longer than that, keep the behaviour they started with.
-    for id in ORDERS_BEFORE_THE_CHANGE {
-        assert_eq!(app.query(id).await.unwrap().status.as_str(), "Queued", "order {id}");
+    for id in &before {
+        assert_eq!(app.query(id).await.unwrap().status, OrderStatus::Queued, "order {id}");
         let events = event_types(&app, id).await;
         assert!(
             !events.iter().any(|e| e == "EVENT_TYPE_TIMER_STARTED"),
@@ -135,7 +122,7 @@ async fn orders_queued_before_the_change_are_taken_over_by_the_new_cafe_worker_a
         );
     }
     // And they finish: two are brewed and handed over, two are canceled.
-    for id in &ORDERS_BEFORE_THE_CHANGE[..2] {
+    for id in &before[..2] {
         assert_eq!(
             app.post(&format!("/kitchen/tickets/{id}/start"), json!({}))
                 .await
@@ -148,13 +135,13 @@ async fn orders_queued_before_the_change_are_taken_over_by_the_new_cafe_worker_a
                 .status(),
             200
         );
-        app.wait_for_status(id, "Completed").await;
+        app.wait_for_status(id, OrderStatus::Completed).await;
     }
-    for id in &ORDERS_BEFORE_THE_CHANGE[2..] {
+    for id in &before[2..] {
         assert_eq!(app.post(&format!("/orders/{id}/cancel"), json!({})).await.status(), 200);
-        app.wait_for_status(id, "Canceled").await;
+        app.wait_for_status(id, OrderStatus::Canceled).await;
     }
-    for id in ORDERS_BEFORE_THE_CHANGE {
+    for id in &before {
         app.wait_closed(id).await;
     }
 }

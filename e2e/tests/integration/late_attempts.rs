@@ -3,7 +3,7 @@
 //! reach them), on the stack's real PostgreSQL; the workflows through the real `temporal` CLI.
 
 use domain::{OrderId, OrderStatus, ProductName, Quantity, Reservation, Ticket};
-use e2e::TestApp;
+use e2e::{TestApp, order_id};
 
 fn reservation(id: &str, product: &str, qty: i64, run: Option<&str>) -> Reservation {
     Reservation {
@@ -124,19 +124,23 @@ async fn a_workflow_started_by_hand_with_invalid_input_is_rejected_at_once_with_
         r#"{"orderId":"by-hand-1","productName":"","qty":0,"customerId":"c-cli"}"#,
     )
     .await;
-    let order = app.wait_for_status("by-hand-1", "Rejected").await;
+    let order = app.wait_for_status(&order_id("by-hand-1"), OrderStatus::Rejected).await;
     assert!(
-        order["reason"]
-            .as_str()
-            .unwrap()
+        order
+            .reason
+            .as_deref()
+            .unwrap_or_default()
             .starts_with("InvalidOrder: productName"),
-        "{order}"
+        "{order:?}"
     );
-    app.wait_closed("by-hand-1").await;
+    app.wait_closed(&order.order_id).await;
 
     app.start_order_by_hand("order-by-hand-2", r#""not an order""#).await;
-    let order = app.wait_for_status("by-hand-2", "Rejected").await;
-    assert!(order["reason"].as_str().unwrap().contains("InvalidOrder"), "{order}");
+    let order = app.wait_for_status(&order_id("by-hand-2"), OrderStatus::Rejected).await;
+    assert!(
+        order.reason.as_deref().unwrap_or_default().contains("InvalidOrder"),
+        "{order:?}"
+    );
 
     // And the shop goes on.
     let product = app.stocked_product(5).await;
@@ -149,7 +153,8 @@ async fn an_order_id_used_again_by_hand_is_rejected_and_takes_no_stock() {
     let product = app.stocked_product(10).await;
     let input = format!(r#"{{"orderId":"again-1","productName":"{product}","qty":2,"customerId":"c-cli"}}"#);
     app.start_order_by_hand("order-again-1", &input).await;
-    app.wait_for_status("again-1", "Queued").await;
+    let again = order_id("again-1");
+    app.wait_for_status(&again, OrderStatus::Queued).await;
     let (ok, out) = app
         .temporal_cli(&[
             "workflow",
@@ -164,12 +169,12 @@ async fn an_order_id_used_again_by_hand_is_rejected_and_takes_no_stock() {
 
     app.start_order_by_hand("order-again-1", &input).await;
     e2e::eventually("the second order with the same id is rejected", || async {
-        let o = app.query("again-1").await.ok()?;
-        (o.status.as_str() == "Rejected").then_some(())
+        let o = app.query(&again).await.ok()?;
+        (o.status == OrderStatus::Rejected).then_some(())
     })
     .await;
     assert_eq!(
-        app.query("again-1").await.unwrap().reason.as_deref(),
+        app.query(&again).await.unwrap().reason.as_deref(),
         Some("DuplicateOrderId")
     );
     assert_eq!(

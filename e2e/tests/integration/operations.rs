@@ -1,5 +1,6 @@
 //! Operations on processes: zero-downtime rolling restarts and self-healing readiness.
 
+use domain::OrderStatus;
 use e2e::{TestApp, eventually};
 use stack::WORKERS;
 
@@ -38,12 +39,7 @@ async fn a_rolling_restart_of_every_worker_under_a_stream_of_orders_loses_nothin
                     reqwest::StatusCode::ACCEPTED,
                     "orders are accepted throughout"
                 );
-                ids.push(
-                    r.json::<serde_json::Value>().await.unwrap()["orderId"]
-                        .as_str()
-                        .unwrap()
-                        .to_owned(),
-                );
+                ids.push(e2e::order_id_of(&r.json().await.unwrap()));
             }
             ids
         };
@@ -57,7 +53,7 @@ async fn a_rolling_restart_of_every_worker_under_a_stream_of_orders_loses_nothin
     };
     let () = restarted;
     for id in &ids {
-        app.wait_for_status(id, "Completed").await;
+        app.wait_for_status(id, OrderStatus::Completed).await;
     }
     assert_eq!(
         app.warehouse_stock(&product).await,

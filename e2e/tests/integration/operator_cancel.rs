@@ -2,10 +2,11 @@
 //! `temporal workflow cancel`) means the customer's `cancel`: honoured with compensations while
 //! the order can still be canceled, refused and noted once brewing. It never freezes a worker.
 
+use domain::{OrderId, OrderStatus};
 use e2e::TestApp;
 use serde_json::json;
 
-async fn request_cancellation(app: &TestApp, id: &str) {
+async fn request_cancellation(app: &TestApp, id: &OrderId) {
     let (ok, out) = app
         .temporal_cli(&["workflow", "cancel", "--workflow-id", &format!("order-{id}")])
         .await;
@@ -13,7 +14,7 @@ async fn request_cancellation(app: &TestApp, id: &str) {
 }
 
 /// What `temporal workflow describe` says of the workflow's own state (Running, Completed, ...).
-async fn workflow_state(app: &TestApp, id: &str) -> String {
+async fn workflow_state(app: &TestApp, id: &OrderId) -> String {
     let (ok, out) = app
         .temporal_cli(&[
             "workflow",
@@ -41,13 +42,17 @@ async fn a_temporal_cancellation_of_a_queued_order_cancels_it_with_compensations
 
     request_cancellation(&app, &id).await;
 
-    let order = app.wait_for_status(&id, "Canceled").await;
+    let order = app.wait_for_status(&id, OrderStatus::Canceled).await;
     assert!(
-        order["reason"].as_str().unwrap().contains("canceled through Temporal"),
-        "the reason says where the cancellation came from: {order}"
+        order
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("canceled through Temporal"),
+        "the reason says where the cancellation came from: {order:?}"
     );
     app.wait_for_stock(&product, 10).await;
-    app.wait_for_ticket(&id, "Canceled").await;
+    app.wait_for_ticket(&id, OrderStatus::Canceled).await;
     app.wait_closed(&id).await;
     assert_eq!(
         workflow_state(&app, &id).await,
@@ -57,7 +62,7 @@ async fn a_temporal_cancellation_of_a_queued_order_cancels_it_with_compensations
 
     // The cafe worker is not frozen: a new order still reaches the kitchen board.
     let next = app.queued_order(&product, 1, "c-op").await;
-    assert_eq!(app.query(&next).await.unwrap().status.as_str(), "Queued");
+    assert_eq!(app.query(&next).await.unwrap().status, OrderStatus::Queued);
 }
 
 #[tokio::test]
@@ -75,7 +80,7 @@ async fn a_temporal_cancellation_of_a_brewing_order_is_refused_noted_and_the_ord
         (!o.ignored.is_empty()).then_some(o)
     })
     .await;
-    assert_eq!(noted.status.as_str(), "Brewing");
+    assert_eq!(noted.status, OrderStatus::Brewing);
     assert!(
         noted.ignored[0].reason.contains("can no longer be canceled"),
         "{:?}",
@@ -84,7 +89,7 @@ async fn a_temporal_cancellation_of_a_brewing_order_is_refused_noted_and_the_ord
 
     let completed = app.post(&format!("/kitchen/tickets/{id}/complete"), json!({})).await;
     assert_eq!(completed.status(), 200);
-    app.wait_for_status(&id, "Completed").await;
+    app.wait_for_status(&id, OrderStatus::Completed).await;
     app.wait_closed(&id).await;
     assert_eq!(
         app.warehouse_stock(&product).await,
@@ -93,5 +98,5 @@ async fn a_temporal_cancellation_of_a_brewing_order_is_refused_noted_and_the_ord
     );
 
     let next = app.queued_order(&product, 1, "c-op").await;
-    assert_eq!(app.query(&next).await.unwrap().status.as_str(), "Queued");
+    assert_eq!(app.query(&next).await.unwrap().status, OrderStatus::Queued);
 }

@@ -7,9 +7,10 @@
 //! Set `COFFEESHOP_HISTORY_TAG` to prefix the file names (e.g. the change they were recorded
 //! before or after).
 
+use domain::{OrderStatus, order_workflow_id as order};
 use std::path::PathBuf;
 
-use e2e::{TestApp, eventually};
+use e2e::{TestApp, eventually, order_id};
 use serde_json::json;
 use temporalio_client::WorkflowFetchHistoryOptions;
 
@@ -46,7 +47,6 @@ async fn cli(app: &TestApp, args: &[&str]) {
 async fn record_a_history_for_every_path_of_the_workflows() {
     let mut app = TestApp::spawn().await;
     let product = app.stocked_product(100).await;
-    let order = |id: &str| format!("order-{id}");
 
     // Happy path, driven through the API as a barista would.
     let id = app.queued_order(&product, 2, "c-rec").await;
@@ -77,7 +77,7 @@ async fn record_a_history_for_every_path_of_the_workflows() {
         r#"{"orderId":"rec-invalid","productName":"","qty":0,"customerId":"c"}"#,
     )
     .await;
-    app.wait_closed("rec-invalid").await;
+    app.wait_closed(&order_id("rec-invalid")).await;
     record(&app, "order-rec-invalid", "order-rejected-invalid-input").await;
 
     // Cancel in each cancellable state, with its compensations.
@@ -88,7 +88,7 @@ async fn record_a_history_for_every_path_of_the_workflows() {
 
     app.stack.kill("kitchen");
     let id = app.place_order(&product, 1, "c-rec").await;
-    app.wait_for_workflow_status(&id, "StockReserved").await;
+    app.wait_for_workflow_status(&id, OrderStatus::StockReserved).await;
     assert_eq!(app.post(&format!("/orders/{id}/cancel"), json!({})).await.status(), 200);
     app.stack.restart("kitchen").await.unwrap();
     app.wait_closed(&id).await;
@@ -140,7 +140,7 @@ async fn record_a_history_for_every_path_of_the_workflows() {
         &["workflow", "signal", "--workflow-id", &wf, "--name", "startBrewing"],
     )
     .await;
-    app.wait_for_workflow_status(&id, "Brewing").await;
+    app.wait_for_workflow_status(&id, OrderStatus::Brewing).await;
     cli(
         &app,
         &[
@@ -202,9 +202,10 @@ async fn record_a_history_for_every_path_of_the_workflows() {
         r#"{{"orderId":"rec-timeout","productName":"{product}","qty":1,"customerId":"c","kitchenMaxWaitMs":1000}}"#
     );
     app.start_order_by_hand("order-rec-timeout", &input).await;
-    app.wait_closed("rec-timeout").await;
+    let timeout = order_id("rec-timeout");
+    app.wait_closed(&timeout).await;
     assert_eq!(
-        app.query("rec-timeout").await.unwrap().reason.as_deref(),
+        app.query(&timeout).await.unwrap().reason.as_deref(),
         Some("KitchenTimeout")
     );
     record(&app, "order-rec-timeout", "order-canceled-kitchen-timeout").await;
@@ -243,11 +244,8 @@ async fn record_a_temporal_database_with_orders_left_running() {
             .await
             .unwrap();
         assert_eq!(r.status(), 202);
-        let id = r.json::<serde_json::Value>().await.unwrap()["orderId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        app.wait_for_workflow_status(&id, "Queued").await;
+        let id = e2e::order_id_of(&r.json().await.unwrap());
+        app.wait_for_workflow_status(&id, OrderStatus::Queued).await;
         println!("{key}: order {id} left Queued");
     }
     app.stack.stop_temporal();

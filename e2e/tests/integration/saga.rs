@@ -1,17 +1,10 @@
 //! The order saga (SPEC §3) end to end: real Temporal, real PostgreSQL, the real worker processes.
 
-use e2e::{TestApp, eventually};
+use domain::OrderId;
+use domain::OrderStatus::*;
+use e2e::{OrderView, TestApp, eventually, order_id};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-fn statuses(order: &Value) -> Vec<String> {
-    order["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["status"].as_str().unwrap().to_owned())
-        .collect()
-}
 
 #[tokio::test]
 async fn an_order_goes_through_every_status_as_the_barista_works_it() {
@@ -41,24 +34,16 @@ async fn an_order_goes_through_every_status_as_the_barista_works_it() {
     let completed = app.post(&format!("/kitchen/tickets/{id}/complete"), json!({})).await;
     assert_eq!(completed.status(), StatusCode::OK);
 
-    let order = app.wait_for_status(&id, "Completed").await;
-    assert_eq!(
-        statuses(&order),
-        ["Ordered", "StockReserved", "Queued", "Brewing", "Completed"]
-    );
-    let times: Vec<&str> = order["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["at"].as_str().unwrap())
-        .collect();
+    let order = app.wait_for_status(&id, Completed).await;
+    assert_eq!(order.statuses(), [Ordered, StockReserved, Queued, Brewing, Completed]);
+    let times: Vec<&str> = order.history.iter().map(|h| h.at.as_str()).collect();
     assert!(
         times.windows(2).all(|w| w[0] <= w[1]),
         "history times never go back: {times:?}"
     );
-    assert_eq!(order["productName"], product.as_str());
-    assert_eq!(order["qty"], 3);
-    app.wait_for_ticket(&id, "Completed").await;
+    assert_eq!(order.product_name, product);
+    assert_eq!(order.qty, 3);
+    app.wait_for_ticket(&id, Completed).await;
     assert_eq!(app.warehouse_stock(&product).await, Some(7));
 }
 
@@ -68,31 +53,23 @@ async fn an_order_for_more_than_is_in_stock_is_rejected_and_takes_nothing() {
     let product = app.stocked_product(2).await;
 
     let id = app.place_order(&product, 3, "c-1").await;
-    let order = app.wait_for_status(&id, "Rejected").await;
+    let order = app.wait_for_status(&id, Rejected).await;
 
-    assert_eq!(order["reason"], "OutOfStock");
-    assert_eq!(statuses(&order), ["Ordered", "Rejected"]);
+    assert_eq!(order.reason.as_deref(), Some("OutOfStock"));
+    assert_eq!(order.statuses(), [Ordered, Rejected]);
     assert_eq!(app.warehouse_stock(&product).await, Some(2));
-    assert_eq!(
-        app.kitchen_db()
-            .await
-            .status(&domain::OrderId::parse(&id).unwrap())
-            .await
-            .unwrap(),
-        None,
-        "no ticket"
-    );
+    assert_eq!(app.kitchen_db().await.status(&id).await.unwrap(), None, "no ticket");
 }
 
 #[tokio::test]
 async fn an_order_for_a_product_the_warehouse_does_not_know_is_rejected() {
     let app = TestApp::spawn().await;
     let id = app.place_order("Unicorn Frappe", 1, "c-1").await;
-    let order = app.wait_for_status(&id, "Rejected").await;
-    assert_eq!(order["reason"], "UnknownProduct");
+    let order = app.wait_for_status(&id, Rejected).await;
+    assert_eq!(order.reason.as_deref(), Some("UnknownProduct"));
 }
 
-async fn cancel(app: &TestApp, id: &str) -> reqwest::Response {
+async fn cancel(app: &TestApp, id: &OrderId) -> reqwest::Response {
     app.post(&format!("/orders/{id}/cancel"), json!({"reason": "changed my mind"}))
         .await
 }
@@ -109,10 +86,10 @@ async fn a_queued_order_can_be_canceled_and_its_ticket_and_stock_are_given_back(
     assert_eq!(body["status"], "Canceled");
     assert_eq!(body["reason"], "changed my mind");
 
-    app.wait_for_ticket(&id, "Canceled").await;
+    app.wait_for_ticket(&id, Canceled).await;
     app.wait_for_stock(&product, 5).await;
-    let order = app.wait_for_status(&id, "Canceled").await;
-    assert_eq!(statuses(&order), ["Ordered", "StockReserved", "Queued", "Canceled"]);
+    let order = app.wait_for_status(&id, Canceled).await;
+    assert_eq!(order.statuses(), [Ordered, StockReserved, Queued, Canceled]);
 }
 
 #[tokio::test]
@@ -128,22 +105,15 @@ async fn an_order_still_waiting_for_the_warehouse_can_be_canceled_and_ends_with_
 
     // The reservation still runs when the warehouse returns, and is then released.
     app.stack.restart("warehouse").await.unwrap();
-    let order = app.wait_for_status(&id, "Canceled").await;
-    assert_eq!(statuses(&order), ["Ordered", "Canceled"]);
+    let order = app.wait_for_status(&id, Canceled).await;
+    assert_eq!(order.statuses(), [Ordered, Canceled]);
     // The view shows Canceled as soon as the cancel is decided; the reservation may land (and be
     // released) after that: wait for the workflow to finish its compensations.
     app.wait_closed(&id).await;
     let o = app.query(&id).await.unwrap();
     assert!(!o.stock_reserved, "the workflow finishes with nothing held");
     assert_eq!(app.warehouse_stock(&product).await, Some(5));
-    assert_eq!(
-        app.warehouse_db()
-            .await
-            .held_by(&domain::OrderId::parse(&id).unwrap())
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(app.warehouse_db().await.held_by(&id).await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -153,7 +123,7 @@ async fn an_order_with_stock_reserved_can_be_canceled_before_the_kitchen_queues_
     app.stack.kill("kitchen");
 
     let id = app.place_order(&product, 1, "c-1").await;
-    app.wait_for_workflow_status(&id, "StockReserved").await;
+    app.wait_for_workflow_status(&id, StockReserved).await;
     // The seed's form of cancel this time.
     let r = app
         .owner_of(&id)
@@ -167,10 +137,10 @@ async fn an_order_with_stock_reserved_can_be_canceled_before_the_kitchen_queues_
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "Canceled");
 
     app.stack.restart("kitchen").await.unwrap();
-    app.wait_for_ticket(&id, "Canceled").await;
+    app.wait_for_ticket(&id, Canceled).await;
     app.wait_for_stock(&product, 5).await;
-    let order = app.wait_for_status(&id, "Canceled").await;
-    assert_eq!(statuses(&order), ["Ordered", "StockReserved", "Canceled"]);
+    let order = app.wait_for_status(&id, Canceled).await;
+    assert_eq!(order.statuses(), [Ordered, StockReserved, Canceled]);
 }
 
 #[tokio::test]
@@ -211,7 +181,7 @@ async fn cancel_is_refused_once_brewing_has_begun_and_after_the_order_is_finishe
     );
 
     app.post(&format!("/kitchen/tickets/{id}/complete"), json!({})).await;
-    app.wait_for_status(&id, "Completed").await;
+    app.wait_for_status(&id, Completed).await;
     app.wait_closed(&id).await;
     let late = cancel(&app, &id).await;
     assert_eq!(
@@ -222,13 +192,16 @@ async fn cancel_is_refused_once_brewing_has_begun_and_after_the_order_is_finishe
     assert_eq!(app.warehouse_stock(&product).await, Some(4), "nothing was released");
 
     let rejected = app.place_order("Nope", 1, "c-1").await;
-    app.wait_for_status(&rejected, "Rejected").await;
+    app.wait_for_status(&rejected, Rejected).await;
     assert_eq!(
         cancel(&app, &rejected).await.status(),
         StatusCode::CONFLICT,
         "a rejected order cannot be canceled"
     );
-    assert_eq!(cancel(&app, "no-such-order").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        cancel(&app, &order_id("no-such-order")).await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -250,7 +223,7 @@ async fn barista_actions_out_of_turn_are_refused_with_a_clear_message() {
         StatusCode::NOT_FOUND
     );
     let order = app.query(&id).await.unwrap();
-    assert_eq!(order.status.as_str(), "Queued", "a refused update changes nothing");
+    assert_eq!(order.status, Queued, "a refused update changes nothing");
 }
 
 #[tokio::test]
@@ -268,7 +241,7 @@ async fn a_cancel_racing_the_barista_has_exactly_one_winner() {
             "exactly one wins: cancel {c}, start {s}"
         );
         let order = app
-            .wait_for_workflow_status(&id, if c == StatusCode::OK { "Canceled" } else { "Brewing" })
+            .wait_for_workflow_status(&id, if c == StatusCode::OK { Canceled } else { Brewing })
             .await;
         if c == StatusCode::OK {
             eventually("the canceled order holds nothing", || async {
@@ -298,14 +271,14 @@ async fn forty_orders_on_ten_in_stock_never_oversell() {
     let mut rejected = 0;
     for id in &orders {
         let order = eventually("each order settles", || async {
-            let o = app.get(&format!("/orders/{id}")).await.json::<Value>().await.ok()?;
-            matches!(o["status"].as_str(), Some("Queued" | "Rejected")).then_some(o)
+            let o = app.get(&format!("/orders/{id}")).await.json::<OrderView>().await.ok()?;
+            matches!(o.status, Queued | Rejected).then_some(o)
         })
         .await;
-        match order["status"].as_str().unwrap() {
-            "Queued" => queued += 1,
+        match order.status {
+            Queued => queued += 1,
             _ => {
-                assert_eq!(order["reason"], "OutOfStock");
+                assert_eq!(order.reason.as_deref(), Some("OutOfStock"));
                 rejected += 1;
             }
         }
@@ -325,7 +298,8 @@ async fn the_whole_saga_runs_with_the_warehouse_on_sqlite() {
     // One after the other: placed together, either could be the one that finds too little.
     let ok = app.queued_order(&product, 2, "c-1").await;
     let too_many = app.place_order(&product, 2, "c-1").await;
-    assert_eq!(app.wait_for_status(&too_many, "Rejected").await["reason"], "OutOfStock");
+    let rejected = app.wait_for_status(&too_many, Rejected).await;
+    assert_eq!(rejected.reason.as_deref(), Some("OutOfStock"));
     assert_eq!(cancel(&app, &ok).await.status(), StatusCode::OK);
     app.wait_for_stock(&product, 3).await;
     assert!(
@@ -355,7 +329,7 @@ async fn orders_survive_a_killed(worker: &str) {
     }
     app.stack.restart(worker).await.unwrap();
     for id in &ids {
-        app.wait_for_status(id, "Completed").await;
+        app.wait_for_status(id, Completed).await;
     }
     assert_eq!(
         app.warehouse_stock(&product).await,
@@ -431,10 +405,7 @@ async fn the_same_warehouse_activity_twice_changes_nothing_the_second_time() {
         qty: domain::Quantity::parse(1).unwrap(),
     };
     kitchen.open(&ticket).await.unwrap();
-    kitchen
-        .set_status(&ticket.order_id, domain::OrderStatus::Canceled)
-        .await
-        .unwrap();
+    kitchen.set_status(&ticket.order_id, Canceled).await.unwrap();
     kitchen.open(&ticket).await.unwrap();
     assert_eq!(
         kitchen.status(&ticket.order_id).await.unwrap().as_deref(),
@@ -453,11 +424,8 @@ async fn automatic_baristas_complete_orders_with_nobody_at_the_counter() {
     let product = app.stocked_product(10).await;
     let ids = futures::future::join_all((0..4).map(|_| app.place_order(&product, 1, "c-auto"))).await;
     for id in &ids {
-        let order = app.wait_for_status(id, "Completed").await;
-        assert_eq!(
-            statuses(&order),
-            ["Ordered", "StockReserved", "Queued", "Brewing", "Completed"]
-        );
+        let order = app.wait_for_status(id, Completed).await;
+        assert_eq!(order.statuses(), [Ordered, StockReserved, Queued, Brewing, Completed]);
     }
 }
 

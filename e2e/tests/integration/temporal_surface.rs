@@ -1,7 +1,7 @@
 //! The Temporal surface (SPEC §3) as a CLI user types it: query, update, signal, search attributes.
 
+use domain::OrderStatus;
 use e2e::{TestApp, eventually};
-use serde_json::Value;
 
 #[tokio::test]
 async fn the_cli_queries_updates_signals_and_filters_orders_as_typed() {
@@ -59,14 +59,14 @@ async fn the_cli_queries_updates_signals_and_filters_orders_as_typed() {
         (!o.ignored.is_empty()).then_some(o)
     })
     .await;
-    assert_eq!(order.status.as_str(), "Queued");
+    assert_eq!(order.status, OrderStatus::Queued);
     assert_eq!(order.ignored[0].command, "completeProduction");
 
     let (ok, out) = app
         .temporal_cli(&["workflow", "signal", "--workflow-id", &wf, "--name", "startBrewing"])
         .await;
     assert!(ok, "{out}");
-    app.wait_for_workflow_status(&id, "Brewing").await;
+    app.wait_for_workflow_status(&id, OrderStatus::Brewing).await;
 
     let (ok, out) = cancel_from_cli(&app, &wf).await;
     assert!(!ok, "cancel while brewing is refused");
@@ -84,9 +84,8 @@ async fn the_cli_queries_updates_signals_and_filters_orders_as_typed() {
         ])
         .await;
     assert!(ok, "{out}");
-    let done = app.wait_for_status(&id, "Completed").await;
-    assert_eq!(done["history"].as_array().unwrap().len(), 5);
-    let _: Value = done;
+    let done = app.wait_for_status(&id, OrderStatus::Completed).await;
+    assert_eq!(done.history.len(), 5);
 }
 
 /// `temporal workflow update execute --name cancel`, exactly as the README types it.
@@ -113,7 +112,7 @@ async fn a_cancel_update_from_the_cli_cancels_with_the_reason_given() {
 
     let (ok, out) = cancel_from_cli(&app, &format!("order-{id}")).await;
     assert!(ok, "{out}");
-    let order = app.wait_for_status(&id, "Canceled").await;
-    assert_eq!(order["reason"], "changed my mind");
+    let order = app.wait_for_status(&id, OrderStatus::Canceled).await;
+    assert_eq!(order.reason.as_deref(), Some("changed my mind"));
     app.wait_for_stock(&product, 10).await;
 }

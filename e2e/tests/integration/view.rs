@@ -1,9 +1,10 @@
 //! The customercenter view (CQRS): idempotent, order-safe, and it catches up by itself.
 
-use view::{View, ViewDb};
+use domain::OrderStatus;
 use domain::{CustomerId, Order, OrderEvent, OrderId, OrderProjection, ProductName, Quantity, StockLevel};
 use e2e::TestApp;
 use serde_json::Value;
+use view::{View, ViewDb};
 
 #[tokio::test]
 async fn orders_complete_while_the_view_is_down_and_the_view_then_converges_to_the_workflows() {
@@ -20,28 +21,14 @@ async fn orders_complete_while_the_view_is_down_and_the_view_then_converges_to_t
         ids.push(app.place_order(&product, 1, &format!("c-view-{i}")).await);
     }
     for id in &ids {
-        app.wait_for_workflow_status(id, "Completed").await;
+        app.wait_for_workflow_status(id, OrderStatus::Completed).await;
     }
     app.stack.restart("customercenter").await.unwrap();
     for id in &ids {
-        let view = app.wait_for_status(id, "Completed").await;
+        let view = app.wait_for_status(id, OrderStatus::Completed).await;
         let truth = app.query(id).await.unwrap();
-        let steps: Vec<(String, String)> = view["history"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| {
-                (
-                    h["status"].as_str().unwrap().to_owned(),
-                    h["at"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect();
-        let expected: Vec<(String, String)> = truth
-            .history
-            .iter()
-            .map(|h| (h.status.to_string(), h.at.clone()))
-            .collect();
+        let steps: Vec<_> = view.history.iter().map(|h| (h.status, h.at.as_str())).collect();
+        let expected: Vec<_> = truth.history.iter().map(|h| (h.status, h.at.as_str())).collect();
         assert_eq!(steps, expected, "the view holds exactly the workflow's history");
     }
     let levels: Vec<Value> = app.get("/stocks").await.json().await.unwrap();
@@ -120,7 +107,10 @@ async fn a_stale_projection_never_overwrites_a_newer_one_and_replays_change_noth
     .unwrap();
 
     let order = view.order(&OrderId::parse("view-1").unwrap()).await.unwrap().unwrap();
-    assert_eq!(order.status, "Completed", "the older Queued projection arrived last and lost");
+    assert_eq!(
+        order.status, "Completed",
+        "the older Queued projection arrived last and lost"
+    );
     assert_eq!(
         statuses(&order),
         ["Ordered", "StockReserved", "Queued", "Brewing", "Completed"],
@@ -166,18 +156,35 @@ async fn a_projection_from_a_lost_workflow_task_is_replaced_by_what_the_workflow
     let (db, view) = fresh_view().await;
     let project = |order: Order, at_event| {
         let db = db.clone();
-        async move { db.project_order(&OrderProjection { order, stock: None, at_event }).await.unwrap() }
+        async move {
+            db.project_order(&OrderProjection {
+                order,
+                stock: None,
+                at_event,
+            })
+            .await
+            .unwrap()
+        }
     };
     let id = OrderId::parse("view-1").unwrap();
     project(order_at(3), 20).await;
     project(order_at(2), 27).await;
     let order = view.order(&id).await.unwrap().unwrap();
     assert_eq!(order.status, "Queued", "the later decision wins at a lower step");
-    assert_eq!(statuses(&order), ["Ordered", "StockReserved", "Queued"], "and its history is the order's");
+    assert_eq!(
+        statuses(&order),
+        ["Ordered", "StockReserved", "Queued"],
+        "and its history is the order's"
+    );
 
     let mut canceled = order_at(2);
     canceled
-        .apply(OrderEvent::Canceled { reason: "changed my mind".into() }, "2026-01-01T00:00:09.000Z".into())
+        .apply(
+            OrderEvent::Canceled {
+                reason: "changed my mind".into(),
+            },
+            "2026-01-01T00:00:09.000Z".into(),
+        )
         .unwrap();
     project(canceled, 33).await;
     // The lost task's projection arriving again, late, changes nothing.

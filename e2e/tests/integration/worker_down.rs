@@ -2,6 +2,7 @@
 //! server, so a missing worker never opens the breaker for it, and a command that does need the
 //! missing worker fails with a clear 503 that names it.
 
+use domain::OrderStatus;
 use std::time::{Duration, Instant};
 
 use e2e::TestApp;
@@ -41,7 +42,7 @@ async fn with_any_one_worker_hung_or_dead_orders_are_still_accepted_and_complete
     }
 
     for id in &placed {
-        app.wait_for_status(id, "Queued").await;
+        app.wait_for_status(id, OrderStatus::Queued).await;
     }
     assert_eq!(app.warehouse_stock(&product).await, Some(50 - placed.len() as i64));
 }
@@ -74,11 +75,10 @@ async fn with_the_cafe_worker_dead_its_commands_fail_with_a_clear_503_and_orders
     // Placing an order needs only the server: still accepted, the breaker did not open.
     let r = app.order(&product, 1, "c-down").await;
     assert_eq!(r.status(), StatusCode::ACCEPTED, "orders are still accepted");
-    let later: Value = r.json().await.unwrap();
-    let later = later["orderId"].as_str().unwrap().to_owned();
+    let later = e2e::order_id_of(&r.json().await.unwrap());
 
     app.stack.restart("cafe").await.expect("the cafe worker starts again");
-    app.wait_for_status(&later, "Queued").await;
+    app.wait_for_status(&later, OrderStatus::Queued).await;
     // Once it is back (after Temporal's sticky-queue timeout moves the order's tasks to it), the
     // retried cancel goes through: 200, or 409 if one of the timed-out ones already had.
     let answer = e2e::eventually("a retried cancel is answered once the cafe worker is back", || async {
@@ -87,6 +87,6 @@ async fn with_the_cafe_worker_dead_its_commands_fail_with_a_clear_503_and_orders
     })
     .await;
     assert!(matches!(answer, StatusCode::OK | StatusCode::CONFLICT), "{answer}");
-    app.wait_for_status(&id, "Canceled").await;
+    app.wait_for_status(&id, OrderStatus::Canceled).await;
     app.wait_for_stock(&product, 9).await;
 }
