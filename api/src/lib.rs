@@ -9,9 +9,11 @@ pub mod auth;
 mod commands;
 mod json;
 pub mod kitchen;
+pub mod live;
 pub mod metrics;
 pub mod ops;
 pub mod orders;
+mod page;
 pub mod problem;
 pub mod stocks;
 pub mod view;
@@ -46,6 +48,8 @@ pub struct AppState {
     pub accounts: accounts::Accounts,
     pub guard: Arc<TemporalGuard>,
     pub metrics: Metrics,
+    /// The live updates' fan-out (`GET /events`).
+    pub live: live::Live,
     /// `KITCHEN_MAX_WAIT` in milliseconds (0: no limit), given to every order placed.
     pub kitchen_max_wait_ms: u64,
 }
@@ -94,6 +98,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(kitchen::router())
         .merge(auth::router())
         .merge(ops::router())
+        .merge(live::router())
         .split_for_parts();
     document_auth_failures(&mut doc);
     (router, doc)
@@ -110,7 +115,9 @@ fn document_auth_failures(doc: &mut utoipa::openapi::OpenApi) {
                 .description(description)
                 .content(
                     "application/problem+json",
-                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ProblemDoc"))).build(),
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ProblemDoc")))
+                        .build(),
                 )
                 .build(),
         )
@@ -145,6 +152,7 @@ pub fn app(state: AppState) -> Router {
     router
         .route("/openapi.json", axum::routing::get(move || async move { axum::Json(doc.as_ref().clone()) }))
         .route("/metrics", axum::routing::get(metrics::render))
+        .merge(page::router())
         .fallback(|| async {
             problem::problem(StatusCode::NOT_FOUND, "not-found", "Not found", "no such route; see /openapi.json".to_owned())
         })

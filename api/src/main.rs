@@ -67,6 +67,14 @@ struct Config {
         default_value_t = 512
     )]
     max_inflight_commands: usize,
+    /// Live-update streams (`GET /events`, the web page's) open at once; more are refused with 503.
+    #[arg(
+        long,
+        env = "COFFEESHOP_MAX_EVENT_STREAMS",
+        value_name = "COFFEESHOP_MAX_EVENT_STREAMS",
+        default_value_t = 1_000
+    )]
+    max_event_streams: usize,
     /// How long a Queued order may wait for a barista (`30m`, `90s`; `0` = no limit).
     #[arg(long, env = "KITCHEN_MAX_WAIT", value_name = "KITCHEN_MAX_WAIT", default_value = "30m",
         value_parser = |raw: &str| domain::KitchenWait::parse(raw).map_err(|e| e.problem))]
@@ -123,8 +131,11 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("connected to Temporal");
         }
     });
+    let live = api::live::Live::new(config.max_event_streams);
+    live.spawn_feed(view.clone());
     let state = AppState {
         temporal,
+        live,
         view,
         accounts,
         guard,

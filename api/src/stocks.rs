@@ -5,10 +5,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::{ProductName, Restock, RestockQuantity, queues, restock_workflow_id};
+use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use temporalio_client::errors::WorkflowStartError;
 use temporalio_client::{
-    WorkflowDescribeOptions, WorkflowGetResultOptions, WorkflowIdReusePolicy, WorkflowStartOptions,
+    WorkflowDescribeOptions, WorkflowGetResultOptions, WorkflowIdReusePolicy, WorkflowListOptions, WorkflowStartOptions,
 };
 use temporalio_common::MemoValues;
 use utoipa::ToSchema;
@@ -17,16 +18,18 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 use workflows::RestockWorkflow;
 
+use crate::accounts::Role;
+use crate::auth::Caller;
 use crate::json::Body;
 use crate::orders::idempotent_id;
 use crate::problem::ProblemDoc;
-use crate::accounts::Role;
-use crate::auth::Caller;
 use crate::view::{StockView, shown};
 use crate::{ApiError, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(levels, restock))
+    OpenApiRouter::new()
+        .routes(routes!(levels, restock))
+        .routes(routes!(recent_restocks))
 }
 
 /// Stock levels, from the customercenter view.
@@ -137,6 +140,54 @@ async fn restock(
         workflow_id,
     };
     Ok((status, Json(body)).into_response())
+}
+
+/// One restock as Temporal keeps it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RestockEntry {
+    pub workflow_id: String,
+    pub product_name: String,
+    /// How much it added.
+    pub qty: i64,
+    /// The workflow's status: Running, Completed, ...
+    pub status: String,
+    pub started_at: Option<String>,
+}
+
+/// How many restocks the log shows.
+const RESTOCK_LOG: usize = 20;
+
+/// The last restocks, newest first: each is a `RestockWorkflow`, listed from Temporal's visibility
+/// store, with the request it was started with (its memo). Requires: manager.
+#[utoipa::path(get, path = "/stocks/restocks", tag = "stock",
+    responses((status = 200, body = Vec<RestockEntry>), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
+async fn recent_restocks(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<RestockEntry>>, ApiError> {
+    caller.require(&[Role::Manager], "the restock log")?;
+    let listed = state.temporal()?.list_workflows(
+        "WorkflowType = 'RestockWorkflow'",
+        WorkflowListOptions::builder().limit(RESTOCK_LOG).build(),
+    );
+    let found = state
+        .guard
+        .call(listed.take(RESTOCK_LOG).try_collect::<Vec<_>>())
+        .await?
+        .map_err(|e| ApiError::unavailable(format!("the restocks could not be listed: {e}")))?;
+    let mut entries: Vec<RestockEntry> = found
+        .iter()
+        .filter_map(|w| {
+            let request: RestockBody = w.memo().get(REQUEST_MEMO).ok().flatten()?;
+            Some(RestockEntry {
+                workflow_id: w.id().to_owned(),
+                product_name: request.product_name,
+                qty: request.qty,
+                status: format!("{:?}", w.status()),
+                started_at: w.start_time().map(domain::timestamp),
+            })
+        })
+        .collect();
+    entries.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    Ok(Json(entries))
 }
 
 /// A repeated `Idempotency-Key`: the same restock again is fine; another one is an error.

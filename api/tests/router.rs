@@ -30,7 +30,8 @@ async fn tokens() -> &'static Tokens {
     TOKENS
         .get_or_init(|| async {
             let url = stack::postgres::fresh_test_database().await;
-            let accounts = Accounts::connect_lazy(&url, SessionKey::new(KEY.to_vec()), Duration::from_secs(600)).unwrap();
+            let accounts =
+                Accounts::connect_lazy(&url, SessionKey::new(KEY.to_vec()), Duration::from_secs(600)).unwrap();
             accounts.prepare(Some("admin-password")).await.unwrap();
             assert!(accounts.create("c", "customer-password", Role::Customer).await.unwrap());
             let customer = accounts.sign_in("c", "customer-password").await.unwrap().token;
@@ -42,6 +43,10 @@ async fn tokens() -> &'static Tokens {
 
 /// The API with no Temporal connection yet and a view on a port where nothing listens.
 async fn router() -> axum::Router {
+    router_with(api::live::Live::new(8)).await
+}
+
+async fn router_with(live: api::live::Live) -> axum::Router {
     let metrics = Metrics::new();
     let guard = Arc::new(TemporalGuard::new(
         Duration::from_millis(500),
@@ -49,13 +54,19 @@ async fn router() -> axum::Router {
         16,
         metrics.commands_shed.clone(),
     ));
-    let accounts = Accounts::connect_lazy(&tokens().await.url, SessionKey::new(KEY.to_vec()), Duration::from_secs(600)).unwrap();
+    let accounts = Accounts::connect_lazy(
+        &tokens().await.url,
+        SessionKey::new(KEY.to_vec()),
+        Duration::from_secs(600),
+    )
+    .unwrap();
     app(AppState {
         temporal: Arc::new(OnceLock::new()),
         view: View::connect_lazy("postgres://nobody@127.0.0.1:1/none", 1).unwrap(),
         accounts,
         guard,
         metrics,
+        live,
         kitchen_max_wait_ms: 0,
     })
 }
@@ -66,7 +77,11 @@ async fn send(mut request: Request<Body>) -> (StatusCode, axum::http::HeaderMap,
     let path = request.uri().path().to_owned();
     let for_customer = request.method() != axum::http::Method::GET && path.starts_with("/orders");
     let tokens = tokens().await;
-    let token = if for_customer { &tokens.customer } else { &tokens.manager };
+    let token = if for_customer {
+        &tokens.customer
+    } else {
+        &tokens.manager
+    };
     request
         .headers_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
@@ -263,8 +278,81 @@ async fn the_openapi_document_is_served_and_lists_the_routes() {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }
     let place = &doc["paths"]["/orders"]["post"];
-    assert!(place["responses"]["401"].is_object() && place["responses"]["403"].is_object(), "{place}");
+    assert!(
+        place["responses"]["401"].is_object() && place["responses"]["403"].is_object(),
+        "{place}"
+    );
     let menu = &doc["paths"]["/stocks"]["get"];
     assert!(menu["responses"]["401"].is_null(), "the menu is open: {menu}");
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[tokio::test]
+async fn the_page_is_served_by_the_api_with_everything_it_needs_and_nothing_from_elsewhere() {
+    let app = router().await;
+    for (path, content_type) in [
+        ("/", "text/html; charset=utf-8"),
+        ("/assets/app.js", "text/javascript; charset=utf-8"),
+        ("/assets/app.css", "text/css; charset=utf-8"),
+        ("/assets/icon.svg", "image/svg+xml"),
+    ] {
+        let r = app
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert_eq!(r.headers()["content-type"], content_type, "{path}");
+        let csp = r.headers()["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"),
+            "{csp}"
+        );
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            !text.contains("http://") && !text.contains("https://") || path.ends_with(".svg"),
+            "{path} loads nothing from elsewhere"
+        );
+    }
+}
+
+#[tokio::test]
+async fn live_update_streams_are_bounded_and_a_closed_one_frees_its_place() {
+    let app = router_with(api::live::Live::new(1)).await;
+    let manager = &tokens().await.manager;
+    let open = || {
+        app.clone().oneshot(
+            Request::get("/events")
+                .header("authorization", format!("Bearer {manager}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+    };
+    let anonymous = app
+        .clone()
+        .oneshot(Request::get("/events").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+
+    let first = open().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.headers()["content-type"], "text/event-stream");
+    let mut body = first.into_body().into_data_stream();
+    use futures::StreamExt;
+    let ready = body.next().await.unwrap().unwrap();
+    let ready = String::from_utf8_lossy(&ready);
+    assert!(
+        ready.starts_with("event: ready\ndata: {\"account\":\"admin\",\"role\":\"manager\"}"),
+        "{ready}"
+    );
+
+    let second = open().await.unwrap();
+    assert_eq!(second.status(), StatusCode::SERVICE_UNAVAILABLE, "one stream at most");
+    assert!(second.headers().contains_key("retry-after"));
+
+    drop(body);
+    let third = open().await.unwrap();
+    assert_eq!(third.status(), StatusCode::OK, "the closed stream gave its place back");
 }

@@ -403,6 +403,8 @@ impl TestApp {
     }
 }
 
+pub mod browser;
+
 pub use stack::postgres::fresh_test_database as fresh_database;
 
 /// Polls `check` until it returns `Some`, or panics after [`PATIENCE`] with `what`.

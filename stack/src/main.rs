@@ -179,6 +179,7 @@ async fn run() -> anyhow::Result<()> {
     let api = format!("http://localhost:{api_port}");
     say!("");
     say!("CoffeeShop is running.");
+    say!("  web page      {api}/");
     say!("  API           {api}          (try: curl {api}/stocks)");
     let password_from = if admin_from_env {
         "from COFFEESHOP_ADMIN_PASSWORD".to_owned()

@@ -3,6 +3,7 @@
 //! ([`View`], used by the API). One crate owns the schema and every statement on it, so neither side
 //! links the other: the API does not depend on the workers, the workers not on the API.
 
+pub mod feed;
 mod queries;
 
 pub use queries::{Cursor, OrderRow, Step, StockRow, View};

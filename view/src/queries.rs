@@ -70,7 +70,7 @@ const ORDER_COLUMNS: &str = "order_id, customer_id, product_name, qty, status, r
 
 #[derive(Clone, Debug)]
 pub struct View {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl View {
@@ -136,10 +136,16 @@ impl View {
         }
     }
 
-    /// The kitchen board: orders in `status`, oldest first.
+    /// The kitchen board: orders in `status`; the queue (Queued, Brewing) oldest first, as it is
+    /// worked; finished orders most recently finished first.
     pub async fn board(&self, status: OrderStatus, limit: i64) -> sqlx::Result<Vec<OrderRow>> {
+        let order = if status.is_final() {
+            "updated_at DESC, order_id DESC"
+        } else {
+            "placed_at, order_id"
+        };
         sqlx::query_as(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE status = $1 ORDER BY placed_at, order_id LIMIT $2"
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE status = $1 ORDER BY {order} LIMIT $2"
         ))
         .bind(status.as_str())
         .bind(limit)

@@ -113,6 +113,16 @@ async fn every_route_answers_each_role_as_the_rules_say() {
         ),
         (Method::GET, "/staff".into(), None, [una, forb, forb, forb, ok]),
         (Method::GET, "/auth/me".into(), None, [una, ok, ok, ok, ok]),
+        (
+            Method::GET,
+            "/stocks/restocks".into(),
+            None,
+            [una, forb, forb, forb, ok],
+        ),
+        // The live updates (each sees what it may: see the page tests); the page itself is open.
+        (Method::GET, "/events".into(), None, [una, ok, ok, ok, ok]),
+        (Method::GET, "/".into(), None, [ok, ok, ok, ok, ok]),
+        (Method::GET, "/assets/app.js".into(), None, [ok, ok, ok, ok, ok]),
     ];
     // Alice's cancel answers 409 in the matrix only because it runs after barry starts her order.
     let r = barista

@@ -17,6 +17,7 @@ mod late_attempts;
 mod make_run;
 mod operations;
 mod operator_cancel;
+mod page;
 mod record_histories;
 mod restock_retries;
 mod saga;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use e2e::eventually;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use stack::{Stack, free_port};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -132,6 +133,11 @@ async fn make_run_starts_everything_keeps_orders_across_runs_and_stops_cleanly()
         )),
         "{printed}"
     );
+    let page_url = format!("http://localhost:{}/", port_of(&env, "COFFEESHOP_API_PORT"));
+    assert!(printed.contains(&format!("web page      {page_url}")), "{printed}");
+    let page = reqwest::get(&page_url).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "the printed page is served");
+    assert!(page.text().await.unwrap().contains("<title>CoffeeShop</title>"));
     let stocks: Vec<Value> = get_json(&http, &format!("{api}/stocks")).await;
     assert_eq!(stocks.len(), 5, "a fresh shop opens with its menu: {stocks:?}");
     let placed: Value = http

@@ -1,0 +1,190 @@
+//! `GET /events`: live updates for the web page, as Server-Sent Events.
+//!
+//! One task listens to the view's change feed (one PostgreSQL connection, whatever the number of
+//! pages open) and fans each change out over a broadcast channel; each open stream is one small
+//! task that filters what its reader may see: customers their own orders, staff every order,
+//! everyone the stock levels. Streams are bounded (`COFFEESHOP_MAX_EVENT_STREAMS`; beyond it 503).
+//!
+//! A stream opens with `ready`; after `ready` or `resync` the page reads a fresh snapshot over the
+//! REST routes, so nothing missed while it was away (a reconnect, a lagging reader, the feed's
+//! own lost connection) stays missing. The browser's `EventSource` reconnects by itself.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::{Stream, StreamExt};
+use serde::Serialize;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use view::feed::Announcement;
+
+use crate::accounts::Role;
+use crate::auth::Caller;
+use crate::problem::ProblemDoc;
+use crate::view::{OrderView, StockView};
+use crate::{ApiError, AppState, View};
+
+/// What a change looks like to the streams.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Order(Arc<OrderView>),
+    Stock(Arc<StockView>),
+    /// Changes may have been missed: read everything again.
+    Resync,
+}
+
+/// The fan-out: one feed in, any number of streams out.
+#[derive(Clone)]
+pub struct Live {
+    changes: broadcast::Sender<Change>,
+    streams: Arc<Semaphore>,
+}
+
+/// Changes a slow stream may fall behind by before it is told to resync.
+const BACKLOG: usize = 1024;
+
+impl Live {
+    pub fn new(max_streams: usize) -> Self {
+        Self {
+            changes: broadcast::channel(BACKLOG).0,
+            streams: Arc::new(Semaphore::new(max_streams)),
+        }
+    }
+
+    /// Listens to the view's change feed for as long as the process runs, (re)connecting as
+    /// needed. An order is read once per change, and only while some stream is open.
+    pub fn spawn_feed(&self, view: View) {
+        let changes = self.changes.clone();
+        tokio::spawn(async move {
+            loop {
+                let mut feed = match view.listen().await {
+                    Ok(feed) => feed,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "the view's change feed is not reachable yet");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                tracing::info!("listening to the view's change feed");
+                let _ = changes.send(Change::Resync);
+                loop {
+                    let announced = match feed.next().await {
+                        Ok(announced) => announced,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the view's change feed was lost; listening again");
+                            let _ = changes.send(Change::Resync);
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            break;
+                        }
+                    };
+                    if changes.receiver_count() == 0 {
+                        continue;
+                    }
+                    let change = match announced {
+                        Announcement::Order(id) => match view.order(&id).await {
+                            Ok(Some(row)) => Change::Order(Arc::new(row.into())),
+                            Ok(None) => continue,
+                            Err(e) => {
+                                tracing::warn!(error = %e, order_id = %id, "a changed order could not be read");
+                                Change::Resync
+                            }
+                        },
+                        Announcement::Stock(level) => Change::Stock(Arc::new(level.into())),
+                        Announcement::Missed => Change::Resync,
+                    };
+                    let _ = changes.send(change);
+                }
+            }
+        });
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(events))
+}
+
+/// Whose orders a stream shows.
+enum Audience {
+    Customer(String),
+    Staff,
+}
+
+impl Audience {
+    fn sees(&self, order: &OrderView) -> bool {
+        match self {
+            Self::Customer(me) => order.customer_id == *me,
+            Self::Staff => true,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Ready<'a> {
+    account: &'a str,
+    role: &'a str,
+}
+
+/// Live updates (Server-Sent Events): `ready` first, then `order` (an order as `GET /orders/{id}`
+/// shows it: a customer's own orders, or every order for staff), `stock` (a product's level) and
+/// `resync` (changes may have been missed: read again). Any signed-in account; at most
+/// `COFFEESHOP_MAX_EVENT_STREAMS` open at once (503 beyond).
+#[utoipa::path(get, path = "/events", tag = "live",
+    responses((status = 200, description = "an event stream", content_type = "text/event-stream"),
+        (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
+async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let permit = state
+        .live
+        .streams
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::unavailable("too many live update streams are open; try again shortly"))?;
+    let audience = match caller.role() {
+        Role::Customer => Audience::Customer(caller.account.name.clone()),
+        Role::Barista | Role::Manager => Audience::Staff,
+    };
+    let ready = Event::default().event("ready").json_data(Ready {
+        account: &caller.account.name,
+        role: caller.role().as_str(),
+    });
+    let first = ready.map_err(|e| ApiError::Internal(e.into()))?;
+    let stream = Subscriber {
+        changes: state.live.changes.subscribe(),
+        audience,
+        _permit: permit,
+    };
+    let events = futures::stream::once(async move { Ok(first) }).chain(futures::stream::unfold(stream, next_event));
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// One open stream: its place in the fan-out and its share of the limit (given back on drop,
+/// i.e. when the reader goes away).
+struct Subscriber {
+    changes: broadcast::Receiver<Change>,
+    audience: Audience,
+    _permit: OwnedSemaphorePermit,
+}
+
+async fn next_event(mut s: Subscriber) -> Option<(Result<Event, Infallible>, Subscriber)> {
+    loop {
+        let event = match s.changes.recv().await {
+            Ok(Change::Order(order)) if s.audience.sees(&order) => Event::default().event("order").json_data(&*order),
+            Ok(Change::Order(_)) => continue,
+            Ok(Change::Stock(level)) => Event::default().event("stock").json_data(&*level),
+            Ok(Change::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                Ok(Event::default().event("resync").data("{}"))
+            }
+            Err(broadcast::error::RecvError::Closed) => return None,
+        };
+        match event {
+            Ok(event) => return Some((Ok(event), s)),
+            Err(e) => tracing::warn!(error = %e, "a change could not be written as an event"),
+        }
+    }
+}

@@ -1,0 +1,493 @@
+// The CoffeeShop page: plain JavaScript over the REST API (the same routes as any client) and its
+// live updates (Server-Sent Events from GET /events). No build step, no dependencies.
+"use strict";
+
+const $ = (selector) => document.querySelector(selector);
+const CANCELABLE = new Set(["Ordered", "StockReserved", "Queued"]);
+const VIEWS = {
+  customer: ["menu", "orders"],
+  barista: ["kitchen"],
+  manager: ["kitchen", "stock"],
+};
+const TITLES = { menu: "Menu", orders: "My orders", kitchen: "Kitchen", stock: "Stock & staff" };
+const NEEDS = { menu: "a customer", orders: "a customer", kitchen: "a barista or manager", stock: "a manager" };
+
+const state = {
+  me: null, // {name, role}
+  orders: new Map(), // id -> order (a customer's own, or the kitchen board's)
+  stock: new Map(), // product -> qty
+  events: null,
+};
+
+// ---- talking to the API ------------------------------------------------------------------------
+
+class Problem extends Error {
+  constructor(detail, status) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/// One request. Reads and keyed commands are retried while the shop answers 503 (busy, or a
+/// service restarting), saying so; anything else the API refuses comes back as a Problem whose
+/// message is the API's own `detail`.
+async function api(method, path, body, { retry = method === "GET", key } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (key) headers["Idempotency-Key"] = key;
+  for (let attempt = 1; ; attempt++) {
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "same-origin",
+      });
+    } catch {
+      if (retry && attempt < 30) {
+        notice("The shop cannot be reached right now. Trying again…");
+        await sleep(2000);
+        continue;
+      }
+      throw new Problem("The shop cannot be reached. Check your connection and try again.", 0);
+    }
+    if (response.status === 503 && retry && attempt < 30) {
+      const wait = Math.min(Number(response.headers.get("Retry-After")) || 2, 10);
+      notice(`The shop is busy right now. Trying again in ${wait} s…`);
+      await sleep(wait * 1000);
+      continue;
+    }
+    notice("");
+    const data = response.status === 204 ? null : await response.json().catch(() => null);
+    if (response.ok) return data;
+    if (response.status === 401 && state.me && !path.startsWith("/auth/")) {
+      signedOut("Your session has ended. Please sign in again.");
+    }
+    if (response.status === 503) {
+      throw new Problem(`The shop is busy right now; please try again in a moment. (${detail(data, response)})`, 503);
+    }
+    throw new Problem(detail(data, response), response.status);
+  }
+}
+
+function detail(data, response) {
+  if (data && typeof data.detail === "string") return data.detail;
+  return `The shop answered ${response.status} ${response.statusText}.`;
+}
+
+function notice(text) {
+  $("#notice").textContent = text;
+  $("#notice").hidden = !text;
+}
+
+function showError(text) {
+  $("#error").textContent = text;
+  $("#error").hidden = !text;
+}
+
+/// Runs an action started by a click, showing what went wrong in words.
+async function act(action, where) {
+  showError("");
+  if (where) where.textContent = "";
+  try {
+    await action();
+  } catch (e) {
+    const text = e instanceof Problem ? e.message : `Something went wrong: ${e}`;
+    if (where) where.textContent = text;
+    else showError(text);
+  }
+}
+
+// ---- small DOM helpers -------------------------------------------------------------------------
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (name === "class") node.className = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (value !== false && value !== undefined) node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) node.append(child);
+  }
+  return node;
+}
+
+const time = (at) => {
+  const d = new Date(at);
+  return el("time", { datetime: at }, d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" }));
+};
+
+/// Brings `list` to show `items` in order, keyed by `keyOf`: a node is made by `render` only for
+/// an item that is new or changed, so nothing a person is typing or clicking is replaced under
+/// them by an unrelated update.
+function reconcile(list, items, keyOf, render, signatureOf = (item) => JSON.stringify(item)) {
+  const existing = new Map([...list.children].map((node) => [node.dataset.key, node]));
+  items.forEach((item, i) => {
+    const key = keyOf(item);
+    const signature = signatureOf(item);
+    let node = existing.get(key);
+    if (!node || node.dataset.signature !== signature) {
+      const fresh = render(item);
+      fresh.dataset.key = key;
+      fresh.dataset.signature = signature;
+      if (node) node.replaceWith(fresh);
+      node = fresh;
+    }
+    existing.delete(key);
+    if (list.children[i] !== node) list.insertBefore(node, list.children[i] || null);
+  });
+  for (const node of existing.values()) node.remove();
+}
+
+function formData(form) {
+  return Object.fromEntries(new FormData(form).entries());
+}
+
+// ---- signing in and out ------------------------------------------------------------------------
+
+async function start() {
+  try {
+    state.me = await api("GET", "/auth/me", undefined, { retry: true });
+  } catch (e) {
+    state.me = null;
+    if (e.status !== 401) showError(e.message);
+  }
+  $("#loading").hidden = true;
+  if (state.me) signedIn();
+  else signedOut();
+}
+
+function signedIn() {
+  $("#who-name").textContent = `${state.me.name} (${state.me.role})`;
+  $("#who").hidden = false;
+  const nav = $("#nav");
+  nav.replaceChildren(...VIEWS[state.me.role].map((v) => el("a", { href: `#${v}`, "data-view": v }, TITLES[v])));
+  nav.hidden = false;
+  connectEvents();
+  route();
+}
+
+function signedOut(why = "") {
+  state.me = null;
+  state.orders.clear();
+  if (state.events) state.events.close();
+  state.events = null;
+  $("#who").hidden = true;
+  $("#nav").hidden = true;
+  show("signin");
+  if (why) showError(why);
+}
+
+$("#signin-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.target;
+  act(async () => {
+    const signed = await api("POST", "/auth/signin", formData(form));
+    form.reset();
+    state.me = signed.account;
+    location.hash = "";
+    signedIn();
+  });
+});
+
+$("#signup-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.target;
+  act(async () => {
+    const credentials = formData(form);
+    await api("POST", "/auth/signup", credentials);
+    const signed = await api("POST", "/auth/signin", credentials);
+    form.reset();
+    state.me = signed.account;
+    location.hash = "";
+    signedIn();
+  });
+});
+
+$("#sign-out").addEventListener("click", () =>
+  act(async () => {
+    await api("POST", "/auth/signout");
+    signedOut();
+  }),
+);
+
+// ---- which view ----------------------------------------------------------------------------------
+
+function show(view) {
+  for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== `view-${view}`;
+  for (const link of document.querySelectorAll("#nav a")) {
+    if (link.dataset.view === view) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+function route() {
+  if (!state.me) return;
+  const allowed = VIEWS[state.me.role];
+  const wanted = location.hash.slice(1) || allowed[0];
+  showError("");
+  if (!TITLES[wanted]) {
+    location.hash = allowed[0];
+    return;
+  }
+  if (!allowed.includes(wanted)) {
+    $("#forbidden-text").textContent =
+      `${TITLES[wanted]} needs ${NEEDS[wanted]} account; you are signed in as ${state.me.name} (${state.me.role}).`;
+    show("forbidden");
+    return;
+  }
+  show(wanted);
+  refresh(wanted);
+}
+
+window.addEventListener("hashchange", route);
+
+/// Reads a fresh snapshot of what the view shows (on opening it, and whenever the live stream
+/// says changes may have been missed).
+function refresh(view = location.hash.slice(1) || VIEWS[state.me.role][0]) {
+  const load = { menu: loadMenu, orders: loadOrders, kitchen: loadKitchen, stock: loadStock }[view];
+  if (load && VIEWS[state.me.role].includes(view)) act(load);
+}
+
+// ---- live updates --------------------------------------------------------------------------------
+
+function connectEvents() {
+  if (state.events) state.events.close();
+  const events = new EventSource("/events");
+  state.events = events;
+  events.addEventListener("ready", () => {
+    notice("");
+    refresh();
+  });
+  events.addEventListener("resync", () => refresh());
+  events.addEventListener("order", (event) => orderChanged(JSON.parse(event.data)));
+  events.addEventListener("stock", (event) => stockChanged(JSON.parse(event.data)));
+  events.addEventListener("error", () => {
+    if (state.events !== events) return;
+    // The browser reconnects by itself after a dropped connection; a refused one (503: too many
+    // streams, or the API restarting) is closed, so try again a little later.
+    if (events.readyState === EventSource.CLOSED) {
+      notice("Live updates paused; reconnecting…");
+      setTimeout(() => {
+        if (state.events === events && state.me) connectEvents();
+      }, 3000);
+    }
+  });
+}
+
+function orderChanged(order) {
+  const previous = state.orders.get(order.orderId);
+  if (previous && previous.updatedAt > order.updatedAt) return;
+  state.orders.set(order.orderId, order);
+  if (state.me.role === "customer") renderOrders();
+  else renderKitchen();
+}
+
+function stockChanged(level) {
+  state.stock.set(level.productName, level.qty);
+  if (state.me.role === "customer") renderMenu();
+  else renderStock();
+}
+
+// ---- the customer: menu and orders ---------------------------------------------------------------
+
+async function loadMenu() {
+  const levels = await api("GET", "/stocks");
+  state.stock = new Map(levels.map((l) => [l.productName, l.qty]));
+  renderMenu();
+}
+
+function renderMenu() {
+  const items = [...state.stock.entries()].sort(([a], [b]) => a.localeCompare(b));
+  // A product's card is made once; a new level only changes its text and whether it can be
+  // ordered (a quantity being typed stays).
+  reconcile($("#menu"), items, ([product]) => product, ([product]) => menuItem(product), ([product]) => product);
+  for (const [product, qty] of items) {
+    const item = [...$("#menu").children].find((node) => node.dataset.key === product);
+    const soldOut = qty <= 0;
+    item.classList.toggle("sold-out", soldOut);
+    item.querySelector(".stock").textContent = soldOut ? "Sold out" : `${qty} in stock`;
+    item.querySelector("input").disabled = soldOut;
+    item.querySelector("button").disabled = soldOut;
+    item.querySelector("button").textContent = soldOut ? "Sold out" : "Order";
+  }
+  $("#menu-empty").hidden = items.length > 0;
+}
+
+function menuItem(product) {
+  const id = `qty-${[...product].map((c) => c.charCodeAt(0).toString(16)).join("")}`;
+  const result = el("p", { class: "result", role: "status" });
+  const form = el(
+    "form",
+    {
+      class: "order-form",
+      onsubmit: (event) => {
+        event.preventDefault();
+        const qtyWanted = Number(form.elements.qty.value);
+        act(async () => {
+          const placed = await api("POST", "/orders", { productName: product, qty: qtyWanted }, { retry: true, key: crypto.randomUUID() });
+          result.textContent = `Ordered: ${qtyWanted} × ${product}.`;
+          orderChanged(await api("GET", `/orders/${placed.orderId}`));
+        }, result);
+      },
+    },
+    el("label", { for: id }, "Quantity"),
+    el("input", { id, name: "qty", type: "number", min: 1, max: 100, value: 1, required: true }),
+    el("button", { type: "submit" }, "Order"),
+  );
+  return el(
+    "li",
+    { class: "card product", "data-product": product },
+    el("h3", { class: "name" }, product),
+    el("p", { class: "stock" }),
+    form,
+    result,
+  );
+}
+
+async function loadOrders() {
+  const page = await api("GET", "/orders?limit=50");
+  // The list holds each order's latest state; its timeline comes with the order itself.
+  const full = await Promise.all(page.items.map((o) => api("GET", `/orders/${o.orderId}`)));
+  state.orders = new Map(full.map((o) => [o.orderId, o]));
+  renderOrders();
+}
+
+function renderOrders() {
+  const orders = [...state.orders.values()].sort((a, b) => b.placedAt.localeCompare(a.placedAt));
+  reconcile($("#my-orders"), orders, (o) => o.orderId, orderCard);
+  $("#orders-empty").hidden = orders.length > 0;
+}
+
+function orderCard(order) {
+  const refusal = el("p", { class: "refusal", role: "alert" });
+  const cancel = CANCELABLE.has(order.status)
+    ? el(
+        "button",
+        {
+          type: "button",
+          class: "cancel",
+          onclick: () =>
+            act(async () => orderChanged(await api("POST", `/orders/${order.orderId}/cancel`, { reason: "canceled on the web page" })), refusal),
+        },
+        "Cancel order",
+      )
+    : null;
+  return el(
+    "li",
+    { class: "card order", "data-order": order.orderId, "data-status": order.status },
+    el("h3", {}, `${order.qty} × ${order.productName}`),
+    el("p", { class: "status" }, el("span", { class: `badge ${order.status}` }, order.status), order.reason ? ` (${order.reason})` : ""),
+    el(
+      "ol",
+      { class: "timeline", "aria-label": "Timeline" },
+      (order.history || []).map((step) => el("li", { "data-status": step.status }, el("span", {}, step.status), " ", time(step.at))),
+    ),
+    cancel,
+    refusal,
+  );
+}
+
+// ---- the kitchen -----------------------------------------------------------------------------------
+
+const COLUMNS = ["Queued", "Brewing", "Completed"];
+
+async function loadKitchen() {
+  const [queued, brewing, completed] = await Promise.all([
+    api("GET", "/kitchen/tickets?status=Queued&limit=100"),
+    api("GET", "/kitchen/tickets?status=Brewing&limit=100"),
+    api("GET", "/kitchen/tickets?status=Completed&limit=10"),
+  ]);
+  state.orders = new Map([...queued, ...brewing, ...completed].map((o) => [o.orderId, o]));
+  renderKitchen();
+}
+
+function renderKitchen() {
+  // The board keeps what it shows: open tickets and the ten most recently completed.
+  const completed = [...state.orders.values()].filter((o) => o.status === "Completed");
+  completed.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  for (const order of [...state.orders.values()]) {
+    if (!COLUMNS.includes(order.status)) state.orders.delete(order.orderId);
+  }
+  for (const order of completed.slice(10)) state.orders.delete(order.orderId);
+  for (const status of COLUMNS) {
+    const tickets = [...state.orders.values()].filter((o) => o.status === status);
+    if (status === "Completed") tickets.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+    else tickets.sort((a, b) => a.placedAt.localeCompare(b.placedAt));
+    reconcile($(`#col-${status}`), tickets, (o) => o.orderId, ticketCard);
+  }
+}
+
+function ticketCard(order) {
+  const refusal = el("p", { class: "refusal", role: "alert" });
+  const step = { Queued: ["start", "Start"], Brewing: ["complete", "Complete"] }[order.status];
+  const button = step
+    ? el(
+        "button",
+        {
+          type: "button",
+          onclick: () =>
+            act(async () => orderChanged(await api("POST", `/kitchen/tickets/${order.orderId}/${step[0]}`)), refusal),
+        },
+        `${step[1]} ${order.productName}`,
+      )
+    : null;
+  return el(
+    "li",
+    { class: "card ticket", "data-order": order.orderId, "data-status": order.status },
+    el("h4", {}, `${order.qty} × ${order.productName}`),
+    el("p", { class: "meta" }, `for ${order.customerId}, placed `, time(order.placedAt)),
+    button,
+    refusal,
+  );
+}
+
+// ---- the manager: stock and staff -------------------------------------------------------------
+
+async function loadStock() {
+  const [levels, restocks, staff] = await Promise.all([api("GET", "/stocks"), api("GET", "/stocks/restocks"), api("GET", "/staff")]);
+  state.stock = new Map(levels.map((l) => [l.productName, l.qty]));
+  renderStock();
+  $("#restocks").replaceChildren(
+    ...restocks.map((r) => el("li", {}, `${r.qty} × ${r.productName} `, r.startedAt ? time(r.startedAt) : "", ` (${r.status})`)),
+  );
+  $("#staff").replaceChildren(...staff.map((a) => el("li", {}, `${a.name} (${a.role})`)));
+}
+
+function renderStock() {
+  const items = [...state.stock.entries()].sort(([a], [b]) => a.localeCompare(b));
+  reconcile($("#stock-table tbody"), items, ([product]) => product, ([product, qty]) =>
+    el("tr", { "data-product": product }, el("th", { scope: "row" }, product), el("td", { class: "num" }, String(qty))),
+  );
+  reconcile($("#product-names"), items, ([product]) => product, ([product]) => el("option", { value: product }), ([p]) => p);
+}
+
+$("#restock-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const body = formData(form);
+  act(async () => {
+    const done = await api("POST", "/stocks", { productName: body.productName, qty: Number(body.qty) }, { retry: true, key: crypto.randomUUID() });
+    if (done.qty !== undefined) stockChanged({ productName: done.productName, qty: done.qty });
+    form.elements.productName.value = "";
+    await loadStock();
+    notice(`Restocked ${body.productName}.`);
+  });
+});
+
+$("#staff-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.target;
+  act(async () => {
+    const created = await api("POST", "/staff", formData(form));
+    form.reset();
+    await loadStock();
+    notice(`Created ${created.name} (${created.role}).`);
+  });
+});
+
+start();

@@ -1,0 +1,271 @@
+//! The web page in real headless Chromium: a customer orders and watches the order move without
+//! reloading while a barista works it in another browser; cancels, refused cancels, a manager's
+//! restocks reaching a customer's menu live, the views a role may not see, a busy shop, and a
+//! restarted API. Each view is saved as a screenshot in `target/screenshots/`.
+
+use domain::OrderStatus;
+use e2e::browser::{Browser, Page};
+use e2e::{TestApp, order_id};
+use reqwest::StatusCode;
+use serde_json::json;
+
+/// Creates a staff account (as the manager, over the API); returns its password.
+async fn staff(app: &TestApp, name: &str, role: &str) -> String {
+    let password = format!("{name}-password");
+    let r = app
+        .post("/staff", json!({"name": name, "password": password, "role": role}))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    password
+}
+
+/// Places an order from the menu; returns its id, read from the order's card in My orders.
+async fn order_from_the_menu(page: &Page, product: &str, qty: u32) -> domain::OrderId {
+    page.click("#nav a[data-view=menu]").await;
+    let item = format!("#menu [data-product='{product}']");
+    page.fill(&format!("{item} input[name=qty]"), &qty.to_string()).await;
+    page.click(&format!("{item} button")).await;
+    page.wait_text(&format!("{item} .result"), "Ordered").await;
+    page.click("#nav a[data-view=orders]").await;
+    newest_order(page).await
+}
+
+/// The order on top of My orders.
+async fn newest_order(page: &Page) -> domain::OrderId {
+    page.find("#my-orders .order").await;
+    let id = page
+        .run("return document.querySelector('#my-orders .order').dataset.order")
+        .await;
+    order_id(id.as_str().expect("the newest order's card"))
+}
+
+/// A customer who signed up on the page and sees `product` on the menu with `qty` in stock.
+async fn customer_at_the_menu(app: &TestApp, browser: &Browser, name: &str, product: &str, qty: i64) -> Page {
+    let page = browser.open(&app.api, 1200).await;
+    page.sign_up(name, &format!("{name}-password")).await;
+    page.wait_text(
+        &format!("#menu [data-product='{product}'] .stock"),
+        &format!("{qty} in stock"),
+    )
+    .await;
+    page
+}
+
+fn card(id: &domain::OrderId) -> String {
+    format!("#my-orders [data-order='{id}']")
+}
+
+/// Marks the page; [`still_not_reloaded`] checks the mark is still there (a reload clears it).
+async fn mark_no_reload(page: &Page) {
+    page.run("window.notReloaded = true; return null").await;
+}
+
+async fn still_not_reloaded(page: &Page) {
+    assert_eq!(
+        page.run("return window.notReloaded === true").await,
+        json!(true),
+        "the page updated itself without a reload"
+    );
+}
+
+#[tokio::test]
+async fn a_customer_orders_and_watches_it_move_live_while_a_barista_works_it() {
+    let app = TestApp::spawn().await;
+    let product = app.stocked_product(5).await;
+    let password = staff(&app, "bea", "barista").await;
+    let browser = Browser::start().await;
+
+    let customer = browser.open(&app.api, 1200).await;
+    customer.find("#signin-form").await;
+    customer.screenshot("sign-in").await;
+    customer.sign_up("ada", "ada-password").await;
+    customer
+        .wait_text(&format!("#menu [data-product='{product}'] .stock"), "5 in stock")
+        .await;
+    mark_no_reload(&customer).await;
+    customer.screenshot("menu").await;
+
+    let id = order_from_the_menu(&customer, &product, 2).await;
+    customer.wait_text(&format!("{} .status", card(&id)), "Queued").await;
+    // The reservation reaches the menu too.
+    customer.click("#nav a[data-view=menu]").await;
+    customer
+        .wait_text(&format!("#menu [data-product='{product}'] .stock"), "3 in stock")
+        .await;
+    customer.click("#nav a[data-view=orders]").await;
+
+    let barista = browser.open(&app.api, 1200).await;
+    barista.sign_in("bea", &password).await;
+    let ticket = |column: &str| format!("#col-{column} [data-order='{id}']");
+    barista.find(&ticket("Queued")).await;
+    barista.screenshot("kitchen").await;
+    barista.click(&format!("{} button", ticket("Queued"))).await;
+    barista.find(&ticket("Brewing")).await;
+    barista.wait_gone(&ticket("Queued")).await;
+
+    customer.wait_text(&format!("{} .status", card(&id)), "Brewing").await;
+    barista.click(&format!("{} button", ticket("Brewing"))).await;
+    barista.find(&ticket("Completed")).await;
+
+    let timeline = customer
+        .wait_text(&format!("{} .timeline", card(&id)), "Completed")
+        .await;
+    for status in ["Ordered", "StockReserved", "Queued", "Brewing", "Completed"] {
+        assert!(timeline.contains(status), "the timeline shows {status}: {timeline}");
+    }
+    customer.wait_gone(&format!("{} button.cancel", card(&id))).await;
+    customer.screenshot("my-orders").await;
+    still_not_reloaded(&customer).await;
+    app.wait_for_status(&id, OrderStatus::Completed).await;
+    barista.close().await;
+    customer.close().await;
+}
+
+#[tokio::test]
+async fn a_cancel_shows_canceled_and_a_cancel_too_late_shows_the_refusal_in_words() {
+    let app = &mut TestApp::spawn().await;
+    let product = app.stocked_product(10).await;
+    let browser = Browser::start().await;
+    let customer = customer_at_the_menu(app, &browser, "cy", &product, 10).await;
+
+    let first = order_from_the_menu(&customer, &product, 1).await;
+    customer.wait_text(&format!("{} .status", card(&first)), "Queued").await;
+    customer.click(&format!("{} button.cancel", card(&first))).await;
+    customer
+        .wait_text(&format!("{} .status", card(&first)), "Canceled")
+        .await;
+    customer.wait_gone(&format!("{} button.cancel", card(&first))).await;
+    app.wait_for_stock(&product, 10).await;
+
+    // The view falls behind (its worker is down) while a barista starts the next order: the page
+    // still offers Cancel, and the workflow's refusal is what the customer reads.
+    let second = order_from_the_menu(&customer, &product, 1).await;
+    customer
+        .wait_text(&format!("{} .status", card(&second)), "Queued")
+        .await;
+    mark_no_reload(&customer).await;
+    app.stack.kill("customercenter");
+    let started = app.post(&format!("/kitchen/tickets/{second}/start"), json!({})).await;
+    assert_eq!(started.status(), StatusCode::OK);
+    customer.click(&format!("{} button.cancel", card(&second))).await;
+    let refusal = customer
+        .wait_text(&format!("{} .refusal", card(&second)), "can no longer be canceled")
+        .await;
+    assert!(!refusal.is_empty());
+    customer.screenshot("cancel-refused").await;
+
+    // When the view catches up, so does the page.
+    app.stack.restart("customercenter").await.unwrap();
+    customer
+        .wait_text(&format!("{} .status", card(&second)), "Brewing")
+        .await;
+    still_not_reloaded(&customer).await;
+    customer.close().await;
+}
+
+#[tokio::test]
+async fn a_manager_restocks_and_hires_and_a_customer_sees_the_stock_live_but_not_the_staff_views() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::start().await;
+    let suffix = &uuid::Uuid::now_v7().simple().to_string()[24..];
+    let product = format!("Page Roast {suffix}");
+
+    let manager = browser.open(&app.api, 1280).await;
+    manager.sign_in("admin", app.stack.config.admin_password.expose()).await;
+    manager.click("#nav a[data-view=stock]").await;
+    manager.fill("#restock-form [name=productName]", &product).await;
+    manager.fill("#restock-form [name=qty]", "7").await;
+    manager.click("#restock-form button").await;
+    manager
+        .wait_text(&format!("#stock-table [data-product='{product}']"), "7")
+        .await;
+    manager.wait_text("#restocks", &product).await;
+
+    manager.fill("#staff-form [name=name]", "barney").await;
+    manager.fill("#staff-form [name=password]", "barney-password").await;
+    manager.click("#staff-form button").await;
+    manager.wait_text("#staff", "barney (barista)").await;
+    manager.screenshot("stock").await;
+
+    // A customer on a phone-width screen, with a product whose name is very long.
+    let long = format!("Extraordinarily-Long-Single-Origin-Name-{suffix}");
+    app.restock(&long, 3).await;
+    let customer = browser.open(&app.api, 390).await;
+    customer.sign_up("dee", "dee-password").await;
+    let item = format!("#menu [data-product='{product}'] .stock");
+    customer.wait_text(&item, "7 in stock").await;
+    customer
+        .wait_text(&format!("#menu [data-product='{long}'] .stock"), "3 in stock")
+        .await;
+    mark_no_reload(&customer).await;
+    assert_eq!(
+        customer
+            .run("return document.documentElement.scrollWidth <= window.innerWidth")
+            .await,
+        json!(true),
+        "nothing sticks out sideways on a phone"
+    );
+    customer.screenshot("menu-phone").await;
+
+    manager.fill("#restock-form [name=productName]", &product).await;
+    manager.fill("#restock-form [name=qty]", "5").await;
+    manager.click("#restock-form button").await;
+    customer.wait_text(&item, "12 in stock").await;
+    still_not_reloaded(&customer).await;
+
+    // The staff views are not the customer's: not in the menu bar, and refused in words.
+    let links = customer
+        .run("return [...document.querySelectorAll('#nav a')].map(a => a.dataset.view)")
+        .await;
+    assert_eq!(links, json!(["menu", "orders"]));
+    customer.run("location.hash = 'kitchen'; return null").await;
+    customer
+        .wait_text("#forbidden-text", "needs a barista or manager account")
+        .await;
+    customer.run("location.hash = 'stock'; return null").await;
+    customer.wait_text("#forbidden-text", "needs a manager account").await;
+    let status = customer
+        .run("return fetch('/kitchen/tickets').then(r => r.status)")
+        .await;
+    assert_eq!(
+        status,
+        json!(403),
+        "and the API refuses the page's cookie for the kitchen"
+    );
+    customer.close().await;
+    manager.close().await;
+}
+
+#[tokio::test]
+async fn the_page_says_the_shop_is_busy_retries_and_follows_a_restarted_api() {
+    let app = &mut TestApp::spawn().await;
+    let product = app.stocked_product(10).await;
+    let browser = Browser::start().await;
+    let customer = customer_at_the_menu(app, &browser, "eve", &product, 10).await;
+    let item = format!("#menu [data-product='{product}']");
+    mark_no_reload(&customer).await;
+
+    // Temporal is away: placing an order answers 503; the page says so and keeps trying.
+    app.stack.stop_temporal();
+    customer.click(&format!("{item} button")).await;
+    customer.wait_text("#notice", "busy").await;
+    customer.screenshot("busy").await;
+    app.stack.start_temporal().await.unwrap();
+    customer.wait_text(&format!("{item} .result"), "Ordered").await;
+    customer.click("#nav a[data-view=orders]").await;
+    let id = newest_order(&customer).await;
+    customer.wait_text(&format!("{} .status", card(&id)), "Queued").await;
+
+    // The API restarts: the live stream reconnects by itself and the page follows again.
+    app.stack.respawn_api().await.unwrap();
+    e2e::eventually("the restarted API is ready", || async {
+        let r = app.http.get(format!("{}/readyz", app.api)).send().await.ok()?;
+        r.status().is_success().then_some(())
+    })
+    .await;
+    let started = app.post(&format!("/kitchen/tickets/{id}/start"), json!({})).await;
+    assert_eq!(started.status(), StatusCode::OK);
+    customer.wait_text(&format!("{} .status", card(&id)), "Brewing").await;
+    still_not_reloaded(&customer).await;
+    customer.close().await;
+}
