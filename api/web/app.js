@@ -270,10 +270,18 @@ function connectEvents() {
     if (state.events !== events) return;
     // The browser reconnects by itself after a dropped connection; a refused one (503: too many
     // streams, or the API restarting) is closed, so try again a little later.
+    // A session that ended is refused too: then the person is asked to sign in again.
     if (events.readyState === EventSource.CLOSED) {
       notice("Live updates paused; reconnecting…");
-      setTimeout(() => {
-        if (state.events === events && state.me) connectEvents();
+      setTimeout(async () => {
+        if (state.events !== events || !state.me) return;
+        try {
+          await api("GET", "/auth/me", undefined, { retry: true });
+          if (state.events === events) connectEvents();
+        } catch (e) {
+          if (e.status === 401) signedOut("Your session has ended. Please sign in again.");
+          else if (state.events === events) connectEvents();
+        }
       }, 3000);
     }
   });
