@@ -21,6 +21,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
 use crate::ApiError;
+use crate::sessions::SessionCache;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
@@ -136,6 +137,7 @@ pub struct Accounts {
     key: SessionKey,
     ttl: Duration,
     sign_ins: Arc<DefaultKeyedRateLimiter<String>>,
+    sessions: SessionCache,
 }
 
 impl fmt::Debug for Accounts {
@@ -204,7 +206,20 @@ impl Accounts {
             key,
             ttl,
             sign_ins: Arc::new(RateLimiter::keyed(quota)),
+            sessions: SessionCache::default(),
         })
+    }
+
+    /// Keeps verified sessions in memory, listening to the database's sign-outs so that a
+    /// signed-out token still stops working at once on every replica (see `sessions.rs`).
+    /// Without it, every request reads its session's row.
+    pub fn cache_sessions(&self) {
+        self.sessions.spawn_listener(self.pool.clone());
+    }
+
+    /// Whether verified sessions are being cached right now (sign-outs are being heard).
+    pub fn caching_sessions(&self) -> bool {
+        self.sessions.listening()
     }
 
     /// Applies the migrations and makes sure the first manager, `admin`, exists with
@@ -323,8 +338,12 @@ impl Accounts {
         if expires_at <= now {
             return Ok(None);
         }
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT a.name, a.role FROM sessions s JOIN accounts a ON a.name = s.account
+        if let Some(account) = self.sessions.get(&session, now) {
+            return Ok(Some((session, account)));
+        }
+        let ticket = self.sessions.ticket();
+        let row: Option<(String, String, i64)> = sqlx::query_as(
+            "SELECT a.name, a.role, s.expires_at FROM sessions s JOIN accounts a ON a.name = s.account
              WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
         )
         .bind(&session)
@@ -332,15 +351,16 @@ impl Accounts {
         .fetch_optional(&self.pool)
         .await
         .map_err(unavailable)?;
-        Ok(row.and_then(|(name, role)| {
-            Some((
-                session,
-                Account {
-                    name,
-                    role: Role::parse(&role)?,
-                },
-            ))
-        }))
+        let Some((name, role, row_expires_at)) = row else {
+            return Ok(None);
+        };
+        let Some(role) = Role::parse(&role) else {
+            return Ok(None);
+        };
+        let account = Account { name, role };
+        self.sessions
+            .keep(ticket, session.clone(), account.clone(), row_expires_at.min(expires_at));
+        Ok(Some((session, account)))
     }
 
     /// Signs a session out: its token stops working at once, on every API replica.
@@ -351,6 +371,8 @@ impl Accounts {
             .execute(&self.pool)
             .await
             .map_err(unavailable)?;
+        // Here at once; on the other replicas when the database's announcement reaches them.
+        self.sessions.forget(Some(session));
         Ok(())
     }
 

@@ -15,6 +15,7 @@ pub mod ops;
 pub mod orders;
 mod page;
 pub mod problem;
+mod sessions;
 pub mod stocks;
 pub mod view;
 

@@ -99,6 +99,7 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     let accounts = Accounts::connect_lazy(cafe_url.expose(), key, config.session_ttl)?;
+    accounts.cache_sessions();
     // The accounts database may not be there yet: migrate (and set up `admin`) once it is.
     let (prepared, admin) = (accounts.clone(), config.admin_password.clone());
     if admin.is_none() {

@@ -2,7 +2,7 @@
 
 use domain::{OrderId, OrderStatus};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{FromRow, PgPool};
+use sqlx::{FromRow, PgPool, Row};
 
 /// An order's row, and its history when the query reads it.
 #[derive(Debug, Clone, FromRow, PartialEq)]
@@ -21,7 +21,7 @@ pub struct OrderRow {
 }
 
 /// One step of an order's history.
-#[derive(Debug, Clone, FromRow, PartialEq)]
+#[derive(Debug, Clone, FromRow, PartialEq, serde::Deserialize)]
 pub struct Step {
     pub status: String,
     pub at: String,
@@ -87,20 +87,22 @@ impl View {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
     }
 
-    /// One order with its full history, in sequence order.
+    /// One order with its full history, in sequence order: one round trip.
     pub async fn order(&self, id: &OrderId) -> sqlx::Result<Option<OrderRow>> {
-        let row: Option<OrderRow> = sqlx::query_as(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = $1"))
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(mut row) = row else { return Ok(None) };
-        let history: Vec<Step> =
-            sqlx::query_as("SELECT status, at FROM order_history WHERE order_id = $1 ORDER BY seq")
-                .bind(id.as_str())
-                .fetch_all(&self.pool)
-                .await?;
-        row.history = Some(history);
-        Ok(Some(row))
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS},
+                    (SELECT COALESCE(json_agg(json_build_object('status', h.status, 'at', h.at) ORDER BY h.seq), '[]')
+                     FROM order_history h WHERE h.order_id = o.order_id) AS history
+             FROM orders o WHERE o.order_id = $1"
+        ))
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut order = OrderRow::from_row(&row)?;
+        let history: sqlx::types::Json<Vec<Step>> = row.try_get("history")?;
+        order.history = Some(history.0);
+        Ok(Some(order))
     }
 
     /// A customer's orders, newest first, `limit` after `cursor`.
