@@ -217,6 +217,11 @@ impl Accounts {
         self.sessions.spawn_listener(self.pool.clone());
     }
 
+    /// Sessions signed out from now on: here, or on any replica while sign-outs are heard.
+    pub(crate) fn signed_out(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.sessions.signed_out()
+    }
+
     /// Whether verified sessions are being cached right now (sign-outs are being heard).
     pub fn caching_sessions(&self) -> bool {
         self.sessions.listening()

@@ -45,6 +45,11 @@ impl Caller {
         Ok(CustomerId::parse(&self.account.name)?)
     }
 
+    /// The session the request came with.
+    pub(crate) fn session(&self) -> &str {
+        &self.session
+    }
+
     pub fn role(&self) -> Role {
         self.account.role
     }

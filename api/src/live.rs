@@ -156,6 +156,8 @@ async fn events(
     let first = ready.map_err(|e| ApiError::Internal(e.into()))?;
     let stream = Subscriber {
         changes: state.live.changes.subscribe(),
+        signed_out: state.accounts.signed_out(),
+        session: caller.session().to_owned(),
         audience,
         _permit: permit,
     };
@@ -167,13 +169,25 @@ async fn events(
 /// i.e. when the reader goes away).
 struct Subscriber {
     changes: broadcast::Receiver<Change>,
+    /// Sessions signed out: when this stream's is, the stream ends (and the page, reconnecting,
+    /// is told to sign in again).
+    signed_out: broadcast::Receiver<String>,
+    session: String,
     audience: Audience,
     _permit: OwnedSemaphorePermit,
 }
 
 async fn next_event(mut s: Subscriber) -> Option<(Result<Event, Infallible>, Subscriber)> {
     loop {
-        let event = match s.changes.recv().await {
+        let received = tokio::select! {
+            ended = s.signed_out.recv() => match ended {
+                Ok(session) if session == s.session => return None,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            },
+            received = s.changes.recv() => received,
+        };
+        let event = match received {
             Ok(Change::Order(order)) if s.audience.sees(&order) => Event::default().event("order").json_data(&*order),
             Ok(Change::Order(_)) => continue,
             Ok(Change::Stock(level)) => Event::default().event("stock").json_data(&*level),

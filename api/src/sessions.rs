@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
+use tokio::sync::broadcast;
 
 use crate::accounts::Account;
 
@@ -23,12 +24,24 @@ const SIGNOUTS: &str = "coffeeshop_signouts";
 /// More sessions than this at once and the cache starts over (a bound, not a policy).
 const MAX_ENTRIES: usize = 100_000;
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct SessionCache {
     inner: Arc<Inner>,
 }
 
-#[derive(Default)]
+impl Default for SessionCache {
+    fn default() -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                entries: Mutex::default(),
+                listening: AtomicBool::default(),
+                signouts: AtomicU64::default(),
+                ended: broadcast::channel(256).0,
+            }),
+        }
+    }
+}
+
 struct Inner {
     /// Session id → the account it signs in and its expiry (Unix seconds).
     entries: Mutex<HashMap<String, (Account, i64)>>,
@@ -36,6 +49,9 @@ struct Inner {
     listening: AtomicBool,
     /// Sign-outs heard (and connections lost) so far.
     signouts: AtomicU64,
+    /// Each session heard signed out, for whatever is still open on its behalf (live-update
+    /// streams).
+    ended: broadcast::Sender<String>,
 }
 
 /// Where a lookup started: see [`SessionCache::keep`].
@@ -84,9 +100,15 @@ impl SessionCache {
         match session {
             Some(session) => {
                 entries.remove(session);
+                let _ = self.inner.ended.send(session.to_owned());
             }
             None => entries.clear(),
         }
+    }
+
+    /// The sessions signed out from now on (as far as they are heard: see the module's notes).
+    pub(crate) fn signed_out(&self) -> broadcast::Receiver<String> {
+        self.inner.ended.subscribe()
     }
 
     fn set_listening(&self, listening: bool) {

@@ -280,7 +280,16 @@ async fn tampered_expired_and_signed_out_tokens_are_refused() {
         .unwrap();
     assert_eq!(me(other).await.status(), StatusCode::UNAUTHORIZED, "expired");
 
-    // Signing out ends the token at once.
+    // Signing out ends the token at once, and the live-update stream open on it.
+    let mut stream = anonymous
+        .get(format!("{}/events", app.api))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let ready = stream.chunk().await.unwrap().expect("the ready event");
+    assert!(String::from_utf8_lossy(&ready).contains("event: ready"));
     let r = anonymous
         .post(format!("{}/auth/signout", app.api))
         .bearer_auth(&token)
@@ -289,6 +298,11 @@ async fn tampered_expired_and_signed_out_tokens_are_refused() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(me(token).await.status(), StatusCode::UNAUTHORIZED, "signed out");
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while stream.chunk().await.unwrap_or(None).is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the session's live-update stream ends with it");
 }
 
 #[tokio::test]
