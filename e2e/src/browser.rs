@@ -11,7 +11,9 @@ use serde_json::json;
 
 use crate::PATIENCE;
 
-/// A `chromedriver` of this test's own, on a free loopback port; stopped when dropped.
+/// A `chromedriver` of this test's own, on a free loopback port, in a process group of its own
+/// with every Chromium it starts: dropping it (a test that passed or panicked) kills the group, so
+/// no browser outlives its test.
 pub struct Browser {
     driver: tokio::process::Child,
     url: String,
@@ -37,6 +39,7 @@ impl Browser {
             .arg(format!("--port={port}"))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .context("running chromedriver")?;
@@ -58,6 +61,8 @@ impl Browser {
                 "--disable-dev-shm-usage",
                 "--disable-gpu",
                 "--no-first-run",
+                "--disable-crash-reporter",
+                "--disable-breakpad",
                 format!("--window-size={width},900"),
             ]
         });
@@ -82,6 +87,10 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        if let Some(pid) = self.driver.id() {
+            let group = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        }
         let _ = self.driver.start_kill();
     }
 }
