@@ -29,23 +29,27 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     )
 }
 
+/// What the page is made of: (path, content type, body).
+const ASSETS: [(&str, &str, &str); 4] = [
+    ("/", "text/html; charset=utf-8", include_str!("../web/index.html")),
+    (
+        "/assets/app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../web/app.js"),
+    ),
+    (
+        "/assets/app.css",
+        "text/css; charset=utf-8",
+        include_str!("../web/app.css"),
+    ),
+    ("/assets/icon.svg", "image/svg+xml", include_str!("../web/icon.svg")),
+];
+
 /// `/` and `/assets/…`.
 pub(crate) fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new()
-        .route(
-            "/",
-            get(|| async { asset("text/html; charset=utf-8", include_str!("../web/index.html")) }),
-        )
-        .route(
-            "/assets/app.js",
-            get(|| async { asset("text/javascript; charset=utf-8", include_str!("../web/app.js")) }),
-        )
-        .route(
-            "/assets/app.css",
-            get(|| async { asset("text/css; charset=utf-8", include_str!("../web/app.css")) }),
-        )
-        .route(
-            "/assets/icon.svg",
-            get(|| async { asset("image/svg+xml", include_str!("../web/icon.svg")) }),
-        )
+    ASSETS
+        .into_iter()
+        .fold(Router::new(), |router, (path, content_type, body)| {
+            router.route(path, get(move || async move { asset(content_type, body) }))
+        })
 }

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::{ProductName, Restock, RestockQuantity, queues, restock_workflow_id};
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use temporalio_client::errors::WorkflowStartError;
 use temporalio_client::{
@@ -170,7 +170,7 @@ async fn recent_restocks(State(state): State<AppState>, caller: Caller) -> Resul
     );
     let found = state
         .guard
-        .call(listed.take(RESTOCK_LOG).try_collect::<Vec<_>>())
+        .call(listed.try_collect::<Vec<_>>())
         .await?
         .map_err(|e| ApiError::unavailable(format!("the restocks could not be listed: {e}")))?;
     let mut entries: Vec<RestockEntry> = found

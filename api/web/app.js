@@ -182,30 +182,28 @@ function signedOut(why = "") {
   if (why) showError(why);
 }
 
-$("#signin-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const form = event.target;
-  act(async () => {
-    const signed = await api("POST", "/auth/signin", formData(form));
-    form.reset();
-    state.me = signed.account;
-    location.hash = "";
-    signedIn();
+/// Runs `handle(form, fields)` when the form `selector` is submitted (see `act`).
+function onSubmit(selector, handle) {
+  $(selector).addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    act(() => handle(form, formData(form)));
   });
-});
+}
 
-$("#signup-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const form = event.target;
-  act(async () => {
-    const credentials = formData(form);
-    await api("POST", "/auth/signup", credentials);
-    const signed = await api("POST", "/auth/signin", credentials);
-    form.reset();
-    state.me = signed.account;
-    location.hash = "";
-    signedIn();
-  });
+async function signIn(form, credentials) {
+  const signed = await api("POST", "/auth/signin", credentials);
+  form.reset();
+  state.me = signed.account;
+  location.hash = "";
+  signedIn();
+}
+
+onSubmit("#signin-form", signIn);
+
+onSubmit("#signup-form", async (form, credentials) => {
+  await api("POST", "/auth/signup", credentials);
+  await signIn(form, credentials);
 });
 
 $("#sign-out").addEventListener("click", () =>
@@ -474,28 +472,18 @@ function renderStock() {
   reconcile($("#product-names"), items, ([product]) => product, ([product]) => el("option", { value: product }), ([p]) => p);
 }
 
-$("#restock-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const form = event.target;
-  const body = formData(form);
-  act(async () => {
-    const done = await api("POST", "/stocks", { productName: body.productName, qty: Number(body.qty) }, { retry: true, key: crypto.randomUUID() });
-    if (done.qty !== undefined) stockChanged({ productName: done.productName, qty: done.qty });
-    form.elements.productName.value = "";
-    await loadStock();
-    notice(`Restocked ${body.productName}.`);
-  });
+onSubmit("#restock-form", async (form, body) => {
+  await api("POST", "/stocks", { productName: body.productName, qty: Number(body.qty) }, { retry: true, key: crypto.randomUUID() });
+  form.elements.productName.value = "";
+  await loadStock();
+  notice(`Restocked ${body.productName}.`);
 });
 
-$("#staff-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const form = event.target;
-  act(async () => {
-    const created = await api("POST", "/staff", formData(form));
-    form.reset();
-    await loadStock();
-    notice(`Created ${created.name} (${created.role}).`);
-  });
+onSubmit("#staff-form", async (form, fields) => {
+  const created = await api("POST", "/staff", fields);
+  form.reset();
+  await loadStock();
+  notice(`Created ${created.name} (${created.role}).`);
 });
 
 start();

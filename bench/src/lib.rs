@@ -155,6 +155,18 @@ pub async fn run(plan: Plan) -> anyhow::Result<Report> {
     })
 }
 
+/// How a `POST /orders` answered with `status` is counted in [`Report::errors`].
+fn refused_post(status: u16) -> String {
+    format!("POST /orders {status}")
+}
+
+impl Report {
+    /// How many `POST /orders` were answered with `status`.
+    pub fn posts_refused(&self, status: u16) -> usize {
+        self.errors.get(&refused_post(status)).copied().unwrap_or(0)
+    }
+}
+
 fn error(tally: &Mutex<Tally>, kind: String) {
     *tally.lock().unwrap().errors.entry(kind).or_default() += 1;
 }
@@ -177,7 +189,7 @@ async fn one_order(http: &reqwest::Client, plan: &Plan, i: usize, tally: &Mutex<
                 Err(e) => return error(tally, format!("bad body: {e}")),
             }
         }
-        Ok(r) => return error(tally, format!("POST /orders {}", r.status().as_u16())),
+        Ok(r) => return error(tally, refused_post(r.status().as_u16())),
         Err(e) => {
             return error(
                 tally,

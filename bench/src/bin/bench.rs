@@ -193,12 +193,7 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
         e2e.e2e_latency_ms.unwrap_or_default().p50,
         e2e.e2e_latency_ms.unwrap_or_default().p99
     );
-    let shed: usize = e2e
-        .errors
-        .iter()
-        .filter(|(what, _)| what.as_str() == "POST /orders 503")
-        .map(|(_, n)| n)
-        .sum();
+    let shed = e2e.posts_refused(503);
     println!(
         "| 1. POST /orders at saturation | p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {shed} answered 503 |",
         e2e.post_latency_ms.p50, e2e.post_latency_ms.p95, e2e.post_latency_ms.p99, e2e.post_latency_ms.max
