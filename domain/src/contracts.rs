@@ -225,6 +225,16 @@ pub struct Reservation {
     pub order_run: Option<String>,
 }
 
+/// What the warehouse decided about a [`Reservation`] handed over by the cafe worker's local
+/// activity: the stock taken, or a business refusal (the durable `reserveStock` reports the same
+/// refusal as a non-retryable failure of that type).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "outcome")]
+pub enum ReservationOutcome {
+    Reserved { level: StockLevel },
+    Refused { reason: crate::order::RejectReason },
+}
+
 /// The kitchen's ticket for one order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -332,9 +342,10 @@ impl CustomerCenter {
 }
 
 /// The cafe worker's own activities, run as *local* activities inside the order's workflow task
-/// (one marker event each, no activity task of their own). It hands a projection to the
-/// customercenter over its ingest route; the customercenter applies it exactly as `projectOrder`
-/// would. When the hand-over fails, the workflow falls back to the durable activity.
+/// (one marker event each, no activity task of their own). Each hands one step to the service
+/// that owns it, over that service's ingest route; the service applies it exactly as its durable
+/// activity would (idempotent, order-safe). When a hand-over fails, the workflow falls back to
+/// the durable activity.
 pub struct Cafe;
 
 #[activity_definitions]
@@ -344,18 +355,34 @@ impl Cafe {
     pub fn hand_over_projection(_: OrderProjection) -> Result<(), ActivityError> {
         unimplemented!()
     }
+
+    /// A reservation, to the warehouse (fallback: `reserveStock`).
+    #[activity(name = "handOverReservation")]
+    pub fn hand_over_reservation(_: Reservation) -> Result<ReservationOutcome, ActivityError> {
+        unimplemented!()
+    }
+
+    /// A ticket, to the kitchen (fallback: `startProduction`).
+    #[activity(name = "handOverTicket")]
+    pub fn hand_over_ticket(_: Ticket) -> Result<(), ActivityError> {
+        unimplemented!()
+    }
 }
 
 /// The ingest routes (`POST`, JSON) on the owning service's health port.
 pub mod ingest {
     /// An [`super::OrderProjection`], on the customercenter.
     pub const ORDER: &str = "/ingest/order";
+    /// A [`super::Reservation`], on the warehouse; answers a [`super::ReservationOutcome`].
+    pub const RESERVATION: &str = "/ingest/reservation";
+    /// A [`super::Ticket`], on the kitchen.
+    pub const TICKET: &str = "/ingest/ticket";
 }
 
 /// The activity definitions as types, for implementations to name in
 /// `#[activity(definition = domain::definitions::ReserveStock)]`.
 pub mod definitions {
-    pub use super::cafe::HandOverProjection;
+    pub use super::cafe::{HandOverProjection, HandOverReservation, HandOverTicket};
     pub use super::customer_center::{ProjectOrder, ProjectStock};
     pub use super::kitchen::{CancelProduction, MoveTicket, StartProduction};
     pub use super::warehouse::{ReleaseStock, ReserveStock, Restock};

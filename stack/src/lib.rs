@@ -250,12 +250,14 @@ impl Stack {
             ("KITCHEN_AUTO_BARISTAS".to_owned(), c.baristas.to_string()),
             ("KITCHEN_BREW_MS".to_owned(), c.brew_ms.to_string()),
             ("RUST_LOG".to_owned(), c.rust_log.clone()),
-            // The cafe worker hands projections to the customercenter's health server.
-            (
-                "CUSTOMERCENTER_INGEST_URL".to_owned(),
-                format!("http://127.0.0.1:{}", self.health_port("customercenter")),
-            ),
         ];
+        // The cafe worker hands an order's steps to the owners' health servers.
+        for owner in ["customercenter", "warehouse", "kitchen"] {
+            env.push((
+                format!("{}_INGEST_URL", owner.to_uppercase()),
+                format!("http://127.0.0.1:{}", self.health_port(owner)),
+            ));
+        }
         for db in DATABASES {
             env.push((format!("{}_DATABASE_URL", db.to_uppercase()), self.postgres.url(db)));
         }

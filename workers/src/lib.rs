@@ -102,24 +102,26 @@ where
 
 /// A route on a worker's health port where the cafe worker's local activities hand a step over
 /// (`POST`, JSON). `apply` applies it exactly as the service's durable activity does (idempotent,
-/// order-safe): `204` when applied, `503` when not, and the workflow then falls back to the
-/// durable activity. Cluster-internal, like the probes.
-pub fn ingest_route<T, F, Fut, E>(path: &str, apply: F) -> axum::Router
+/// order-safe): `200` with its result as JSON when applied, `503` when not, and the workflow then
+/// falls back to the durable activity. Cluster-internal, like the probes.
+pub fn ingest_route<T, R, F, Fut, E>(path: &str, apply: F) -> axum::Router
 where
     T: serde::de::DeserializeOwned + Send + 'static,
+    R: serde::Serialize,
     F: Fn(T) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), E>> + Send,
+    Fut: Future<Output = Result<R, E>> + Send,
     E: std::fmt::Display,
 {
+    use axum::response::IntoResponse;
     let path_owned = path.to_owned();
     let handler = move |axum::Json(step): axum::Json<T>| {
         let (apply, path) = (apply.clone(), path_owned.clone());
         async move {
             match apply(step).await {
-                Ok(()) => axum::http::StatusCode::NO_CONTENT,
+                Ok(result) => axum::Json(result).into_response(),
                 Err(e) => {
                     tracing::warn!(route = %path, error = %e, "hand-over refused; the workflow falls back to the durable activity");
-                    axum::http::StatusCode::SERVICE_UNAVAILABLE
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response()
                 }
             }
         }

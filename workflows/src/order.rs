@@ -3,7 +3,9 @@
 //! Four tasks run side by side (the SDK's deterministic `join!`):
 //! - the **saga**: reserve stock (warehouse) → put a ticket on the board (kitchen) → wait for the
 //!   barista or a cancel → on cancel, compensate in reverse (withdraw the ticket, release the
-//!   stock); every step is retried until it succeeds;
+//!   stock); every step is retried until it succeeds. The first two steps are handed to their
+//!   owners by local activities inside the order's first workflow task, with the durable
+//!   activities as the fallback (see [`HAND_OVER_SAGA_PATCH`]);
 //! - the **projector**: whenever the order changed, send its latest state to the customercenter
 //!   view. It sends one projection at a time and always the newest state, so a slow or stopped
 //!   view never holds the saga up and several quick changes collapse into one write. Each is
@@ -25,8 +27,8 @@ use futures::FutureExt;
 
 use domain::{
     Cafe, CancelRequest, Compensation, CustomerCenter, KITCHEN_TIMEOUT, Kitchen, KitchenWait, Order, OrderEvent,
-    OrderId, OrderProjection, OrderRequest, OrderStatus, RejectReason, Reservation, StockLevel, Ticket, TicketMove,
-    TransitionRefused, Warehouse, search_attributes, timestamp,
+    OrderId, OrderProjection, OrderRequest, OrderStatus, RejectReason, Reservation, ReservationOutcome, StockLevel,
+    Ticket, TicketMove, TransitionRefused, Warehouse, search_attributes, timestamp,
 };
 use temporalio_common::ActivityDefinition;
 use temporalio_macros::{workflow, workflow_methods};
@@ -57,11 +59,25 @@ pub struct OrderWorkflow {
     order_run: String,
     /// How long the order may wait Queued for a barista (`None`: no limit).
     kitchen_max_wait: Option<Duration>,
+    /// This order hands its first saga steps over ([`HAND_OVER_SAGA_PATCH`]).
+    saga_handed_over: bool,
+    /// The saga is handing its first steps over inside this workflow task: the order's status is
+    /// published (search attribute, projection) once they are done, not at every step.
+    settling: bool,
+    /// The `OrderStatus` search attribute as last set.
+    published: OrderStatus,
 }
 
 /// The `patched()` id of projections handed to the customercenter by a local activity (the
 /// durable `projectOrder` as the fallback) instead of a `projectOrder` activity each.
 const LOCAL_PROJECTIONS_PATCH: &str = "local-projections";
+
+/// The `patched()` id of the saga's first steps handed over by local activities: the reservation
+/// to the warehouse, the ticket to the kitchen (their durable activities as the fallback), the
+/// order published once both are done. It implies [`LOCAL_PROJECTIONS_PATCH`] and
+/// [`KITCHEN_WAIT_PATCH`]: an order with this marker asks for neither (one marker and one
+/// `TemporalChangeVersion` upsert instead of two of each). See docs/workflow-versioning.md.
+const HAND_OVER_SAGA_PATCH: &str = "hand-over-saga";
 
 /// The `patched()` id of the kitchen wait limit: orders whose history was written before it (no
 /// marker) keep waiting without a limit when replayed; see docs/workflow-versioning.md.
@@ -95,17 +111,22 @@ impl OrderWorkflow {
             saga_done: false,
             order_run: ctx.first_execution_run_id().to_owned(),
             kitchen_max_wait,
+            saga_handed_over: false,
+            settling: false,
+            published: OrderStatus::Ordered,
         }
     }
 
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Order> {
-        // Orders started before projections were handed over locally keep their durable
-        // activities when replayed (no marker in their history); see docs/workflow-versioning.md.
-        let hand_over = ctx.patched(LOCAL_PROJECTIONS_PATCH);
+        // Orders started before these changes keep their earlier shape when replayed (no marker
+        // in their history); see docs/workflow-versioning.md.
+        let hand_over_saga = ctx.patched(HAND_OVER_SAGA_PATCH);
+        let hand_over = hand_over_saga || ctx.patched(LOCAL_PROJECTIONS_PATCH);
+        ctx.state_mut(|s| s.saga_handed_over = hand_over_saga);
         let (saga, projector, watcher, clock) = (ctx.clone(), ctx.clone(), ctx.clone(), ctx.clone());
         let (saga_result, (), (), ()) = join!(
-            run_saga(&saga),
+            run_saga(&saga, hand_over_saga),
             run_projector(&projector, hand_over),
             watch_cancellation(&watcher),
             kitchen_clock(&clock)
@@ -200,6 +221,7 @@ impl OrderWorkflow {
 
     fn decide_or_note(&mut self, ctx: &SyncWorkflowContext<Self>, command: &str, event: OrderEvent) {
         if let Some(status) = self.apply_or_note(now(ctx.workflow_time()), command, event) {
+            self.published = status;
             ctx.upsert_search_attributes([ORDER_STATUS.value_set(status.to_string())]);
         }
     }
@@ -277,7 +299,9 @@ async fn kitchen_clock(ctx: &WorkflowContext<OrderWorkflow>) {
     let Some(limit) = ctx.state(|s| s.kitchen_max_wait) else {
         return;
     };
-    if ctx.state(|s| s.order.status != OrderStatus::Queued) || !ctx.patched(KITCHEN_WAIT_PATCH) {
+    if ctx.state(|s| s.order.status != OrderStatus::Queued)
+        || !(ctx.state(|s| s.saga_handed_over) || ctx.patched(KITCHEN_WAIT_PATCH))
+    {
         return;
     }
     let token = WorkflowCancellationToken::new();
@@ -306,22 +330,46 @@ async fn kitchen_clock(ctx: &WorkflowContext<OrderWorkflow>) {
 fn decide_from_run(ctx: &WorkflowContext<OrderWorkflow>, command: &str, event: OrderEvent) {
     let at = now(ctx.workflow_time());
     if let Some(status) = ctx.state_mut(|s| s.apply_or_note(at, command, event)) {
-        ctx.upsert_search_attributes([ORDER_STATUS.value_set(status.to_string())]);
+        publish(ctx, status);
     }
 }
 
-/// Applies a step the saga itself observed (a result from the warehouse or the kitchen).
-fn record(ctx: &WorkflowContext<OrderWorkflow>, f: impl FnOnce(&mut OrderWorkflow, String)) {
-    let at = now(ctx.workflow_time());
-    let status = ctx.state_mut(|s| {
-        f(s, at);
-        s.changed();
-        s.order.status
-    });
+/// Sets the `OrderStatus` search attribute.
+fn publish(ctx: &WorkflowContext<OrderWorkflow>, status: OrderStatus) {
+    ctx.state_mut(|s| s.published = status);
     ctx.upsert_search_attributes([ORDER_STATUS.value_set(status.to_string())]);
 }
 
-async fn run_saga(ctx: &WorkflowContext<OrderWorkflow>) -> Result<(), ActivityExecutionError> {
+/// Applies a step the saga itself observed (a result from the warehouse or the kitchen). While the
+/// saga is settling, the status is published when it settles, not now.
+fn record(ctx: &WorkflowContext<OrderWorkflow>, f: impl FnOnce(&mut OrderWorkflow, String)) {
+    let at = now(ctx.workflow_time());
+    let (status, settling) = ctx.state_mut(|s| {
+        f(s, at);
+        s.changed();
+        (s.order.status, s.settling)
+    });
+    if !settling {
+        publish(ctx, status);
+    }
+}
+
+/// Ends the saga's hand-over phase: the status it reached is published (if it is not already) and
+/// the projector may send it. Before a durable fallback too: the order then waits in that state,
+/// and readers should see it. Nothing happens for an order that was not settling.
+fn settle(ctx: &WorkflowContext<OrderWorkflow>) {
+    let unpublished = ctx.state_mut(|s| {
+        let was_settling = std::mem::replace(&mut s.settling, false);
+        (was_settling && s.published != s.order.status).then_some(s.order.status)
+    });
+    if let Some(status) = unpublished {
+        publish(ctx, status);
+    }
+}
+
+/// `hand_over`: the first two steps go to their owners by local activities first (see
+/// [`HAND_OVER_SAGA_PATCH`]).
+async fn run_saga(ctx: &WorkflowContext<OrderWorkflow>, hand_over: bool) -> Result<(), ActivityExecutionError> {
     let (order_id, reservation) = ctx.state(|s| {
         let o = &s.order;
         (
@@ -341,38 +389,46 @@ async fn run_saga(ctx: &WorkflowContext<OrderWorkflow>) -> Result<(), ActivityEx
     };
 
     // An order whose request was invalid was rejected on arrival: nothing to do but project it.
-    if ctx.state(|s| s.order.status.is_final()) {
+    // (Before the hand-over, a cancel applied before the saga began took this path too.)
+    let status = ctx.state(|s| s.order.status);
+    if status == OrderStatus::Rejected || (status.is_final() && !hand_over) {
         ctx.upsert_search_attributes([ORDER_STATUS.value_set(OrderStatus::Rejected.to_string())]);
         ctx.state_mut(|s| s.saga_done = true);
         return Ok(());
     }
 
-    // 1. Reserve stock: a synchronous step, production never starts without it.
-    match ctx
-        .execute_activity(Warehouse::reserve_stock, reservation, options::warehouse())
-        .await
-    {
-        Ok(level) => record(ctx, |s, at| {
-            s.order.stock_was_reserved(at);
-            s.stock = Some(level);
-        }),
-        Err(e) => match refusal(&e) {
-            Some(reason) => record(ctx, |s, at| {
+    // 1. Reserve stock: a synchronous step, production never starts without it. When the order
+    // hands its steps over, steps 1 and 2 normally both happen inside this workflow task.
+    ctx.state_mut(|s| s.settling = hand_over);
+    if status != OrderStatus::Canceled {
+        match reserve(ctx, hand_over, reservation).await? {
+            ReservationOutcome::Reserved { level } => record(ctx, |s, at| {
+                s.order.stock_was_reserved(at);
+                s.stock = Some(level);
+            }),
+            ReservationOutcome::Refused { reason } => record(ctx, |s, at| {
                 // A cancel may have won meanwhile; then the order simply stays canceled.
                 let _ = s.order.apply(OrderEvent::Rejected(reason), at);
             }),
-            None => return Err(e),
-        },
+        }
     }
 
     // 2. Put a ticket on the kitchen board, unless the order was refused or canceled.
     if ctx.state(|s| s.order.status == OrderStatus::StockReserved) {
-        // A durable activity, never a local hand-over: a ticket opened by a workflow task that is
-        // then lost (its worker or the server died) may be followed by a cancel instead, and the
-        // kitchen would keep a ticket for an order that never reached its board.
-        ctx.execute_activity(Kitchen::start_production, ticket, options::kitchen())
-            .await?;
+        if !handed_over(ctx, hand_over, Cafe::hand_over_ticket, ticket.clone()).await {
+            settle(ctx);
+            ctx.execute_activity(Kitchen::start_production, ticket, options::kitchen())
+                .await?;
+        }
         record(ctx, |s, at| s.order.ticket_was_opened(at));
+    }
+    if hand_over {
+        // A workflow task that handed steps over and was then lost (its worker or the server
+        // died) is run again; a cancel that arrived meanwhile is applied first, and the saga may
+        // then skip a step the lost task had already done. So a cancel before Queued undoes both
+        // steps (each undo is idempotent and harmless where nothing was done).
+        ctx.state_mut(|s| s.order.undo_anything_handed_over());
+        settle(ctx);
     }
 
     // 3. Follow the barista, and compensate if the order gets canceled.
@@ -427,6 +483,35 @@ async fn compensate(
     Ok(())
 }
 
+/// Reserves the order's stock: handed to the warehouse by a local activity first when `hand_over`,
+/// else (or when that fails) through the durable `reserveStock`, whose business refusal is an
+/// outcome too. Only an infrastructure failure of the durable activity is an error.
+async fn reserve(
+    ctx: &WorkflowContext<OrderWorkflow>,
+    hand_over: bool,
+    reservation: Reservation,
+) -> Result<ReservationOutcome, ActivityExecutionError> {
+    if hand_over {
+        let handed = ctx
+            .execute_local_activity(Cafe::hand_over_reservation, reservation.clone(), options::hand_over())
+            .await;
+        if let Ok(outcome) = handed {
+            return Ok(outcome);
+        }
+        settle(ctx);
+    }
+    match ctx
+        .execute_activity(Warehouse::reserve_stock, reservation, options::warehouse())
+        .await
+    {
+        Ok(level) => Ok(ReservationOutcome::Reserved { level }),
+        Err(e) => match refusal(&e) {
+            Some(reason) => Ok(ReservationOutcome::Refused { reason }),
+            None => Err(e),
+        },
+    }
+}
+
 /// The business refusal carried by a failed `reserveStock`, if that is what it was.
 fn refusal(e: &ActivityExecutionError) -> Option<RejectReason> {
     match e.cause()? {
@@ -452,7 +537,7 @@ where
 /// `hand_over`: try the local hand-over first (see [`LOCAL_PROJECTIONS_PATCH`]).
 async fn run_projector(ctx: &WorkflowContext<OrderWorkflow>, hand_over: bool) {
     loop {
-        wait(ctx, |s| s.projected < s.revision || s.saga_done).await;
+        wait(ctx, |s| (s.projected < s.revision && !s.settling) || s.saga_done).await;
         let at_event = u64::from(ctx.history_length());
         let (revision, projection) = ctx.state(|s| {
             (

@@ -40,6 +40,7 @@ impl KitchenDb {
         .bind(t.qty.get() as i32)
         .execute(&self.pool)
         .await?;
+        tracing::info!(order_id = %t.order_id, product = %t.product_name, "ticket queued");
         Ok(())
     }
 
@@ -179,7 +180,6 @@ impl KitchenActivities {
     #[activity(definition = domain::definitions::StartProduction)]
     pub async fn start_production(self: Arc<Self>, _ctx: ActivityContext, t: Ticket) -> Result<(), ActivityError> {
         crate::logged("startProduction", &t.order_id, self.db.open(&t).await)?;
-        tracing::info!(order_id = %t.order_id, product = %t.product_name, "ticket queued");
         Ok(())
     }
 

@@ -5,7 +5,7 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use domain::{OrderId, ProductName, Reservation, Restock, StockLevel, failures};
+use domain::{OrderId, ProductName, RejectReason, Reservation, ReservationOutcome, Restock, StockLevel, failures};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Row};
 use temporalio_macros::activities;
@@ -42,6 +42,17 @@ impl Reserved {
             Self::UnknownProduct => Some(failures::UNKNOWN_PRODUCT),
             Self::DuplicateOrderId => Some(failures::DUPLICATE_ORDER_ID),
         }
+    }
+
+    /// The decision as the cafe worker's hand-over receives it.
+    pub fn outcome(self) -> ReservationOutcome {
+        let reason = match self {
+            Self::Taken(level) => return ReservationOutcome::Reserved { level },
+            Self::OutOfStock { .. } => RejectReason::OutOfStock,
+            Self::UnknownProduct => RejectReason::UnknownProduct,
+            Self::DuplicateOrderId => RejectReason::DuplicateOrderId,
+        };
+        ReservationOutcome::Refused { reason }
     }
 }
 
@@ -115,11 +126,13 @@ impl WarehouseDb {
         .await?;
         if let Some(row) = taken {
             tx.commit().await?;
-            return Ok(Reserved::Taken(StockLevel {
+            let level = StockLevel {
                 product_name: r.product_name.clone(),
                 qty: row.try_get(0)?,
                 version: row.try_get(1)?,
-            }));
+            };
+            tracing::info!(order_id = %r.order_id, product = %r.product_name, qty = r.qty.get(), left = level.qty, "stock reserved");
+            return Ok(Reserved::Taken(level));
         }
         // Read inside the transaction: on SQLite the pool has one connection, which it holds.
         let available: Option<i64> = sqlx::query_scalar("SELECT qty FROM stock WHERE product_name = $1")
@@ -297,10 +310,7 @@ impl WarehouseActivities {
         r: Reservation,
     ) -> Result<StockLevel, ActivityError> {
         match crate::logged("reserveStock", &r.order_id, self.db.reserve(&r).await)? {
-            Reserved::Taken(level) => {
-                tracing::info!(order_id = %r.order_id, product = %r.product_name, qty = r.qty.get(), left = level.qty, "stock reserved");
-                Ok(level)
-            }
+            Reserved::Taken(level) => Ok(level),
             Reserved::OutOfStock { available } => Err(refuse(
                 failures::OUT_OF_STOCK,
                 format!("{} {} wanted, {available} in stock", r.qty.get(), r.product_name),

@@ -5,7 +5,7 @@
 
 use activities::kitchen::{KitchenActivities, KitchenDb};
 use clap::Parser;
-use domain::queues;
+use domain::{Ticket, queues};
 use platform::config::{BaristaConfig, DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig, default_health_port};
 use temporalio_sdk::WorkerOptions;
 use workers::barista::Baristas;
@@ -51,13 +51,18 @@ async fn main() -> anyhow::Result<()> {
         async move { Ok(db.ping().await?) }
     });
     let crew_client = client.clone();
+    let ingest_db = db.clone();
     serve(
         "kitchen",
         config.health.health_port.unwrap_or(default_health_port("kitchen")),
         client,
         options,
         ready,
-        axum::Router::new(),
+        // The cafe worker's local activities hand tickets over here.
+        workers::ingest_route(domain::ingest::TICKET, move |t: Ticket| {
+            let db = ingest_db.clone();
+            async move { db.open(&t).await }
+        }),
         move |stop| baristas.run(db, crew_client, stop),
     )
     .await
