@@ -14,6 +14,7 @@ mod history_cost;
 mod history_guard;
 mod kitchen_wait;
 mod late_attempts;
+mod lost_task;
 mod make_run;
 mod operations;
 mod operator_cancel;
