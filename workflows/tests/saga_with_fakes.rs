@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use domain::{
-    CustomerId, Order, OrderId, OrderProjection, OrderRequest, PlaceOrder, ProductName, Quantity, Reservation, Restock,
-    StockLevel, Ticket, TicketMove, failures, order_workflow_id, queues,
+    CustomerId, Order, OrderId, OrderProjection, OrderRequest, PlaceOrder, ProductName, Quantity, RejectReason,
+    Reservation, ReservationOutcome, Restock, StockLevel, Ticket, TicketMove, failures, order_workflow_id, queues,
 };
 use temporalio_client::{
     Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowCancelOptions, WorkflowExecuteUpdateOptions,
@@ -41,8 +41,33 @@ impl Calls {
     }
 }
 
+/// The warehouse's stock, shared by its durable activity and the cafe's hand-over to it.
+#[derive(Clone, Default)]
+struct Stock(Arc<Mutex<HashMap<String, i64>>>);
+
+impl Stock {
+    /// Takes the reservation's quantity, or names the refusal; recorded as `reserveStock(<id>)`
+    /// followed by `how` it arrived.
+    fn reserve(&self, calls: &Calls, how: &str, r: Reservation) -> Result<StockLevel, &'static str> {
+        calls.push(format!("reserveStock({}){how}", r.order_id));
+        let mut stock = self.0.lock().unwrap();
+        let Some(qty) = stock.get_mut(r.product_name.as_str()) else {
+            return Err(failures::UNKNOWN_PRODUCT);
+        };
+        if *qty < i64::from(r.qty.get()) {
+            return Err(failures::OUT_OF_STOCK);
+        }
+        *qty -= i64::from(r.qty.get());
+        Ok(StockLevel {
+            product_name: r.product_name,
+            qty: *qty,
+            version: 1,
+        })
+    }
+}
+
 pub struct FakeWarehouse {
-    stock: Mutex<HashMap<String, i64>>,
+    stock: Stock,
     calls: Calls,
 }
 
@@ -54,20 +79,7 @@ impl FakeWarehouse {
         _: ActivityContext,
         r: Reservation,
     ) -> Result<StockLevel, ActivityError> {
-        self.calls.push(format!("reserveStock({})", r.order_id));
-        let mut stock = self.stock.lock().unwrap();
-        let Some(qty) = stock.get_mut(r.product_name.as_str()) else {
-            return Err(refuse(failures::UNKNOWN_PRODUCT));
-        };
-        if *qty < i64::from(r.qty.get()) {
-            return Err(refuse(failures::OUT_OF_STOCK));
-        }
-        *qty -= i64::from(r.qty.get());
-        Ok(StockLevel {
-            product_name: r.product_name,
-            qty: *qty,
-            version: 1,
-        })
+        self.stock.reserve(&self.calls, "", r).map_err(refuse)
     }
 
     #[activity(definition = domain::definitions::ReleaseStock)]
@@ -143,13 +155,38 @@ impl FakeCustomerCenter {
     }
 }
 
-/// The cafe worker's local hand-over, recorded as the durable projection it stands in for.
+/// How a call that came by the cafe's local hand-over is marked.
+const HANDED_OVER: &str = " handed over";
+
+/// The cafe worker's local hand-overs, recorded as the durable steps they stand in for (the
+/// reservation and the ticket marked [`HANDED_OVER`]).
 pub struct FakeCafe {
+    stock: Stock,
     calls: Calls,
 }
 
 #[activities]
 impl FakeCafe {
+    #[activity(definition = domain::definitions::HandOverReservation)]
+    pub async fn hand_over_reservation(
+        self: Arc<Self>,
+        _: ActivityContext,
+        r: Reservation,
+    ) -> Result<ReservationOutcome, ActivityError> {
+        Ok(match self.stock.reserve(&self.calls, HANDED_OVER, r) {
+            Ok(level) => ReservationOutcome::Reserved { level },
+            Err(kind) => ReservationOutcome::Refused {
+                reason: RejectReason::parse(kind).expect("a refusal the workflow knows"),
+            },
+        })
+    }
+
+    #[activity(definition = domain::definitions::HandOverTicket)]
+    pub async fn hand_over_ticket(self: Arc<Self>, _: ActivityContext, t: Ticket) -> Result<(), ActivityError> {
+        self.calls.push(format!("startProduction({}){HANDED_OVER}", t.order_id));
+        Ok(())
+    }
+
     #[activity(definition = domain::definitions::HandOverProjection)]
     pub async fn hand_over_projection(
         self: Arc<Self>,
@@ -215,19 +252,25 @@ where
 {
     let server = server().await;
     let calls = Calls::default();
+    let stock = Stock(Arc::new(Mutex::new(
+        stock.iter().map(|(p, q)| ((*p).to_owned(), *q)).collect(),
+    )));
     let runtime = Runtime::from_current_tokio(Default::default()).unwrap();
     let worker = |options: WorkerOptions| Worker::new(&runtime, server.client.clone(), options).unwrap();
     let mut cafe = worker(
         WorkerOptions::new(queues::CAFE)
             .register_workflow::<OrderWorkflow>()
             .unwrap()
-            .register_activities(FakeCafe { calls: calls.clone() })
+            .register_activities(FakeCafe {
+                stock: stock.clone(),
+                calls: calls.clone(),
+            })
             .build(),
     );
     let mut warehouse = worker(
         WorkerOptions::new(queues::WAREHOUSE)
             .register_activities(FakeWarehouse {
-                stock: Mutex::new(stock.iter().map(|(p, q)| ((*p).to_owned(), *q)).collect()),
+                stock,
                 calls: calls.clone(),
             })
             .build(),
@@ -310,7 +353,7 @@ async fn an_order_with_too_little_stock_is_rejected_and_nothing_is_compensated()
         assert_eq!(done.reason.as_deref(), Some("OutOfStock"));
     })
     .await;
-    assert_eq!(calls, ["reserveStock(wf-1)"]);
+    assert_eq!(calls, ["reserveStock(wf-1) handed over"]);
 }
 
 #[tokio::test]
@@ -334,8 +377,8 @@ async fn a_barista_moves_the_ticket_in_order_and_the_order_completes() {
     assert_eq!(
         calls,
         [
-            "reserveStock(wf-2)",
-            "startProduction(wf-2)",
+            "reserveStock(wf-2) handed over",
+            "startProduction(wf-2) handed over",
             "moveTicket(wf-2, Brewing)",
             "moveTicket(wf-2, Completed)"
         ]
@@ -362,8 +405,8 @@ async fn a_canceled_queued_order_withdraws_its_ticket_then_releases_its_stock() 
     assert_eq!(
         calls,
         [
-            "reserveStock(wf-3)",
-            "startProduction(wf-3)",
+            "reserveStock(wf-3) handed over",
+            "startProduction(wf-3) handed over",
             "cancelProduction(wf-3)",
             "releaseStock(wf-3)"
         ]
