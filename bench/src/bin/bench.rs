@@ -108,12 +108,25 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
         .filter(|(name, _)| name.as_str() == "temporal")
         .map(|(_, pid)| pid)
         .collect();
-    let (ours_before, server_before) = (cpu_seconds(&ours), cpu_seconds(&temporal_pid));
+    // Every process on the two cores, PostgreSQL's backends included, for the breakdown.
+    let everyone: Vec<(String, Vec<u32>)> = stack
+        .pids()
+        .into_iter()
+        .map(|(name, pid)| (name, with_children(pid)))
+        .collect();
+    let each = || everyone.iter().map(|(_, pids)| cpu_seconds(pids)).collect::<Vec<_>>();
+    let (ours_before, server_before, each_before) = (cpu_seconds(&ours), cpu_seconds(&temporal_pid), each());
     let e2e = bench::run(plan(&url, args.orders, args.concurrency, true)).await?;
     let completed = e2e.finished.values().sum::<usize>().max(1) as f64;
     let cpu_ours_ms = (cpu_seconds(&ours) - ours_before) * 1000.0 / completed;
     let cpu_server_ms = (cpu_seconds(&temporal_pid) - server_before) * 1000.0 / completed;
     bench::print(&e2e);
+    let breakdown: Vec<String> = everyone
+        .iter()
+        .zip(each().into_iter().zip(each_before))
+        .map(|((name, _), (after, before))| format!("{name} {:.1}", (after - before) * 1000.0 / completed))
+        .collect();
+    println!("  CPU ms per completed order, by process: {}", breakdown.join(", "));
     let e2e_rate = e2e.e2e_throughput.unwrap_or(0.0);
 
     let shape = history_of_an_order(&stack, &http, &url).await?;
@@ -290,6 +303,22 @@ fn cpu_seconds(pids: &[u32]) -> f64 {
             Some((utime + stime) / ticks)
         })
         .sum()
+}
+
+/// `pid` and its children (PostgreSQL serves each connection from a child process).
+fn with_children(pid: u32) -> Vec<u32> {
+    let children = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            std::fs::read_to_string(format!("/proc/{child}/stat"))
+                .ok()
+                .and_then(|stat| stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse::<u32>().ok())
+                == Some(pid)
+        });
+    std::iter::once(pid).chain(children).collect()
 }
 
 /// What one completed order cost Temporal, from its history.
