@@ -21,6 +21,7 @@ pub struct Metrics {
     pub breaker_open: IntGauge,
     pub orders_placed: IntCounter,
     pub commands_shed: IntCounter,
+    pub orders_read_from_workflow: IntCounter,
 }
 
 impl Metrics {
@@ -54,12 +55,18 @@ impl Metrics {
             "Commands refused because too many were in flight",
         )
         .expect("valid metric");
+        let orders_read_from_workflow = IntCounter::new(
+            "orders_read_from_workflow_total",
+            "Order reads the view could not answer yet, answered by the workflow's status query",
+        )
+        .expect("valid metric");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(breaker_open.clone()),
             Box::new(orders_placed.clone()),
             Box::new(commands_shed.clone()),
+            Box::new(orders_read_from_workflow.clone()),
         ] {
             registry.register(c).expect("each metric registers once");
         }
@@ -70,6 +77,7 @@ impl Metrics {
             breaker_open,
             orders_placed,
             commands_shed,
+            orders_read_from_workflow,
         }
     }
 

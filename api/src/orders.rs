@@ -166,6 +166,7 @@ async fn current(state: &AppState, id: &OrderId) -> Result<Option<OrderView>, Ap
         Ok(None) => {}
         Err(e) => tracing::warn!(order_id = %id, error = %e, "view unreadable; asking the workflow"),
     }
+    state.metrics.orders_read_from_workflow.inc();
     match state
         .guard
         .call_worker(queues::CAFE, state.orders()?.status(id))

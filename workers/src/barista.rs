@@ -10,8 +10,11 @@ use order_commands::{CommandError, OrderCommands};
 use temporalio_client::Client;
 use tokio::sync::watch;
 
-/// How long an idle barista waits before looking at the board again.
-const IDLE_POLL: Duration = Duration::from_millis(100);
+/// How long an idle barista waits before looking at the board again, unless this process puts a
+/// ticket on the board first (then one idle barista is woken at once). The look finds what no
+/// wake-up announces: tickets opened by another kitchen replica, claims that ran out, tickets
+/// handed back after a refused start.
+const IDLE_POLL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct Baristas {
@@ -68,7 +71,11 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
             }
         };
         let Some(Claimed { order_id, brewing }) = claimed else {
-            tokio::select! { _ = tokio::time::sleep(IDLE_POLL) => {}, _ = stop.changed() => {} }
+            tokio::select! {
+                _ = tokio::time::sleep(IDLE_POLL) => {},
+                _ = db.ticket_opened().notified() => {},
+                _ = stop.changed() => {},
+            }
             continue;
         };
         if brewing {

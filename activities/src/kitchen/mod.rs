@@ -7,6 +7,7 @@ use domain::{OrderId, OrderStatus, Ticket, TicketMove};
 use sqlx::PgPool;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
+use tokio::sync::Notify;
 
 use crate::StoreError;
 
@@ -16,13 +17,22 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/kitchen/migration
 #[derive(Clone, Debug)]
 pub struct KitchenDb {
     pool: PgPool,
+    opened: Arc<Notify>,
 }
 
 impl KitchenDb {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         Ok(Self {
             pool: platform::postgres::open(url, max_connections, &MIGRATOR).await?,
+            opened: Arc::default(),
         })
+    }
+
+    /// Signalled once for each ticket this process puts on the board (through the hand-over or
+    /// `startProduction`), so that an idle barista of this process takes it at once rather than at
+    /// its next look at the board.
+    pub fn ticket_opened(&self) -> &Notify {
+        &self.opened
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
@@ -31,7 +41,7 @@ impl KitchenDb {
 
     /// Puts the ticket on the board, once.
     pub async fn open(&self, t: &Ticket) -> Result<(), StoreError> {
-        sqlx::query(
+        let opened = sqlx::query(
             "INSERT INTO tickets (order_id, product_name, qty, status) VALUES ($1, $2, $3, 'Queued')
              ON CONFLICT (order_id) DO NOTHING",
         )
@@ -41,6 +51,9 @@ impl KitchenDb {
         .execute(&self.pool)
         .await?;
         tracing::info!(order_id = %t.order_id, product = %t.product_name, "ticket queued");
+        if opened.rows_affected() == 1 {
+            self.opened.notify_one();
+        }
         Ok(())
     }
 

@@ -116,6 +116,7 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
         .collect();
     let each = || everyone.iter().map(|(_, pids)| cpu_seconds(pids)).collect::<Vec<_>>();
     let (ours_before, server_before, each_before) = (cpu_seconds(&ours), cpu_seconds(&temporal_pid), each());
+    let from_workflow_before = metric(&http, &url, FROM_WORKFLOW).await?;
     let e2e = bench::run(plan(&url, args.orders, args.concurrency, true)).await?;
     let completed = e2e.finished.values().sum::<usize>().max(1) as f64;
     let cpu_ours_ms = (cpu_seconds(&ours) - ours_before) * 1000.0 / completed;
@@ -127,6 +128,11 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
         .map(|((name, _), (after, before))| format!("{name} {:.1}", (after - before) * 1000.0 / completed))
         .collect();
     println!("  CPU ms per completed order, by process: {}", breakdown.join(", "));
+    let from_workflow = metric(&http, &url, FROM_WORKFLOW).await? - from_workflow_before;
+    println!(
+        "  reads the view could not answer yet (asked the workflow): {from_workflow} ({:.2} per order)",
+        from_workflow / completed
+    );
     let e2e_rate = e2e.e2e_throughput.unwrap_or(0.0);
 
     let shape = history_of_an_order(&stack, &http, &url).await?;
@@ -303,6 +309,18 @@ fn cpu_seconds(pids: &[u32]) -> f64 {
             Some((utime + stime) / ticks)
         })
         .sum()
+}
+
+/// The API's count of order reads answered by the workflow's `status` query.
+const FROM_WORKFLOW: &str = "coffeeshop_orders_read_from_workflow_total";
+
+/// A counter's value on the API's `/metrics`.
+async fn metric(http: &reqwest::Client, url: &str, name: &str) -> anyhow::Result<f64> {
+    let text = http.get(format!("{url}/metrics")).send().await?.text().await?;
+    Ok(text
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0.0))
 }
 
 /// `pid` and its children (PostgreSQL serves each connection from a child process).
