@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod auth;
 mod commands;
 mod json;
+pub mod just_placed;
 pub mod kitchen;
 pub mod live;
 pub mod metrics;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub live: live::Live,
     /// `KITCHEN_MAX_WAIT` in milliseconds (0: no limit), given to every order placed.
     pub kitchen_max_wait_ms: u64,
+    /// Orders this replica has just placed, readable before the view has them.
+    pub just_placed: Arc<just_placed::JustPlaced>,
 }
 
 #[derive(OpenApi)]

@@ -142,6 +142,7 @@ async fn main() -> anyhow::Result<()> {
         guard,
         metrics,
         kitchen_max_wait_ms,
+        just_placed: Default::default(),
     };
     tracing::info!(addr = %listener.local_addr()?, "api listening");
     axum::serve(listener, app(state))

@@ -106,6 +106,8 @@ async fn place(
         qty: Quantity::parse(body.qty)?,
         customer_id,
         kitchen_max_wait_ms: Some(state.kitchen_max_wait_ms),
+        // The order's placedAt, as this replica shows it until the view has it.
+        placed_at: Some(domain::timestamp(std::time::SystemTime::now())),
     };
     record_order(&input.order_id);
     let workflow_id = order_workflow_id(&input.order_id);
@@ -127,6 +129,13 @@ async fn place(
         .await?
     {
         Ok(_) => {
+            state.just_placed.remember(Order::place(
+                input.order_id.clone(),
+                input.product_name.clone(),
+                input.qty,
+                input.customer_id.clone(),
+                input.placed_at.clone().unwrap_or_default(),
+            ));
             state.metrics.orders_placed.inc();
             tracing::info!(order_id = %input.order_id, product = %input.product_name, qty = input.qty.get(), "order placed");
             OrderStatus::Ordered.to_string()
@@ -159,12 +168,16 @@ async fn same_order_again(state: &AppState, input: &PlaceOrder) -> Result<String
     Ok(existing.status)
 }
 
-/// The order from the view, or, if the view has not caught up yet, from its workflow.
+/// The order from the view; if the view has not caught up yet, as this replica has just placed it
+/// (for a second), else from its workflow.
 async fn current(state: &AppState, id: &OrderId) -> Result<Option<OrderView>, ApiError> {
     match state.view.order(id).await {
         Ok(Some(order)) => return Ok(Some(order.into())),
         Ok(None) => {}
         Err(e) => tracing::warn!(order_id = %id, error = %e, "view unreadable; asking the workflow"),
+    }
+    if let Some(order) = state.just_placed.get(id) {
+        return Ok(Some(order.into()));
     }
     state.metrics.orders_read_from_workflow.inc();
     match state

@@ -68,6 +68,7 @@ async fn router_with(live: api::live::Live) -> axum::Router {
         metrics,
         live,
         kitchen_max_wait_ms: 0,
+        just_placed: Default::default(),
     })
 }
 

@@ -60,6 +60,30 @@ pub struct PlaceOrder {
     /// (the API's `KITCHEN_MAX_WAIT`), so a configuration change never alters running orders.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kitchen_max_wait_ms: Option<u64>,
+    /// When the API accepted the order (RFC 3339): the order's `placedAt`, so that the API can
+    /// show an order it has just placed exactly as the workflow will. Absent (started by hand, or
+    /// before this field) or not within [`PlaceOrder::PLACED_AT_SLACK`] before the workflow's
+    /// start: the start time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placed_at: Option<String>,
+}
+
+impl PlaceOrder {
+    /// How long before its workflow's start an order may have been placed (the API's call to
+    /// Temporal; clocks of two hosts).
+    pub const PLACED_AT_SLACK: std::time::Duration = std::time::Duration::from_secs(60);
+
+    /// The order's `placedAt`: the API's time if plausible for a workflow started at `started`,
+    /// else `started`.
+    pub fn placed_at(&self, started: std::time::SystemTime) -> String {
+        let given = self.placed_at.as_deref().and_then(|t| humantime::parse_rfc3339(t).ok());
+        match given {
+            Some(at) if at <= started && started.duration_since(at).is_ok_and(|d| d <= Self::PLACED_AT_SLACK) => {
+                crate::order::timestamp(at)
+            }
+            _ => crate::order::timestamp(started),
+        }
+    }
 }
 
 /// The kitchen wait limit (`KITCHEN_MAX_WAIT`).
@@ -118,6 +142,8 @@ struct RawOrderRequest {
     customer_id: String,
     #[serde(default)]
     kitchen_max_wait_ms: Option<u64>,
+    #[serde(default)]
+    placed_at: Option<String>,
 }
 
 impl OrderRequest {
@@ -141,6 +167,7 @@ impl OrderRequest {
                 qty: Quantity::parse(fields.qty)?,
                 customer_id: CustomerId::parse(&fields.customer_id)?,
                 kitchen_max_wait_ms: fields.kitchen_max_wait_ms,
+                placed_at: fields.placed_at,
             })
         })();
         match parsed {
@@ -438,6 +465,30 @@ mod tests {
                 OrderRequest::Invalid { problem, .. } => assert!(problem.contains(field), "{raw}: {problem}"),
                 OrderRequest::Valid(_) => panic!("{raw} was accepted"),
             }
+        }
+    }
+
+    #[test]
+    fn an_order_is_placed_when_the_api_took_it_if_that_is_plausible() {
+        let started = humantime::parse_rfc3339("2026-11-27T10:00:00.500Z").unwrap();
+        let order = |placed_at: Option<&str>| {
+            let mut raw = serde_json::json!({"orderId":"o1","productName":"Latte","qty":1,"customerId":"c-1"});
+            if let Some(at) = placed_at {
+                raw["placedAt"] = at.into();
+            }
+            match OrderRequest::parse(raw) {
+                OrderRequest::Valid(o) => o.placed_at(started),
+                invalid => panic!("{invalid:?}"),
+            }
+        };
+        assert_eq!(order(Some("2026-11-27T10:00:00.480Z")), "2026-11-27T10:00:00.480Z");
+        for start_time in [
+            None,
+            Some("2026-11-27T10:00:01.000Z"), // after the start: another host's clock
+            Some("2026-11-27T09:58:00.000Z"), // long before the start
+            Some("yesterday"),
+        ] {
+            assert_eq!(order(start_time), "2026-11-27T10:00:00.500Z", "{start_time:?}");
         }
     }
 

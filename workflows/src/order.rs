@@ -87,13 +87,15 @@ pub(crate) const KITCHEN_WAIT_PATCH: &str = "kitchen-max-wait";
 impl OrderWorkflow {
     #[init]
     pub fn new(ctx: &WorkflowContextView, input: OrderRequest) -> Self {
-        let at = timestamp(ctx.start_time().unwrap_or(SystemTime::UNIX_EPOCH));
+        let started = ctx.start_time().unwrap_or(SystemTime::UNIX_EPOCH);
+        let at = timestamp(started);
         let expected_id = ctx.workflow_id().strip_prefix("order-").unwrap_or_default();
         let mut kitchen_max_wait = None;
         let order = match input {
             OrderRequest::Valid(o) if o.order_id.as_str() == expected_id => {
                 kitchen_max_wait = KitchenWait::of(&o);
-                Order::place(o.order_id, o.product_name, o.qty, o.customer_id, at)
+                let placed_at = o.placed_at(started);
+                Order::place(o.order_id, o.product_name, o.qty, o.customer_id, placed_at)
             }
             OrderRequest::Valid(o) => {
                 let raw = serde_json::to_value(&o).unwrap_or_default();

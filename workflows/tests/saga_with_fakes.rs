@@ -300,6 +300,7 @@ fn order(id: &str, product: &str, qty: i64, kitchen_max_wait_ms: Option<u64>) ->
         qty: Quantity::parse(qty).unwrap(),
         customer_id: CustomerId::parse("c-wf").unwrap(),
         kitchen_max_wait_ms,
+        placed_at: None,
     })
 }
 

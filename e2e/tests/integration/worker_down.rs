@@ -76,9 +76,16 @@ async fn with_the_cafe_worker_dead_its_commands_fail_with_a_clear_503_and_orders
     let r = app.order(&product, 1, "c-down").await;
     assert_eq!(r.status(), StatusCode::ACCEPTED, "orders are still accepted");
     let later = e2e::order_id_of(&r.json().await.unwrap());
+    // Read at once, it is there as placed: this API has just placed it, so it needs neither the
+    // workflow (whose worker is dead) nor the view (which has not heard of it).
+    let just_placed = app.order_view(&later).await;
+    assert_eq!(just_placed.status, OrderStatus::Ordered);
+    assert_eq!(just_placed.statuses(), [OrderStatus::Ordered]);
 
     app.stack.restart("cafe").await.expect("the cafe worker starts again");
-    app.wait_for_status(&later, OrderStatus::Queued).await;
+    let queued = app.wait_for_status(&later, OrderStatus::Queued).await;
+    assert_eq!(queued.placed_at, just_placed.placed_at, "the workflow placed it when the API did");
+    assert_eq!(queued.history[0], just_placed.history[0]);
     // Once it is back (after Temporal's sticky-queue timeout moves the order's tasks to it), the
     // retried cancel goes through: 200, or 409 if one of the timed-out ones already had.
     let answer = e2e::eventually("a retried cancel is answered once the cafe worker is back", || async {
