@@ -1,15 +1,15 @@
 //! The cafe worker's own activities, run as local activities inside an order's workflow task: each
 //! hands one step to the service that owns it, over that service's ingest route (a projection to
-//! the customercenter, a reservation to the warehouse, a ticket to the kitchen). A local activity
-//! costs the order one marker event instead of an activity task's three events and the workflow
-//! task that follows. The owner applies the step exactly as its durable activity would
-//! (idempotent, order-safe); when it cannot take it now, the workflow falls back to that durable
-//! activity, so a stopped service still gets every step once it is back.
+//! the customercenter, a reservation to the warehouse, a ticket and its move to Brewing to the
+//! kitchen). A local activity costs the order one marker event instead of an activity task's three
+//! events and the workflow task that follows. The owner applies the step exactly as its durable
+//! activity would (idempotent, order-safe); when it cannot take it now, the workflow falls back to
+//! that durable activity, so a stopped service still gets every step once it is back.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use domain::{OrderId, OrderProjection, Reservation, ReservationOutcome, Ticket, ingest};
+use domain::{OrderId, OrderProjection, Reservation, ReservationOutcome, Ticket, TicketMove, ingest};
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
@@ -27,6 +27,7 @@ pub struct CafeActivities {
     projections: String,
     reservations: String,
     tickets: String,
+    moves: String,
 }
 
 impl CafeActivities {
@@ -39,6 +40,7 @@ impl CafeActivities {
             projections: route(&owners.customercenter, ingest::ORDER),
             reservations: route(&owners.warehouse, ingest::RESERVATION),
             tickets: route(&owners.kitchen, ingest::TICKET),
+            moves: route(&owners.kitchen, ingest::MOVE),
         })
     }
 
@@ -89,5 +91,10 @@ impl CafeActivities {
     #[activity(definition = domain::definitions::HandOverTicket)]
     pub async fn hand_over_ticket(self: Arc<Self>, _ctx: ActivityContext, t: Ticket) -> Result<(), ActivityError> {
         self.hand_over(&self.tickets, &t.order_id, &t).await
+    }
+
+    #[activity(definition = domain::definitions::HandOverMove)]
+    pub async fn hand_over_move(self: Arc<Self>, _ctx: ActivityContext, m: TicketMove) -> Result<(), ActivityError> {
+        self.hand_over(&self.moves, &m.order_id, &m).await
     }
 }

@@ -394,6 +394,12 @@ impl Cafe {
     pub fn hand_over_ticket(_: Ticket) -> Result<(), ActivityError> {
         unimplemented!()
     }
+
+    /// A ticket's move to Brewing, to the kitchen (fallback: `moveTicket`).
+    #[activity(name = "handOverMove")]
+    pub fn hand_over_move(_: TicketMove) -> Result<(), ActivityError> {
+        unimplemented!()
+    }
 }
 
 /// The ingest routes (`POST`, JSON) on the owning service's health port.
@@ -404,12 +410,14 @@ pub mod ingest {
     pub const RESERVATION: &str = "/ingest/reservation";
     /// A [`super::Ticket`], on the kitchen.
     pub const TICKET: &str = "/ingest/ticket";
+    /// A [`super::TicketMove`], on the kitchen.
+    pub const MOVE: &str = "/ingest/move";
 }
 
 /// The activity definitions as types, for implementations to name in
 /// `#[activity(definition = domain::definitions::ReserveStock)]`.
 pub mod definitions {
-    pub use super::cafe::{HandOverProjection, HandOverReservation, HandOverTicket};
+    pub use super::cafe::{HandOverMove, HandOverProjection, HandOverReservation, HandOverTicket};
     pub use super::customer_center::{ProjectOrder, ProjectStock};
     pub use super::kitchen::{CancelProduction, MoveTicket, StartProduction};
     pub use super::warehouse::{ReleaseStock, ReserveStock, Restock};

@@ -94,11 +94,24 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
             tracing::info!(barista = %name, order_id = %order_id, "taking over an order already brewing");
         }
         brew_renewing(&db, &name, &order_id, brew).await;
-        if !send(&orders, &order_id, Step::Complete).await {
+        let mut done = send(&orders, &order_id, Step::Complete).await;
+        if !done && still_queued(&orders, &order_id).await {
+            // The kitchen recorded a start that the order's workflow lost (the workflow task
+            // that moved the ticket to Brewing died with the server before it was recorded):
+            // start it now, then hand it over.
+            tracing::info!(barista = %name, order_id = %order_id, "starting an order whose start was lost");
+            done = send(&orders, &order_id, Step::Start).await && send(&orders, &order_id, Step::Complete).await;
+        }
+        if !done {
             // Someone else finished or it was never ours to finish: let go of it.
             let _ = db.release_claim(&order_id, &name, Duration::ZERO).await;
         }
     }
+}
+
+/// Whether the order's workflow says it is still Queued.
+async fn still_queued(orders: &OrderCommands, order_id: &OrderId) -> bool {
+    matches!(orders.status(order_id).await, Ok(order) if order.status == OrderStatus::Queued)
 }
 
 /// Whether the order's workflow says it is Brewing right now.

@@ -4,8 +4,9 @@
 //! - the **saga**: reserve stock (warehouse) → put a ticket on the board (kitchen) → wait for the
 //!   barista or a cancel → on cancel, compensate in reverse (withdraw the ticket, release the
 //!   stock); every step is retried until it succeeds. The first two steps are handed to their
-//!   owners by local activities inside the order's first workflow task, with the durable
-//!   activities as the fallback (see [`HAND_OVER_SAGA_PATCH`]);
+//!   owners by local activities inside the order's first workflow task, and the move to Brewing
+//!   inside the task that accepts the barista's start, with the durable activities as the
+//!   fallback (see [`HAND_OVER_SAGA_PATCH`]);
 //! - the **projector**: whenever the order changed, send its latest state to the customercenter
 //!   view. It sends one projection at a time and always the newest state, so a slow or stopped
 //!   view never holds the saga up and several quick changes collapse into one write. Each is
@@ -72,9 +73,9 @@ pub struct OrderWorkflow {
 /// durable `projectOrder` as the fallback) instead of a `projectOrder` activity each.
 const LOCAL_PROJECTIONS_PATCH: &str = "local-projections";
 
-/// The `patched()` id of the saga's first steps handed over by local activities: the reservation
-/// to the warehouse, the ticket to the kitchen (their durable activities as the fallback), the
-/// order published once both are done. It implies [`LOCAL_PROJECTIONS_PATCH`] and
+/// The `patched()` id of the saga's steps handed over by local activities: the reservation to the
+/// warehouse, the ticket and its move to Brewing to the kitchen (their durable activities as the
+/// fallback), the order published once the first two are done. It implies [`LOCAL_PROJECTIONS_PATCH`] and
 /// [`KITCHEN_WAIT_PATCH`]: an order with this marker asks for neither (one marker and one
 /// `TemporalChangeVersion` upsert instead of two of each). See docs/workflow-versioning.md.
 const HAND_OVER_SAGA_PATCH: &str = "hand-over-saga";
@@ -441,11 +442,18 @@ async fn run_saga(ctx: &WorkflowContext<OrderWorkflow>, hand_over: bool) -> Resu
                 order_id: order_id.clone(),
                 status,
             };
-            // Durable, never handed over: a move made by a workflow task that is then lost
-            // would put the kitchen ahead of the order (a ticket Brewing for an order still
-            // Queued), and the board only moves forward.
-            ctx.execute_activity(Kitchen::move_ticket, step, options::kitchen())
-                .await?;
+            // The move to Brewing is handed over (when the order hands its steps over): if the
+            // task that made it is lost, the ticket reads Brewing for an order the workflow may
+            // still have Queued. That is recoverable: the start is delivered again (or sent again
+            // by the barista, who was told it failed), a cancel withdraws a Brewing ticket too,
+            // and an automatic barista that finds its completion refused for a Queued order
+            // starts it first. The move to Completed stays durable: a ticket Completed for an
+            // order still Brewing would leave nothing on the board to finish it.
+            let brewing = hand_over && status == OrderStatus::Brewing;
+            if !handed_over(ctx, brewing, Cafe::hand_over_move, step.clone()).await {
+                ctx.execute_activity(Kitchen::move_ticket, step, options::kitchen())
+                    .await?;
+            }
             continue;
         }
         for step in ctx.state(|s| s.order.compensations()) {
@@ -523,8 +531,8 @@ fn refusal(e: &ActivityExecutionError) -> Option<RejectReason> {
 }
 
 /// Hands a step to the service that owns it by a local activity of the cafe worker, if this order
-/// does that (`enabled`, see [`LOCAL_PROJECTIONS_PATCH`]); `false` when it did not or could not, and
-/// the caller then runs the step's durable activity.
+/// does that (`enabled`, see [`LOCAL_PROJECTIONS_PATCH`] and [`HAND_OVER_SAGA_PATCH`]); `false` when
+/// it did not or could not, and the caller then runs the step's durable activity.
 async fn handed_over<AD>(ctx: &WorkflowContext<OrderWorkflow>, enabled: bool, hand_over: AD, step: AD::Input) -> bool
 where
     AD: ActivityDefinition<Output = ()>,

@@ -159,7 +159,7 @@ impl FakeCustomerCenter {
 const HANDED_OVER: &str = " handed over";
 
 /// The cafe worker's local hand-overs, recorded as the durable steps they stand in for (the
-/// reservation and the ticket marked [`HANDED_OVER`]).
+/// reservation, the ticket and its move to Brewing marked [`HANDED_OVER`]).
 pub struct FakeCafe {
     stock: Stock,
     calls: Calls,
@@ -184,6 +184,13 @@ impl FakeCafe {
     #[activity(definition = domain::definitions::HandOverTicket)]
     pub async fn hand_over_ticket(self: Arc<Self>, _: ActivityContext, t: Ticket) -> Result<(), ActivityError> {
         self.calls.push(format!("startProduction({}){HANDED_OVER}", t.order_id));
+        Ok(())
+    }
+
+    #[activity(definition = domain::definitions::HandOverMove)]
+    pub async fn hand_over_move(self: Arc<Self>, _: ActivityContext, m: TicketMove) -> Result<(), ActivityError> {
+        self.calls
+            .push(format!("moveTicket({}, {}){HANDED_OVER}", m.order_id, m.status));
         Ok(())
     }
 
@@ -380,7 +387,7 @@ async fn a_barista_moves_the_ticket_in_order_and_the_order_completes() {
         [
             "reserveStock(wf-2) handed over",
             "startProduction(wf-2) handed over",
-            "moveTicket(wf-2, Brewing)",
+            "moveTicket(wf-2, Brewing) handed over",
             "moveTicket(wf-2, Completed)"
         ]
     );

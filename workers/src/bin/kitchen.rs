@@ -5,7 +5,7 @@
 
 use activities::kitchen::{KitchenActivities, KitchenDb};
 use clap::Parser;
-use domain::{Ticket, queues};
+use domain::{Ticket, TicketMove, queues};
 use platform::config::{BaristaConfig, DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig, default_health_port};
 use temporalio_sdk::WorkerOptions;
 use workers::barista::Baristas;
@@ -58,11 +58,18 @@ async fn main() -> anyhow::Result<()> {
         client,
         options,
         ready,
-        // The cafe worker's local activities hand tickets over here.
-        workers::ingest_route(domain::ingest::TICKET, move |t: Ticket| {
+        // The cafe worker's local activities hand tickets and moves to Brewing over here.
+        workers::ingest_route(domain::ingest::TICKET, {
             let db = ingest_db.clone();
-            async move { db.open(&t).await }
-        }),
+            move |t: Ticket| {
+                let db = db.clone();
+                async move { db.open(&t).await }
+            }
+        })
+        .merge(workers::ingest_route(domain::ingest::MOVE, move |m: TicketMove| {
+            let db = ingest_db.clone();
+            async move { db.set_status(&m.order_id, m.status).await }
+        })),
         move |stop| baristas.run(db, crew_client, stop),
     )
     .await
