@@ -1,7 +1,8 @@
-//! A workflow task whose local activities handed the reservation and the ticket over, and which
-//! was then lost (its cafe worker killed before the task completed): the services did the steps,
-//! the order's history does not know. When a cancel arrives before the task is run again, the
-//! order must still give back what the lost task took.
+//! Workflow tasks whose local activities handed steps over and which were then lost (the cafe
+//! worker or the Temporal server died before the task was recorded): the services did the steps,
+//! the order's history does not know. The order must still end as if the steps were its own: a
+//! cancel gives back what a lost first task took; a start lost with the server leaves a ticket
+//! Brewing for an order still Queued, which the next start (or a cancel) puts right.
 
 use domain::{OrderStatus, order_workflow_id};
 use e2e::{TestApp, eventually};
@@ -51,4 +52,45 @@ async fn a_cancel_after_a_lost_hand_over_task_gives_back_the_stock_and_the_ticke
     app.wait_for_stock(&product, 10).await;
     app.wait_for_ticket(&id, OrderStatus::Canceled).await;
     app.wait_for_status(&id, OrderStatus::Canceled).await;
+}
+
+#[tokio::test]
+async fn a_start_lost_with_the_server_is_put_right_by_the_next_start() {
+    let app = &mut TestApp::spawn_with(|c| c.temporal_on_disk()).await;
+    let product = app.stocked_product(10).await;
+    let id = app.queued_order(&product, 1, "c-lost-start").await;
+    // As above, the stopped customercenter holds the task that accepts the start open on its
+    // projection, after the kitchen has moved the ticket to Brewing.
+    signal(app, "customercenter", Signal::SIGSTOP);
+    let (http, url, ticket) = (app.http.clone(), app.stack.api_url(), id.clone());
+    let first_start = tokio::spawn(async move {
+        http.post(format!("{url}/kitchen/tickets/{ticket}/start"))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+    });
+    app.wait_for_ticket(&id, OrderStatus::Brewing).await;
+    app.stack.kill("cafe");
+    // The barista gives up on that request (so nobody sends it again), and the server dies with
+    // the start it had not yet recorded.
+    first_start.abort();
+    app.stack.stop_temporal();
+    app.stack.start_temporal().await.unwrap();
+    signal(app, "customercenter", Signal::SIGCONT);
+    app.stack.restart("cafe").await.unwrap();
+    let order = eventually("the order is readable", || async { app.query(&id).await.ok() }).await;
+    assert_eq!(order.status, OrderStatus::Queued, "the start was lost with its task");
+
+    // The barista, told the start failed, starts again: the order catches up with its ticket.
+    for step in ["start", "complete"] {
+        let answer = eventually(&format!("{step} is answered"), || async {
+            let r = app.post(&format!("/kitchen/tickets/{id}/{step}"), serde_json::json!({})).await;
+            (r.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE).then_some(r.status())
+        })
+        .await;
+        assert_eq!(answer, reqwest::StatusCode::OK, "{step}");
+    }
+    app.wait_for_status(&id, OrderStatus::Completed).await;
+    app.wait_for_ticket(&id, OrderStatus::Completed).await;
+    assert_eq!(app.warehouse_stock(&product).await, Some(9));
 }
