@@ -317,8 +317,12 @@ async fn kitchen_clock(ctx: &WorkflowContext<OrderWorkflow>) {
     let fired = select! {
         result = timer => result == TimerResult::Fired,
         _ = wait(ctx, |s| s.order.status != OrderStatus::Queued).fuse() => {
-            // A barista (or a cancel) came first: the timer is no longer needed.
-            token.cancel();
+            // A barista (or a cancel) came first: the timer is no longer needed. An order that
+            // hands its steps over leaves it to end with the workflow (no cancellation event; if
+            // it fires first, nobody waits for it and its task changes nothing).
+            if !ctx.state(|s| s.saga_handed_over) {
+                token.cancel();
+            }
             false
         }
     };

@@ -68,7 +68,7 @@ async fn a_completed_order_hands_its_projections_over_locally_and_stays_small() 
 
 /// The history of a completed order with its steps and every projection handed over (74 with none
 /// handed over, 51–57 with the projections only, 39–42 with the move to Brewing still durable).
-const MAX_EVENTS: usize = 35;
+const MAX_EVENTS: usize = 34;
 
 #[tokio::test]
 async fn with_the_customercenter_stopped_projections_fall_back_to_durable_activities_and_the_view_catches_up() {
