@@ -169,7 +169,7 @@ async fn same_order_again(state: &AppState, input: &PlaceOrder) -> Result<String
 }
 
 /// The order from the view; if the view has not caught up yet, as this replica has just placed it
-/// (for a second), else from its workflow.
+/// (for a few seconds), else from its workflow.
 async fn current(state: &AppState, id: &OrderId) -> Result<Option<OrderView>, ApiError> {
     match state.view.order(id).await {
         Ok(Some(order)) => return Ok(Some(order.into())),
