@@ -87,6 +87,9 @@ mod tests {
         }
         let e = placed.entries.lock().unwrap();
         assert_eq!(e.by_id.len(), CAPACITY);
-        assert!(!e.by_id.contains_key(&OrderId::parse("o-0").unwrap()), "the oldest went first");
+        assert!(
+            !e.by_id.contains_key(&OrderId::parse("o-0").unwrap()),
+            "the oldest went first"
+        );
     }
 }

@@ -100,6 +100,7 @@ async fn place(
             ),
         });
     }
+    let placed_at = domain::timestamp(std::time::SystemTime::now());
     let input = PlaceOrder {
         order_id: order_id_for(&headers, &customer_id)?,
         product_name: ProductName::parse(&body.product_name)?,
@@ -107,7 +108,7 @@ async fn place(
         customer_id,
         kitchen_max_wait_ms: Some(state.kitchen_max_wait_ms),
         // The order's placedAt, as this replica shows it until the view has it.
-        placed_at: Some(domain::timestamp(std::time::SystemTime::now())),
+        placed_at: Some(placed_at.clone()),
     };
     record_order(&input.order_id);
     let workflow_id = order_workflow_id(&input.order_id);
@@ -134,7 +135,7 @@ async fn place(
                 input.product_name.clone(),
                 input.qty,
                 input.customer_id.clone(),
-                input.placed_at.clone().unwrap_or_default(),
+                placed_at,
             ));
             state.metrics.orders_placed.inc();
             tracing::info!(order_id = %input.order_id, product = %input.product_name, qty = input.qty.get(), "order placed");

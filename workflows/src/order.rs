@@ -422,7 +422,10 @@ async fn run_saga(ctx: &WorkflowContext<OrderWorkflow>, hand_over: bool) -> Resu
 
     // 2. Put a ticket on the kitchen board, unless the order was refused or canceled.
     if ctx.state(|s| s.order.status == OrderStatus::StockReserved) {
-        if !handed_over(ctx, hand_over, Cafe::hand_over_ticket, ticket.clone()).await {
+        if handed_over(ctx, hand_over, Cafe::hand_over_ticket, ticket.clone())
+            .await
+            .is_none()
+        {
             settle(ctx);
             ctx.execute_activity(Kitchen::start_production, ticket, options::kitchen())
                 .await?;
@@ -454,7 +457,10 @@ async fn run_saga(ctx: &WorkflowContext<OrderWorkflow>, hand_over: bool) -> Resu
             // starts it first. The move to Completed stays durable: a ticket Completed for an
             // order still Brewing would leave nothing on the board to finish it.
             let brewing = hand_over && status == OrderStatus::Brewing;
-            if !handed_over(ctx, brewing, Cafe::hand_over_move, step.clone()).await {
+            if handed_over(ctx, brewing, Cafe::hand_over_move, step.clone())
+                .await
+                .is_none()
+            {
                 ctx.execute_activity(Kitchen::move_ticket, step, options::kitchen())
                     .await?;
             }
@@ -506,10 +512,7 @@ async fn reserve(
     reservation: Reservation,
 ) -> Result<ReservationOutcome, ActivityExecutionError> {
     if hand_over {
-        let handed = ctx
-            .execute_local_activity(Cafe::hand_over_reservation, reservation.clone(), options::hand_over())
-            .await;
-        if let Ok(outcome) = handed {
+        if let Some(outcome) = handed_over(ctx, true, Cafe::hand_over_reservation, reservation.clone()).await {
             return Ok(outcome);
         }
         settle(ctx);
@@ -535,17 +538,21 @@ fn refusal(e: &ActivityExecutionError) -> Option<RejectReason> {
 }
 
 /// Hands a step to the service that owns it by a local activity of the cafe worker, if this order
-/// does that (`enabled`, see [`LOCAL_PROJECTIONS_PATCH`] and [`HAND_OVER_SAGA_PATCH`]); `false` when
-/// it did not or could not, and the caller then runs the step's durable activity.
-async fn handed_over<AD>(ctx: &WorkflowContext<OrderWorkflow>, enabled: bool, hand_over: AD, step: AD::Input) -> bool
-where
-    AD: ActivityDefinition<Output = ()>,
-{
-    enabled
-        && ctx
-            .execute_local_activity(hand_over, step, options::hand_over())
-            .await
-            .is_ok()
+/// does that (`enabled`, see [`LOCAL_PROJECTIONS_PATCH`] and [`HAND_OVER_SAGA_PATCH`]): the owner's
+/// answer, or `None` when it did not or could not, and the caller then runs the step's durable
+/// activity.
+async fn handed_over<AD: ActivityDefinition>(
+    ctx: &WorkflowContext<OrderWorkflow>,
+    enabled: bool,
+    hand_over: AD,
+    step: AD::Input,
+) -> Option<AD::Output> {
+    if !enabled {
+        return None;
+    }
+    ctx.execute_local_activity(hand_over, step, options::hand_over())
+        .await
+        .ok()
 }
 
 /// `hand_over`: try the local hand-over first (see [`LOCAL_PROJECTIONS_PATCH`]).
@@ -569,7 +576,10 @@ async fn run_projector(ctx: &WorkflowContext<OrderWorkflow>, hand_over: bool) {
         // First to the customercenter directly, inside this workflow task (one marker event);
         // if it cannot take it now, through the durable activity, retried until it lands. An
         // error there means the projection itself is unusable, and a newer one supersedes it.
-        if !handed_over(ctx, hand_over, Cafe::hand_over_projection, projection.clone()).await {
+        if handed_over(ctx, hand_over, Cafe::hand_over_projection, projection.clone())
+            .await
+            .is_none()
+        {
             let _ = ctx
                 .execute_activity(CustomerCenter::project_order, projection, options::customercenter())
                 .await;

@@ -130,7 +130,9 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
     let breakdown = breakdown.join(", ");
     println!("  CPU ms per completed order, by process: {breakdown}");
     let from_workflow = (metric(&http, &url, FROM_WORKFLOW).await? - from_workflow_before) / completed;
-    println!("  reads answered by the workflow's query (the view had not got the order yet): {from_workflow:.2} per order");
+    println!(
+        "  reads answered by the workflow's query (the view had not got the order yet): {from_workflow:.2} per order"
+    );
     let e2e_rate = e2e.e2e_throughput.unwrap_or(0.0);
 
     let shape = history_of_an_order(&stack, &http, &url).await?;
@@ -223,7 +225,9 @@ async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
         "| 1. CPU per completed order | API + four workers {cpu_ours_ms:.1} ms (reads included); Temporal server {cpu_server_ms:.1} ms |"
     );
     println!("| 1. CPU per completed order, by process (ms) | {breakdown} |");
-    println!("| 1. reads answered by the workflow's `status` query | {from_workflow:.2} per order (the rest by the view, or by the API that just placed the order) |");
+    println!(
+        "| 1. reads answered by the workflow's `status` query | {from_workflow:.2} per order (the rest by the view, or by the API that just placed the order) |"
+    );
     println!(
         "| 2. fixed ceiling: bare workflow, {FIXED_CEILING_ACTIVITIES} no-op activities | **{fixed:.1} workflows/s**; ours is {:.2}× it |",
         e2e_rate / fixed

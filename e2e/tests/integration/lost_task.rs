@@ -31,7 +31,11 @@ async fn a_cancel_after_a_lost_hand_over_task_gives_back_the_stock_and_the_ticke
     .await;
     app.stack.kill("cafe");
     signal(app, "customercenter", Signal::SIGCONT);
-    assert_eq!(app.warehouse_stock(&product).await, Some(7), "the lost task took the stock");
+    assert_eq!(
+        app.warehouse_stock(&product).await,
+        Some(7),
+        "the lost task took the stock"
+    );
     let history = app.history_events(&id).await;
     assert!(
         !history.iter().any(|e| e.to_string().contains("MARKER_RECORDED")),
@@ -41,7 +45,16 @@ async fn a_cancel_after_a_lost_hand_over_task_gives_back_the_stock_and_the_ticke
     // The customer cancels while no worker runs the order; the task runs again after that.
     let wf = order_workflow_id(&id);
     let (ok, out) = app
-        .temporal_cli(&["workflow", "signal", "--workflow-id", &wf, "--name", "cancel", "--input", "{}"])
+        .temporal_cli(&[
+            "workflow",
+            "signal",
+            "--workflow-id",
+            &wf,
+            "--name",
+            "cancel",
+            "--input",
+            "{}",
+        ])
         .await;
     assert!(ok, "{out}");
     app.stack.restart("cafe").await.unwrap();
@@ -84,7 +97,9 @@ async fn a_start_lost_with_the_server_is_put_right_by_the_next_start() {
     // The barista, told the start failed, starts again: the order catches up with its ticket.
     for step in ["start", "complete"] {
         let answer = eventually(&format!("{step} is answered"), || async {
-            let r = app.post(&format!("/kitchen/tickets/{id}/{step}"), serde_json::json!({})).await;
+            let r = app
+                .post(&format!("/kitchen/tickets/{id}/{step}"), serde_json::json!({}))
+                .await;
             (r.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE).then_some(r.status())
         })
         .await;

@@ -84,7 +84,10 @@ async fn with_the_cafe_worker_dead_its_commands_fail_with_a_clear_503_and_orders
 
     app.stack.restart("cafe").await.expect("the cafe worker starts again");
     let queued = app.wait_for_status(&later, OrderStatus::Queued).await;
-    assert_eq!(queued.placed_at, just_placed.placed_at, "the workflow placed it when the API did");
+    assert_eq!(
+        queued.placed_at, just_placed.placed_at,
+        "the workflow placed it when the API did"
+    );
     assert_eq!(queued.history[0], just_placed.history[0]);
     // Once it is back (after Temporal's sticky-queue timeout moves the order's tasks to it), the
     // retried cancel goes through: 200, or 409 if one of the timed-out ones already had.

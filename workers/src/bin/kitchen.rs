@@ -51,7 +51,7 @@ async fn main() -> anyhow::Result<()> {
         async move { Ok(db.ping().await?) }
     });
     let crew_client = client.clone();
-    let ingest_db = db.clone();
+    let (tickets_db, moves_db) = (db.clone(), db.clone());
     serve(
         "kitchen",
         config.health.health_port.unwrap_or(default_health_port("kitchen")),
@@ -59,15 +59,12 @@ async fn main() -> anyhow::Result<()> {
         options,
         ready,
         // The cafe worker's local activities hand tickets and moves to Brewing over here.
-        workers::ingest_route(domain::ingest::TICKET, {
-            let db = ingest_db.clone();
-            move |t: Ticket| {
-                let db = db.clone();
-                async move { db.open(&t).await }
-            }
+        workers::ingest_route(domain::ingest::TICKET, move |t: Ticket| {
+            let db = tickets_db.clone();
+            async move { db.open(&t).await }
         })
         .merge(workers::ingest_route(domain::ingest::MOVE, move |m: TicketMove| {
-            let db = ingest_db.clone();
+            let db = moves_db.clone();
             async move { db.set_status(&m.order_id, m.status).await }
         })),
         move |stop| baristas.run(db, crew_client, stop),
