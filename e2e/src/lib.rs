@@ -227,11 +227,31 @@ impl TestApp {
         id
     }
 
-    /// Adds stock through the API (a RestockWorkflow); returns the new level.
+    /// Adds stock through the API (a RestockWorkflow); returns the new level. As a client should,
+    /// it sends an `Idempotency-Key` and, while the answer is 202 (accepted, not finished within
+    /// the command timeout, as on a loaded machine), asks again with the same key for the result.
     pub async fn restock(&self, product: &str, qty: i64) -> i64 {
-        let r = self.post("/stocks", json!({"productName": product, "qty": qty})).await;
-        assert!(r.status().is_success(), "restocking {product}: {}", r.status());
-        r.json::<Value>().await.unwrap()["qty"].as_i64().unwrap()
+        let key = uuid::Uuid::now_v7().to_string();
+        let body = json!({"productName": product, "qty": qty});
+        let client = self.client_for("/stocks", &body).await;
+        eventually(&format!("the restock of {product} to finish"), || async {
+            let r = client
+                .post(format!("{}/stocks", self.api))
+                .header("Idempotency-Key", &key)
+                .json(&body)
+                .send()
+                .await
+                .expect("the API answers");
+            let status = r.status();
+            assert!(status.is_success(), "restocking {product}: {status}");
+            let level = r.json::<Value>().await.unwrap()["qty"].as_i64();
+            assert!(
+                level.is_some() || status == StatusCode::ACCEPTED,
+                "restocking {product}: {status} without a level"
+            );
+            level
+        })
+        .await
     }
 
     /// A product name no other test uses, stocked with `qty`.
