@@ -24,6 +24,25 @@ pub struct TemporalConfig {
         default_value = "default"
     )]
     pub temporal_namespace: String,
+    /// Whether the gRPC calls to Temporal are gzip-compressed (the SDK's default) or not. Off
+    /// here: on a loopback or in-cluster link compressing every poll, completion and answer costs
+    /// CPU at both ends and saves nothing that matters; `gzip` is for a slow link (e.g. to
+    /// Temporal Cloud over the internet).
+    #[arg(
+        long,
+        env = "TEMPORAL_GRPC_COMPRESSION",
+        value_name = "TEMPORAL_GRPC_COMPRESSION",
+        value_enum,
+        default_value_t = GrpcCompression::None
+    )]
+    pub temporal_grpc_compression: GrpcCompression,
+}
+
+/// `TEMPORAL_GRPC_COMPRESSION`: `none` or `gzip`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GrpcCompression {
+    None,
+    Gzip,
 }
 
 impl TemporalConfig {

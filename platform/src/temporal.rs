@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use temporalio_client::envconfig::LoadClientConfigProfileOptions;
 use temporalio_client::tonic::Request;
-use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions, Url};
+use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions, GrpcCompression, Url};
 use temporalio_common::protos::grpc::health::v1::{HealthCheckRequest, health_check_response::ServingStatus};
 
-use crate::config::TemporalConfig;
+use crate::config::{self, TemporalConfig};
 
 /// Connects to `TEMPORAL_ADDRESS`, retrying with a capped backoff until it answers. TLS and API
 /// keys come from the SDK's own environment configuration (`TEMPORAL_TLS*`, `TEMPORAL_API_KEY`,
@@ -30,7 +30,7 @@ pub async fn connect(config: &TemporalConfig) -> anyhow::Result<Client> {
 }
 
 /// The connection options: the SDK's environment configuration (TLS, API key, headers), with our
-/// address, identity and connect timeout.
+/// address, identity, connect timeout and compression.
 pub fn connection_options(config: &TemporalConfig) -> anyhow::Result<ConnectionOptions> {
     connection_options_from(config, LoadClientConfigProfileOptions::default())
 }
@@ -45,6 +45,10 @@ fn connection_options_from(
     options.target = Url::from_str(&config.url_with_scheme(secured))?;
     options.identity = format!("{}@{}", std::process::id(), hostname());
     options.connect_timeout = Some(Duration::from_secs(2));
+    options.grpc_compression = match config.temporal_grpc_compression {
+        config::GrpcCompression::None => GrpcCompression::None,
+        config::GrpcCompression::Gzip => GrpcCompression::Gzip,
+    };
     Ok(options)
 }
 
@@ -56,11 +60,13 @@ async fn try_connect_configured(config: &TemporalConfig) -> anyhow::Result<Clien
     )?)
 }
 
-/// One connection attempt, bounded so that a silent address fails fast.
+/// One connection attempt to a local server, bounded so that a silent address fails fast, with
+/// the services' default settings (no compression).
 pub async fn try_connect(url: &Url, namespace: &str) -> anyhow::Result<Client> {
     let options = ConnectionOptions::new(url.clone())
         .identity(format!("{}@{}", std::process::id(), hostname()))
         .connect_timeout(Duration::from_secs(2))
+        .grpc_compression(GrpcCompression::None)
         .build();
     let connection = Connection::connect(options).await?;
     Ok(Client::new(
@@ -94,6 +100,7 @@ mod tests {
         TemporalConfig {
             temporal_address: address.to_owned(),
             temporal_namespace: "default".to_owned(),
+            temporal_grpc_compression: config::GrpcCompression::None,
         }
     }
 
@@ -120,5 +127,15 @@ mod tests {
         let options = connection_options_from(&typed("127.0.0.1:7233"), profile("")).unwrap();
         assert_eq!(options.api_key, None);
         assert_eq!(options.target.as_str(), "http://127.0.0.1:7233/");
+    }
+
+    #[test]
+    fn calls_are_uncompressed_unless_gzip_is_asked_for() {
+        let plain = connection_options_from(&typed("127.0.0.1:7233"), profile("")).unwrap();
+        assert_eq!(plain.grpc_compression, GrpcCompression::None);
+        let mut config = typed("my-ns.tmprl.cloud:7233");
+        config.temporal_grpc_compression = config::GrpcCompression::Gzip;
+        let zipped = connection_options_from(&config, profile("")).unwrap();
+        assert_eq!(zipped.grpc_compression, GrpcCompression::Gzip);
     }
 }
