@@ -241,6 +241,7 @@ mod tests {
     fn defaults_work_for_the_embedded_stack() {
         let c = Example::try_parse_from(["x"]).unwrap();
         assert_eq!(c.temporal.url_with_scheme(false), "http://127.0.0.1:7233");
+        assert_eq!(c.temporal.temporal_grpc_compression, GrpcCompression::None);
         assert_eq!(
             c.postgres.url("kitchen", None).expose(),
             "postgres://postgres@127.0.0.1:5433/kitchen"
@@ -259,5 +260,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("postgres://"), "{err}");
+        let err = Example::try_parse_from(["x", "--temporal-grpc-compression", "zstd"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("TEMPORAL_GRPC_COMPRESSION") && err.contains("gzip"), "{err}");
     }
 }

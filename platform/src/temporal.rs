@@ -130,7 +130,7 @@ mod tests {
     }
 
     #[test]
-    fn calls_are_uncompressed_unless_gzip_is_asked_for() {
+    fn the_compression_asked_for_is_the_one_used() {
         let plain = connection_options_from(&typed("127.0.0.1:7233"), profile("")).unwrap();
         assert_eq!(plain.grpc_compression, GrpcCompression::None);
         let mut config = typed("my-ns.tmprl.cloud:7233");
