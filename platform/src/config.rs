@@ -263,6 +263,9 @@ mod tests {
         let err = Example::try_parse_from(["x", "--temporal-grpc-compression", "zstd"])
             .unwrap_err()
             .to_string();
-        assert!(err.contains("TEMPORAL_GRPC_COMPRESSION") && err.contains("gzip"), "{err}");
+        assert!(
+            err.contains("TEMPORAL_GRPC_COMPRESSION") && err.contains("gzip"),
+            "{err}"
+        );
     }
 }
