@@ -85,7 +85,7 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
             // started by a barista whose claim ran out (it died before the kitchen recorded the
             // start): finish it, or nobody will — once the ticket reads Brewing with no claim it
             // looks like a person's. Anything else goes back on the board for a later look.
-            if !already_brewing(&orders, &order_id).await {
+            if !workflow_says(&orders, &order_id, OrderStatus::Brewing).await {
                 if let Err(e) = db.release_claim(&order_id, &name, REFUSED_BACKOFF).await {
                     tracing::warn!(order_id = %order_id, error = %e, "cannot put the ticket back");
                 }
@@ -95,7 +95,7 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
         }
         brew_renewing(&db, &name, &order_id, brew).await;
         let mut done = send(&orders, &order_id, Step::Complete).await;
-        if !done && still_queued(&orders, &order_id).await {
+        if !done && workflow_says(&orders, &order_id, OrderStatus::Queued).await {
             // The kitchen recorded a start that the order's workflow lost (the workflow task
             // that moved the ticket to Brewing died with the server before it was recorded):
             // start it now, then hand it over.
@@ -109,14 +109,9 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
     }
 }
 
-/// Whether the order's workflow says it is still Queued.
-async fn still_queued(orders: &OrderCommands, order_id: &OrderId) -> bool {
-    matches!(orders.status(order_id).await, Ok(order) if order.status == OrderStatus::Queued)
-}
-
-/// Whether the order's workflow says it is Brewing right now.
-async fn already_brewing(orders: &OrderCommands, order_id: &OrderId) -> bool {
-    matches!(orders.status(order_id).await, Ok(order) if order.status == OrderStatus::Brewing)
+/// Whether the order's workflow says it is in `status` right now.
+async fn workflow_says(orders: &OrderCommands, order_id: &OrderId, status: OrderStatus) -> bool {
+    matches!(orders.status(order_id).await, Ok(order) if order.status == status)
 }
 
 /// Brews for `brew`, renewing the claim on the ticket meanwhile so no other barista takes it.

@@ -35,12 +35,11 @@ pub enum Reserved {
 }
 
 impl Reserved {
+    /// The refusal as stored: the reason's name, which is also the refusal's failure type.
     fn refusal_kind(&self) -> Option<&'static str> {
-        match self {
-            Self::Taken(_) => None,
-            Self::OutOfStock { .. } => Some(failures::OUT_OF_STOCK),
-            Self::UnknownProduct => Some(failures::UNKNOWN_PRODUCT),
-            Self::DuplicateOrderId => Some(failures::DUPLICATE_ORDER_ID),
+        match self.clone().outcome() {
+            ReservationOutcome::Reserved { .. } => None,
+            ReservationOutcome::Refused { reason } => Some(reason.as_str()),
         }
     }
 
