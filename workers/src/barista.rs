@@ -70,7 +70,12 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
                 None
             }
         };
-        let Some(Claimed { order_id, brewing }) = claimed else {
+        let Some(Claimed {
+            order_id,
+            brewing,
+            completed,
+        }) = claimed
+        else {
             tokio::select! {
                 _ = tokio::time::sleep(IDLE_POLL) => {},
                 _ = db.ticket_opened().notified() => {},
@@ -78,7 +83,9 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
             }
             continue;
         };
-        if brewing {
+        if completed {
+            tracing::info!(barista = %name, order_id = %order_id, "taking over a ticket completed by a barista that stopped before the order took it");
+        } else if brewing {
             tracing::info!(barista = %name, order_id = %order_id, "taking over a ticket whose barista stopped renewing its claim");
         } else if !send(&orders, &order_id, Step::Start).await {
             // Refused. An order that is already Brewing while its ticket still reads Queued was
@@ -93,18 +100,23 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
             }
             tracing::info!(barista = %name, order_id = %order_id, "taking over an order already brewing");
         }
-        brew_renewing(&db, &name, &order_id, brew).await;
-        let mut done = send(&orders, &order_id, Step::Complete).await;
-        if !done && workflow_says(&orders, &order_id, OrderStatus::Queued).await {
+        if !completed {
+            brew_renewing(&db, &name, &order_id, brew).await;
+        }
+        if !send(&orders, &order_id, Step::Complete).await
+            && workflow_says(&orders, &order_id, OrderStatus::Queued).await
+        {
             // The kitchen recorded a start that the order's workflow lost (the workflow task
             // that moved the ticket to Brewing died with the server before it was recorded):
             // start it now, then hand it over.
             tracing::info!(barista = %name, order_id = %order_id, "starting an order whose start was lost");
-            done = send(&orders, &order_id, Step::Start).await && send(&orders, &order_id, Step::Complete).await;
+            let _ = send(&orders, &order_id, Step::Start).await && send(&orders, &order_id, Step::Complete).await;
         }
-        if !done {
-            // Someone else finished or it was never ours to finish: let go of it.
-            let _ = db.release_claim(&order_id, &name, Duration::ZERO).await;
+        // Let go of the ticket: the order took the completion (until then the claim is held, even
+        // on a ticket the order's workflow task already moved to Completed: that task may be
+        // lost), or someone else finished it, or it was never ours to finish.
+        if let Err(e) = db.release_claim(&order_id, &name, Duration::ZERO).await {
+            tracing::warn!(order_id = %order_id, error = %e, "cannot let go of the ticket");
         }
     }
 }

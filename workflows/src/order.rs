@@ -4,9 +4,9 @@
 //! - the **saga**: reserve stock (warehouse) → put a ticket on the board (kitchen) → wait for the
 //!   barista or a cancel → on cancel, compensate in reverse (withdraw the ticket, release the
 //!   stock); every step is retried until it succeeds. The first two steps are handed to their
-//!   owners by local activities inside the order's first workflow task, and the move to Brewing
-//!   inside the task that accepts the barista's start, with the durable activities as the
-//!   fallback (see [`HAND_OVER_SAGA_PATCH`]);
+//!   owners by local activities inside the order's first workflow task, and each move of the
+//!   ticket inside the task that accepts the barista's command, with the durable activities as
+//!   the fallback (see [`HAND_OVER_SAGA_PATCH`] and [`HAND_OVER_COMPLETION_PATCH`]);
 //! - the **projector**: whenever the order changed, send its latest state to the customercenter
 //!   view. It sends one projection at a time and always the newest state, so a slow or stopped
 //!   view never holds the saga up and several quick changes collapse into one write. Each is
@@ -79,6 +79,12 @@ const LOCAL_PROJECTIONS_PATCH: &str = "local-projections";
 /// [`KITCHEN_WAIT_PATCH`]: an order with this marker asks for neither (one marker and one
 /// `TemporalChangeVersion` upsert instead of two of each). See docs/workflow-versioning.md.
 const HAND_OVER_SAGA_PATCH: &str = "hand-over-saga";
+
+/// The `patched()` id of the ticket's move to Completed handed over too (by a local activity,
+/// `moveTicket` as the fallback), in the task that accepts the barista's completion, so that the
+/// same task completes the workflow: one workflow task and one durable activity fewer per order.
+/// Asked for only when the order is completed, and only by an order that hands its steps over.
+const HAND_OVER_COMPLETION_PATCH: &str = "hand-over-completion";
 
 /// The `patched()` id of the kitchen wait limit: orders whose history was written before it (no
 /// marker) keep waiting without a limit when replayed; see docs/workflow-versioning.md.
@@ -449,15 +455,19 @@ async fn run_saga(ctx: &WorkflowContext<OrderWorkflow>, hand_over: bool) -> Resu
                 order_id: order_id.clone(),
                 status,
             };
-            // The move to Brewing is handed over (when the order hands its steps over): if the
-            // task that made it is lost, the ticket reads Brewing for an order the workflow may
-            // still have Queued. That is recoverable: the start is delivered again (or sent again
-            // by the barista, who was told it failed), a cancel withdraws a Brewing ticket too,
-            // and an automatic barista that finds its completion refused for a Queued order
-            // starts it first. The move to Completed stays durable: a ticket Completed for an
-            // order still Brewing would leave nothing on the board to finish it.
-            let brewing = hand_over && status == OrderStatus::Brewing;
-            if handed_over(ctx, brewing, Cafe::hand_over_move, step.clone())
+            // The moves are handed over (when the order hands its steps over; the move to
+            // Completed since HAND_OVER_COMPLETION_PATCH). If the task that made one is lost, the
+            // ticket is a step ahead of the order: Brewing for an order still Queued, or
+            // Completed for one still Brewing. Both are recoverable: the command is delivered
+            // again (or sent again by the barista, who was told it failed); a cancel withdraws a
+            // Brewing ticket too; an automatic barista keeps its claim on the ticket until it
+            // hears the order took the completion, so when it dies first, the barista that
+            // takes the claim over sends the command again, starting an order it finds Queued.
+            let hand_over_move = match status {
+                OrderStatus::Brewing => hand_over,
+                _ => hand_over && ctx.patched(HAND_OVER_COMPLETION_PATCH),
+            };
+            if handed_over(ctx, hand_over_move, Cafe::hand_over_move, step.clone())
                 .await
                 .is_none()
             {

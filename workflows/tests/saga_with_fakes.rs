@@ -388,7 +388,7 @@ async fn a_barista_moves_the_ticket_in_order_and_the_order_completes() {
             "reserveStock(wf-2) handed over",
             "startProduction(wf-2) handed over",
             "moveTicket(wf-2, Brewing) handed over",
-            "moveTicket(wf-2, Completed)"
+            "moveTicket(wf-2, Completed) handed over"
         ]
     );
 }

@@ -99,10 +99,10 @@ impl KitchenDb {
     }
 
     /// Gives `barista` the oldest ticket it may take, leased for `lease`: a Queued ticket nobody
-    /// holds, or one (Queued or Brewing) whose automatic barista let its lease run out, i.e. died.
-    /// `SKIP LOCKED` lets any number of baristas (in any number of kitchen workers) claim at once
-    /// without taking the same ticket. Tickets a person started (Brewing, never claimed) are left
-    /// to that person.
+    /// holds, or one (Queued, Brewing, or Completed but not yet let go of) whose automatic barista
+    /// let its lease run out, i.e. died. `SKIP LOCKED` lets any number of baristas (in any number
+    /// of kitchen workers) claim at once without taking the same ticket. Tickets a person started
+    /// (Brewing, never claimed) are left to that person.
     pub async fn claim(&self, barista: &str, lease: Duration) -> Result<Option<Claimed>, StoreError> {
         let row: Option<(String, String)> = sqlx::query_as(
             "UPDATE tickets SET claimed_by = $1, lease_until = now() + $2 * interval '1 millisecond',
@@ -110,7 +110,7 @@ impl KitchenDb {
              WHERE order_id = (
                  SELECT order_id FROM tickets
                  WHERE (status = 'Queued' AND (lease_until IS NULL OR lease_until < now()))
-                    OR (status = 'Brewing' AND claimed_by IS NOT NULL AND lease_until < now())
+                    OR (status IN ('Brewing', 'Completed') AND claimed_by IS NOT NULL AND lease_until < now())
                  ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
              RETURNING order_id, status",
         )
@@ -121,7 +121,8 @@ impl KitchenDb {
         Ok(row.and_then(|(id, status)| {
             Some(Claimed {
                 order_id: OrderId::parse(&id).ok()?,
-                brewing: status == "Brewing",
+                brewing: status != "Queued",
+                completed: status == "Completed",
             })
         }))
     }
@@ -181,6 +182,9 @@ pub struct Claimed {
     pub order_id: OrderId,
     /// Already brewing: a barista that died mid-brew started it; the new one only finishes it.
     pub brewing: bool,
+    /// Already completed on the board by a barista that died before the order took the
+    /// completion (the task that accepted it was lost): the new one sends the completion again.
+    pub completed: bool,
 }
 
 /// The kitchen's activities (task queue `kitchen`).

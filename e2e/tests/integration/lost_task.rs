@@ -2,7 +2,9 @@
 //! worker or the Temporal server died before the task was recorded): the services did the steps,
 //! the order's history does not know. The order must still end as if the steps were its own: a
 //! cancel gives back what a lost first task took; a start lost with the server leaves a ticket
-//! Brewing for an order still Queued, which the next start (or a cancel) puts right.
+//! Brewing for an order still Queued, which the next start (or a cancel) puts right; a completion
+//! lost with the server and its automatic barista leaves a ticket Completed for an order still
+//! Brewing, which the barista that takes over the ticket's claim puts right.
 
 use domain::{OrderStatus, order_workflow_id};
 use e2e::{TestApp, eventually};
@@ -105,6 +107,46 @@ async fn a_start_lost_with_the_server_is_put_right_by_the_next_start() {
         .await;
         assert_eq!(answer, reqwest::StatusCode::OK, "{step}");
     }
+    app.wait_for_status(&id, OrderStatus::Completed).await;
+    app.wait_for_ticket(&id, OrderStatus::Completed).await;
+    assert_eq!(app.warehouse_stock(&product).await, Some(9));
+}
+
+#[tokio::test]
+async fn a_completion_lost_with_the_server_and_its_barista_is_finished_by_the_next_barista() {
+    let app = &mut TestApp::spawn_with(|c| {
+        c.temporal_on_disk();
+        c.baristas = 1;
+        c.brew_ms = 3_000;
+    })
+    .await;
+    let product = app.stocked_product(10).await;
+    let id = app.place_order(&product, 1, "c-lost-completion").await;
+    // While the automatic barista brews, the customercenter stops: the task that accepts the
+    // completion is held open on its projection, after the kitchen has moved the ticket to
+    // Completed.
+    app.wait_for_workflow_status(&id, OrderStatus::Brewing).await;
+    signal(app, "customercenter", Signal::SIGSTOP);
+    app.wait_for_ticket(&id, OrderStatus::Completed).await;
+    // The cafe worker dies with that task, the kitchen worker with the barista waiting for its
+    // answer, and the server with the completion it had not yet recorded.
+    app.stack.kill("cafe");
+    app.stack.kill("kitchen");
+    app.stack.stop_temporal();
+    app.stack.start_temporal().await.unwrap();
+    signal(app, "customercenter", Signal::SIGCONT);
+    app.stack.restart("cafe").await.unwrap();
+    let order = eventually("the order is readable", || async { app.query(&id).await.ok() }).await;
+    assert_eq!(
+        order.status,
+        OrderStatus::Brewing,
+        "the completion was lost with its task"
+    );
+
+    // The barista that takes over the dead one's claim finishes the order.
+    app.stack.restart("kitchen").await.unwrap();
+    app.wait_closed(&id).await;
+    assert_eq!(app.query(&id).await.unwrap().status, OrderStatus::Completed);
     app.wait_for_status(&id, OrderStatus::Completed).await;
     app.wait_for_ticket(&id, OrderStatus::Completed).await;
     assert_eq!(app.warehouse_stock(&product).await, Some(9));
