@@ -31,6 +31,7 @@ async fn a_cancel_after_a_lost_hand_over_task_gives_back_the_stock_and_the_ticke
         kitchen.status(&id).await.unwrap().map(|_| ())
     })
     .await;
+    signal(app, "cafe", Signal::SIGSTOP);
     app.stack.kill("cafe");
     signal(app, "customercenter", Signal::SIGCONT);
     assert_eq!(
@@ -85,6 +86,7 @@ async fn a_start_lost_with_the_server_is_put_right_by_the_next_start() {
             .await
     });
     app.wait_for_ticket(&id, OrderStatus::Brewing).await;
+    signal(app, "cafe", Signal::SIGSTOP);
     app.stack.kill("cafe");
     // The barista gives up on that request (so nobody sends it again), and the server dies with
     // the start it had not yet recorded.
@@ -117,19 +119,21 @@ async fn a_completion_lost_with_the_server_and_its_barista_is_finished_by_the_ne
     let app = &mut TestApp::spawn_with(|c| {
         c.temporal_on_disk();
         c.baristas = 1;
-        c.brew_ms = 3_000;
+        c.brew_ms = 5_000;
     })
     .await;
     let product = app.stocked_product(10).await;
     let id = app.place_order(&product, 1, "c-lost-completion").await;
-    // While the automatic barista brews, the customercenter stops: the task that accepts the
-    // completion is held open on its projection, after the kitchen has moved the ticket to
-    // Completed.
-    app.wait_for_workflow_status(&id, OrderStatus::Brewing).await;
+    // While the automatic barista brews (the view has taken the start), the customercenter
+    // stops: the task that accepts the completion is held open on its projection, after the
+    // kitchen has moved the ticket to Completed.
+    app.wait_for_status(&id, OrderStatus::Brewing).await;
     signal(app, "customercenter", Signal::SIGSTOP);
     app.wait_for_ticket(&id, OrderStatus::Completed).await;
-    // The cafe worker dies with that task, the kitchen worker with the barista waiting for its
+    // The cafe worker dies with that task (stopped first, so the projection's hand-over cannot
+    // time out and let the task be recorded), the kitchen worker with the barista waiting for its
     // answer, and the server with the completion it had not yet recorded.
+    signal(app, "cafe", Signal::SIGSTOP);
     app.stack.kill("cafe");
     app.stack.kill("kitchen");
     app.stack.stop_temporal();
