@@ -32,7 +32,10 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /// One request. Reads and keyed commands are retried while the shop answers 503 (busy, or a
 /// service restarting), saying so; anything else the API refuses comes back as a Problem whose
-/// message is the API's own `detail`.
+/// message is the API's own `detail`. So are an order's commands (cancel, start, complete): the
+/// order's state makes a repeat harmless (refused once it is done), and a 503 does not say whether
+/// the command was taken — the view may even show its outcome already — so nothing else would
+/// send it again.
 async function api(method, path, body, { retry = method === "GET", key } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -378,7 +381,7 @@ function orderCard(order) {
           type: "button",
           class: "cancel",
           onclick: () =>
-            act(async () => orderChanged(await api("POST", `/orders/${order.orderId}/cancel`, { reason: "canceled on the web page" })), refusal),
+            act(async () => orderChanged(await api("POST", `/orders/${order.orderId}/cancel`, { reason: "canceled on the web page" }, { retry: true })), refusal),
         },
         "Cancel order",
       )
@@ -437,7 +440,7 @@ function ticketCard(order) {
         {
           type: "button",
           onclick: () =>
-            act(async () => orderChanged(await api("POST", `/kitchen/tickets/${order.orderId}/${step[0]}`)), refusal),
+            act(async () => orderChanged(await api("POST", `/kitchen/tickets/${order.orderId}/${step[0]}`, undefined, { retry: true })), refusal),
         },
         `${step[1]} ${order.productName}`,
       )

@@ -1,7 +1,7 @@
 //! The web page in real headless Chromium: a customer orders and watches the order move without
 //! reloading while a barista works it in another browser; cancels, refused cancels, a manager's
-//! restocks reaching a customer's menu live, the views a role may not see, a busy shop, and a
-//! restarted API. Each view is saved as a screenshot in `target/screenshots/`.
+//! restocks reaching a customer's menu live, the views a role may not see, a busy shop (orders
+//! and commands sent again until taken), and a restarted API. Each view is saved as a screenshot in `target/screenshots/`.
 
 use domain::OrderStatus;
 use e2e::browser::{Browser, Page};
@@ -19,15 +19,23 @@ async fn staff(app: &TestApp, name: &str, role: &str) -> String {
     password
 }
 
-/// Places an order from the menu; returns its id, read from the order's card in My orders.
+/// Places an order from the menu; returns its id, read from the order's card in My orders (once
+/// it has replaced the card that was on top before).
 async fn order_from_the_menu(page: &Page, product: &str, qty: u32) -> domain::OrderId {
+    let before = page
+        .run("const top = document.querySelector('#my-orders .order'); return top ? top.dataset.order : null")
+        .await;
     page.click("#nav a[data-view=menu]").await;
     let item = format!("#menu [data-product='{product}']");
     page.fill(&format!("{item} input[name=qty]"), &qty.to_string()).await;
     page.click(&format!("{item} button")).await;
     page.wait_text(&format!("{item} .result"), "Ordered").await;
     page.click("#nav a[data-view=orders]").await;
-    newest_order(page).await
+    e2e::eventually("the new order tops My orders", || async {
+        let newest = newest_order(page).await;
+        (before.as_str() != Some(newest.as_str())).then_some(newest)
+    })
+    .await
 }
 
 /// The order on top of My orders.
@@ -267,5 +275,51 @@ async fn the_page_says_the_shop_is_busy_retries_and_follows_a_restarted_api() {
     assert_eq!(started.status(), StatusCode::OK);
     customer.wait_text(&format!("{} .status", card(&id)), "Brewing").await;
     still_not_reloaded(&customer).await;
+    customer.close().await;
+}
+
+#[tokio::test]
+async fn a_barista_and_a_customer_whose_commands_meet_temporal_away_see_them_sent_again_until_taken() {
+    let app = &mut TestApp::spawn_with(|c| c.temporal_on_disk()).await;
+    let product = app.stocked_product(10).await;
+    let password = staff(app, "ben", "barista").await;
+    let browser = Browser::start().await;
+    let customer = customer_at_the_menu(app, &browser, "dee", &product, 10).await;
+    let to_complete = order_from_the_menu(&customer, &product, 1).await;
+    let to_cancel = order_from_the_menu(&customer, &product, 1).await;
+    customer
+        .wait_text(&format!("{} .status", card(&to_cancel)), "Queued")
+        .await;
+    app.wait_for_status(&to_complete, OrderStatus::Queued).await;
+    let started = app
+        .post(&format!("/kitchen/tickets/{to_complete}/start"), json!({}))
+        .await;
+    assert_eq!(started.status(), StatusCode::OK);
+    let barista = browser.open(&app.api, 1200).await;
+    barista.sign_in("ben", &password).await;
+    let ticket = format!("#col-Brewing [data-order='{to_complete}']");
+    barista.find(&ticket).await;
+
+    // Temporal is away: the barista's Complete and the customer's Cancel are answered 503. A
+    // command whose answer is lost may or may not have been taken, and nothing else would send
+    // it again (the view may already show its outcome): each page says so and keeps trying.
+    app.stack.stop_temporal();
+    barista.click(&format!("{ticket} button")).await;
+    customer.click(&format!("{} button.cancel", card(&to_cancel))).await;
+    barista.wait_text("#notice", "busy").await;
+    customer.wait_text("#notice", "busy").await;
+    app.stack.start_temporal().await.unwrap();
+
+    barista
+        .find(&format!("#col-Completed [data-order='{to_complete}']"))
+        .await;
+    customer
+        .wait_text(&format!("{} .status", card(&to_cancel)), "Canceled")
+        .await;
+    app.wait_closed(&to_complete).await;
+    app.wait_closed(&to_cancel).await;
+    assert_eq!(app.query(&to_complete).await.unwrap().status, OrderStatus::Completed);
+    assert_eq!(app.query(&to_cancel).await.unwrap().status, OrderStatus::Canceled);
+    barista.close().await;
     customer.close().await;
 }
