@@ -1,7 +1,8 @@
 //! The web page in real headless Chromium: a customer orders and watches the order move without
 //! reloading while a barista works it in another browser; cancels, refused cancels, a manager's
 //! restocks reaching a customer's menu live, the views a role may not see, a busy shop (orders
-//! and commands sent again until taken), and a restarted API. Each view is saved as a screenshot in `target/screenshots/`.
+//! and commands sent again until taken), and a restarted API. Each view is saved as a screenshot
+//! in `target/screenshots/`.
 
 use domain::OrderStatus;
 use e2e::browser::{Browser, Page};
