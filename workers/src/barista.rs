@@ -70,12 +70,7 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
                 None
             }
         };
-        let Some(Claimed {
-            order_id,
-            brewing,
-            completed,
-        }) = claimed
-        else {
+        let Some(Claimed { order_id, status }) = claimed else {
             tokio::select! {
                 _ = tokio::time::sleep(IDLE_POLL) => {},
                 _ = db.ticket_opened().notified() => {},
@@ -83,9 +78,9 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
             }
             continue;
         };
-        if completed {
+        if status == OrderStatus::Completed {
             tracing::info!(barista = %name, order_id = %order_id, "taking over a ticket completed by a barista that stopped before the order took it");
-        } else if brewing {
+        } else if status == OrderStatus::Brewing {
             tracing::info!(barista = %name, order_id = %order_id, "taking over a ticket whose barista stopped renewing its claim");
         } else if !send(&orders, &order_id, Step::Start).await {
             // Refused. An order that is already Brewing while its ticket still reads Queued was
@@ -100,7 +95,7 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
             }
             tracing::info!(barista = %name, order_id = %order_id, "taking over an order already brewing");
         }
-        if !completed {
+        if status != OrderStatus::Completed {
             brew_renewing(&db, &name, &order_id, brew).await;
         }
         if !send(&orders, &order_id, Step::Complete).await

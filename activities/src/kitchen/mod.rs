@@ -121,8 +121,7 @@ impl KitchenDb {
         Ok(row.and_then(|(id, status)| {
             Some(Claimed {
                 order_id: OrderId::parse(&id).ok()?,
-                brewing: status != "Queued",
-                completed: status == "Completed",
+                status: OrderStatus::parse(&status)?,
             })
         }))
     }
@@ -180,11 +179,11 @@ impl KitchenDb {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claimed {
     pub order_id: OrderId,
-    /// Already brewing: a barista that died mid-brew started it; the new one only finishes it.
-    pub brewing: bool,
-    /// Already completed on the board by a barista that died before the order took the
-    /// completion (the task that accepted it was lost): the new one sends the completion again.
-    pub completed: bool,
+    /// Where the ticket is on the board: Queued; Brewing, when a barista that died mid-brew
+    /// started it (the new one only finishes it); or Completed, when a barista died before the
+    /// order took its completion (the task that accepted it was lost: the new one sends the
+    /// completion again).
+    pub status: OrderStatus,
 }
 
 /// The kitchen's activities (task queue `kitchen`).
