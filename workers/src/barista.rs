@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use activities::kitchen::{Claimed, KitchenDb};
-use domain::{OrderId, OrderStatus};
+use domain::{Order, OrderId, OrderStatus};
 use order_commands::{CommandError, OrderCommands};
 use temporalio_client::Client;
 use tokio::sync::watch;
@@ -139,10 +139,21 @@ async fn brew_renewing(db: &KitchenDb, name: &str, order_id: &OrderId, brew: Dur
     }
 }
 
+/// A barista's command.
 #[derive(Debug, Clone, Copy)]
-enum Step {
+pub(crate) enum Step {
     Start,
     Complete,
+}
+
+impl Step {
+    /// Sends the command once.
+    pub(crate) async fn once(self, orders: &OrderCommands, order_id: &OrderId) -> Result<Order, CommandError> {
+        match self {
+            Step::Start => orders.start_brewing(order_id).await,
+            Step::Complete => orders.complete(order_id).await,
+        }
+    }
 }
 
 /// Sends one barista command, retrying while Temporal is unavailable. `false` when the workflow
@@ -150,11 +161,7 @@ enum Step {
 async fn send(orders: &OrderCommands, order_id: &OrderId, step: Step) -> bool {
     let mut delay = Duration::from_millis(100);
     loop {
-        let outcome = match step {
-            Step::Start => orders.start_brewing(order_id).await,
-            Step::Complete => orders.complete(order_id).await,
-        };
-        match outcome {
+        match step.once(orders, order_id).await {
             Ok(order) => {
                 tracing::info!(order_id = %order_id, status = %order.status, "barista");
                 return true;

@@ -6,10 +6,11 @@
 //! |---|---|---|
 //! | `cafe` | `cafe` | `OrderWorkflow` |
 //! | `warehouse` | `warehouse` | `RestockWorkflow`, the warehouse activities |
-//! | `kitchen` | `kitchen` | the kitchen activities, the automatic baristas |
+//! | `kitchen` | `kitchen` | the kitchen activities, the automatic baristas, the check of unheard moves |
 //! | `customercenter` | `customercenter` | the view's projection activities |
 
 pub mod barista;
+pub mod unheard;
 
 pub use platform::{config, health, patiently, shutdown_signal, telemetry, temporal};
 

@@ -60,17 +60,57 @@ impl KitchenDb {
     /// Moves a ticket forward on the board. Only a move the board allows from where the ticket is
     /// now takes effect (Queued → Brewing → Completed, Queued or Brewing → Canceled), so a late or
     /// repeated attempt (a `moveTicket(Brewing)` arriving after `Completed`) changes nothing.
-    pub async fn set_status(&self, order_id: &OrderId, status: OrderStatus) -> Result<(), StoreError> {
+    /// `heard` says whether the order is known to have recorded the move: a durable activity's
+    /// is (its task was recorded before it was scheduled); a hand-over's is not (see
+    /// [`Self::unheard_moves`]).
+    pub async fn set_status(&self, order_id: &OrderId, status: OrderStatus, heard: Heard) -> Result<(), StoreError> {
         let from: &[&str] = match status {
             OrderStatus::Brewing => &["Queued"],
             OrderStatus::Completed => &["Queued", "Brewing"],
             OrderStatus::Canceled => &["Queued", "Brewing"],
             _ => &[],
         };
-        sqlx::query("UPDATE tickets SET status = $2, updated_at = now() WHERE order_id = $1 AND status = ANY($3)")
+        sqlx::query(
+            "UPDATE tickets SET status = $2, updated_at = now(),
+                 unheard_since = CASE WHEN $4 AND $2 IN ('Brewing', 'Completed') THEN now() END
+             WHERE order_id = $1 AND status = ANY($3)",
+        )
+        .bind(order_id.as_str())
+        .bind(status.as_str())
+        .bind(from)
+        .bind(heard == Heard::NotYet)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Tickets that moved (to Brewing or Completed) inside a workflow task at least `grace` ago
+    /// without anyone hearing the order take the move, and that no live automatic barista holds
+    /// (one that does hears the answer itself): at most `limit`, oldest first. Each is put off by
+    /// another `grace` for every other look (of this or another kitchen replica) meanwhile.
+    pub async fn unheard_moves(&self, grace: Duration, limit: i64) -> Result<Vec<Claimed>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "UPDATE tickets SET unheard_since = now()
+             WHERE order_id IN (
+                 SELECT order_id FROM tickets
+                 WHERE unheard_since < now() - $1 * interval '1 millisecond'
+                   AND status IN ('Brewing', 'Completed')
+                   AND (claimed_by IS NULL OR lease_until < now())
+                 ORDER BY unheard_since LIMIT $2 FOR UPDATE SKIP LOCKED)
+             RETURNING order_id, status",
+        )
+        .bind(grace.as_millis() as f64)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().filter_map(claimed).collect())
+    }
+
+    /// The order has taken the ticket's move to `status` (or has gone past it, or ended).
+    pub async fn heard(&self, order_id: &OrderId, status: OrderStatus) -> Result<(), StoreError> {
+        sqlx::query("UPDATE tickets SET unheard_since = NULL WHERE order_id = $1 AND status = $2")
             .bind(order_id.as_str())
             .bind(status.as_str())
-            .bind(from)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -118,12 +158,7 @@ impl KitchenDb {
         .bind(lease.as_millis() as f64)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.and_then(|(id, status)| {
-            Some(Claimed {
-                order_id: OrderId::parse(&id).ok()?,
-                status: OrderStatus::parse(&status)?,
-            })
-        }))
+        Ok(row.and_then(claimed))
     }
 
     /// Extends `barista`'s lease on a ticket; `false` if the barista no longer holds it.
@@ -142,7 +177,8 @@ impl KitchenDb {
     }
 
     /// Lets go of a ticket `barista` holds. `retry_after` keeps any barista from taking it again
-    /// for that long (a start the workflow refused now may be allowed a moment later).
+    /// for that long (a start the workflow refused now may be allowed a moment later). The barista
+    /// has heard the order's answer to its commands, so the ticket's move is heard too.
     pub async fn release_claim(
         &self,
         order_id: &OrderId,
@@ -150,7 +186,8 @@ impl KitchenDb {
         retry_after: Duration,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE tickets SET claimed_by = NULL, lease_until = now() + $3 * interval '1 millisecond'
+            "UPDATE tickets SET claimed_by = NULL, lease_until = now() + $3 * interval '1 millisecond',
+                 unheard_since = NULL
              WHERE order_id = $1 AND claimed_by = $2",
         )
         .bind(order_id.as_str())
@@ -175,7 +212,23 @@ impl KitchenDb {
     }
 }
 
-/// A ticket an automatic barista has claimed.
+/// Whether the order is known to have recorded a move of its ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard {
+    /// Moved by a durable activity: the task that scheduled it was recorded.
+    Recorded,
+    /// Handed over inside a workflow task that may yet be lost.
+    NotYet,
+}
+
+fn claimed((id, status): (String, String)) -> Option<Claimed> {
+    Some(Claimed {
+        order_id: OrderId::parse(&id).ok()?,
+        status: OrderStatus::parse(&status)?,
+    })
+}
+
+/// A ticket an automatic barista has claimed (or whose move the kitchen checks).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claimed {
     pub order_id: OrderId,
@@ -204,7 +257,7 @@ impl KitchenActivities {
         crate::logged(
             "moveTicket",
             &m.order_id,
-            self.db.set_status(&m.order_id, m.status).await,
+            self.db.set_status(&m.order_id, m.status, Heard::Recorded).await,
         )?;
         tracing::info!(order_id = %m.order_id, status = %m.status, "ticket moved");
         Ok(())

@@ -2,6 +2,7 @@
 //! by hand are held to the API's rules. The stores are driven directly (as a late attempt would
 //! reach them), on the stack's real PostgreSQL; the workflows through the real `temporal` CLI.
 
+use activities::kitchen::Heard;
 use domain::{OrderId, OrderStatus, ProductName, Quantity, Reservation, Ticket};
 use e2e::{TestApp, order_id};
 
@@ -86,12 +87,18 @@ async fn kitchen_moves_only_go_forward_and_a_withdrawn_ticket_never_reaches_the_
 
     let done = ticket("fwd-1");
     kitchen.open(&done).await.unwrap();
-    kitchen.set_status(&done.order_id, OrderStatus::Brewing).await.unwrap();
     kitchen
-        .set_status(&done.order_id, OrderStatus::Completed)
+        .set_status(&done.order_id, OrderStatus::Brewing, Heard::Recorded)
         .await
         .unwrap();
-    kitchen.set_status(&done.order_id, OrderStatus::Brewing).await.unwrap();
+    kitchen
+        .set_status(&done.order_id, OrderStatus::Completed, Heard::Recorded)
+        .await
+        .unwrap();
+    kitchen
+        .set_status(&done.order_id, OrderStatus::Brewing, Heard::Recorded)
+        .await
+        .unwrap();
     kitchen.withdraw(&done.order_id).await.unwrap();
     assert_eq!(
         kitchen.status(&done.order_id).await.unwrap().as_deref(),

@@ -1,5 +1,6 @@
 //! The order saga (SPEC §3) end to end: real Temporal, real PostgreSQL, the real worker processes.
 
+use activities::kitchen::Heard;
 use domain::OrderId;
 use domain::OrderStatus::*;
 use e2e::{OrderView, TestApp, eventually, order_id};
@@ -405,7 +406,10 @@ async fn the_same_warehouse_activity_twice_changes_nothing_the_second_time() {
         qty: domain::Quantity::parse(1).unwrap(),
     };
     kitchen.open(&ticket).await.unwrap();
-    kitchen.set_status(&ticket.order_id, Canceled).await.unwrap();
+    kitchen
+        .set_status(&ticket.order_id, Canceled, Heard::Recorded)
+        .await
+        .unwrap();
     kitchen.open(&ticket).await.unwrap();
     assert_eq!(
         kitchen.status(&ticket.order_id).await.unwrap().as_deref(),

@@ -1,9 +1,10 @@
-//! The kitchen worker: the kitchen activities on the `kitchen` queue, and the automatic baristas
-//! (`KITCHEN_AUTO_BARISTAS`, `KITCHEN_BREW_MS`).
+//! The kitchen worker: the kitchen activities on the `kitchen` queue, the automatic baristas
+//! (`KITCHEN_AUTO_BARISTAS`, `KITCHEN_BREW_MS`), and the check that every move on the board
+//! reached its order ([`workers::unheard`]).
 //!
 //! Run: `cargo run --bin kitchen`.
 
-use activities::kitchen::{KitchenActivities, KitchenDb};
+use activities::kitchen::{Heard, KitchenActivities, KitchenDb};
 use clap::Parser;
 use domain::{Ticket, TicketMove, queues};
 use platform::config::{BaristaConfig, DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig, default_health_port};
@@ -65,9 +66,14 @@ async fn main() -> anyhow::Result<()> {
         })
         .merge(workers::ingest_route(domain::ingest::MOVE, move |m: TicketMove| {
             let db = moves_db.clone();
-            async move { db.set_status(&m.order_id, m.status).await }
+            async move { db.set_status(&m.order_id, m.status, Heard::NotYet).await }
         })),
-        move |stop| baristas.run(db, crew_client, stop),
+        move |stop| async move {
+            tokio::join!(
+                baristas.run(db.clone(), crew_client.clone(), stop.clone()),
+                workers::unheard::run(db, crew_client, stop)
+            );
+        },
     )
     .await
 }
