@@ -26,6 +26,9 @@ pub const GRACE: Duration = Duration::from_secs(10);
 /// How often the kitchen looks for unheard moves.
 const EVERY: Duration = Duration::from_secs(2);
 
+/// How long one ticket's check may take (a query, up to two commands).
+const ASK_FOR: Duration = Duration::from_secs(5);
+
 /// How many tickets one look takes at most.
 const BATCH: i64 = 32;
 
@@ -35,7 +38,10 @@ pub async fn run(db: KitchenDb, client: Client, mut stop: watch::Receiver<bool>)
     while !*stop.borrow() {
         tokio::select! {
             _ = tokio::time::sleep(EVERY) => {},
-            _ = stop.changed() => continue,
+            changed = stop.changed() => match changed {
+                Ok(()) => continue,
+                Err(_) => return,
+            },
         }
         let due = match db.unheard_moves(GRACE, BATCH).await {
             Ok(due) => due,
@@ -45,7 +51,10 @@ pub async fn run(db: KitchenDb, client: Client, mut stop: watch::Receiver<bool>)
             }
         };
         for ticket in due {
-            if check(&orders, &ticket).await
+            // A check waits on the order's workflow (the cafe worker answers the query); one that
+            // takes too long is given up and made again at the next look, so a stop is not held up.
+            let checked = tokio::time::timeout(ASK_FOR, check(&orders, &ticket)).await;
+            if checked == Ok(true)
                 && let Err(e) = db.heard(&ticket.order_id, ticket.status).await
             {
                 tracing::warn!(order_id = %ticket.order_id, error = %e, "cannot note the move as heard");
