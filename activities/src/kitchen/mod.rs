@@ -138,6 +138,17 @@ impl KitchenDb {
             .await?)
     }
 
+    /// Whether the ticket's last move waits for someone to hear the order take it.
+    pub async fn unheard(&self, order_id: &OrderId) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT unheard_since IS NOT NULL FROM tickets WHERE order_id = $1")
+                .bind(order_id.as_str())
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or(false),
+        )
+    }
+
     /// Gives `barista` the oldest ticket it may take, leased for `lease`: a Queued ticket nobody
     /// holds, or one (Queued, Brewing, or Completed but not yet let go of) whose automatic barista
     /// let its lease run out, i.e. died. `SKIP LOCKED` lets any number of baristas (in any number

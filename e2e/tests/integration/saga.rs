@@ -431,6 +431,19 @@ async fn automatic_baristas_complete_orders_with_nobody_at_the_counter() {
         let order = app.wait_for_status(id, Completed).await;
         assert_eq!(order.statuses(), [Ordered, StockReserved, Queued, Brewing, Completed]);
     }
+    // The barista heard every answer itself, so the kitchen has no move to ask the orders about
+    // (it would after 10 s: this looks well before that).
+    let kitchen = app.kitchen_db().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    for id in &ids {
+        while kitchen.unheard(id).await.unwrap() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "order {id}: the automatic barista did not clear its ticket's unheard move"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
 }
 
 #[tokio::test]
