@@ -78,9 +78,7 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
             }
             continue;
         };
-        if status == OrderStatus::Completed {
-            tracing::info!(barista = %name, order_id = %order_id, "taking over a ticket completed by a barista that stopped before the order took it");
-        } else if status == OrderStatus::Brewing {
+        if status == OrderStatus::Brewing {
             tracing::info!(barista = %name, order_id = %order_id, "taking over a ticket whose barista stopped renewing its claim");
         } else if !send(&orders, &order_id, Step::Start).await {
             // Refused. An order that is already Brewing while its ticket still reads Queued was
@@ -95,9 +93,7 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
             }
             tracing::info!(barista = %name, order_id = %order_id, "taking over an order already brewing");
         }
-        if status != OrderStatus::Completed {
-            brew_renewing(&db, &name, &order_id, brew).await;
-        }
+        brew_renewing(&db, &name, &order_id, brew).await;
         if !send(&orders, &order_id, Step::Complete).await
             && workflow_says(&orders, &order_id, OrderStatus::Queued).await
         {
@@ -109,7 +105,8 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
         }
         // Let go of the ticket: the order took the completion (until then the claim is held, even
         // on a ticket the order's workflow task already moved to Completed: that task may be
-        // lost), or someone else finished it, or it was never ours to finish.
+        // lost, and the kitchen's check of unheard moves leaves a held ticket to its barista),
+        // or someone else finished it, or it was never ours to finish.
         if let Err(e) = db.release_claim(&order_id, &name, Duration::ZERO).await {
             tracing::warn!(order_id = %order_id, error = %e, "cannot let go of the ticket");
         }

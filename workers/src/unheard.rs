@@ -6,7 +6,8 @@
 //! the command failed: a page sends it again, but a REST client may give up, a page may be closed,
 //! and everyone who looks at the board (or the view) sees the step as done. So the kitchen marks
 //! each such move until someone hears the order take it (an automatic barista hears its own
-//! answers), and asks the order's workflow about a move nobody heard within [`GRACE`]: when the
+//! answers; when it dies first, its claim runs out and the move is the kitchen's to check), and
+//! asks the order's workflow about a move nobody heard within [`GRACE`]: when the
 //! order lags its ticket, the kitchen sends the barista's command again, as the barista would.
 
 use std::time::Duration;

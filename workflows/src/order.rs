@@ -459,10 +459,10 @@ async fn run_saga(ctx: &WorkflowContext<OrderWorkflow>, hand_over: bool) -> Resu
             // Completed since HAND_OVER_COMPLETION_PATCH). If the task that made one is lost, the
             // ticket is a step ahead of the order: Brewing for an order still Queued, or
             // Completed for one still Brewing. Both are recoverable: the command is delivered
-            // again (or sent again by the barista, who was told it failed); a cancel withdraws a
-            // Brewing ticket too; an automatic barista keeps its claim on the ticket until it
-            // hears the order took the completion, so when it dies first, the barista that
-            // takes the claim over sends the command again, starting an order it finds Queued.
+            // again (or sent again by the barista, who was told it failed), and the kitchen
+            // marks every move it is handed until someone hears the order take it, and sends
+            // the command again itself for a move unheard too long (a barista who gave up, or
+            // died); a cancel withdraws a Brewing ticket too.
             let hand_over_move = match status {
                 OrderStatus::Brewing => hand_over,
                 _ => hand_over && ctx.patched(HAND_OVER_COMPLETION_PATCH),

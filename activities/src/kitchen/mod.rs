@@ -150,10 +150,11 @@ impl KitchenDb {
     }
 
     /// Gives `barista` the oldest ticket it may take, leased for `lease`: a Queued ticket nobody
-    /// holds, or one (Queued, Brewing, or Completed but not yet let go of) whose automatic barista
-    /// let its lease run out, i.e. died. `SKIP LOCKED` lets any number of baristas (in any number
-    /// of kitchen workers) claim at once without taking the same ticket. Tickets a person started
-    /// (Brewing, never claimed) are left to that person.
+    /// holds, or one (Queued or Brewing) whose automatic barista let its lease run out, i.e. died.
+    /// `SKIP LOCKED` lets any number of baristas (in any number of kitchen workers) claim at once
+    /// without taking the same ticket. Tickets a person started (Brewing, never claimed) are left
+    /// to that person. A ticket Completed by a barista that died before the order took the
+    /// completion is not taken: its move is unheard, and the kitchen's check sends it again.
     pub async fn claim(&self, barista: &str, lease: Duration) -> Result<Option<Claimed>, StoreError> {
         let row: Option<(String, String)> = sqlx::query_as(
             "UPDATE tickets SET claimed_by = $1, lease_until = now() + $2 * interval '1 millisecond',
@@ -161,7 +162,7 @@ impl KitchenDb {
              WHERE order_id = (
                  SELECT order_id FROM tickets
                  WHERE (status = 'Queued' AND (lease_until IS NULL OR lease_until < now()))
-                    OR (status IN ('Brewing', 'Completed') AND claimed_by IS NOT NULL AND lease_until < now())
+                    OR (status = 'Brewing' AND claimed_by IS NOT NULL AND lease_until < now())
                  ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
              RETURNING order_id, status",
         )
@@ -239,14 +240,13 @@ fn claimed((id, status): (String, String)) -> Option<Claimed> {
     })
 }
 
-/// A ticket an automatic barista has claimed (or whose move the kitchen checks).
+/// A ticket an automatic barista has claimed, or whose move the kitchen checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claimed {
     pub order_id: OrderId,
-    /// Where the ticket is on the board: Queued; Brewing, when a barista that died mid-brew
-    /// started it (the new one only finishes it); or Completed, when a barista died before the
-    /// order took its completion (the task that accepted it was lost: the new one sends the
-    /// completion again).
+    /// Where the ticket is on the board: Queued; or Brewing, when a barista that died mid-brew
+    /// started it (the new one only finishes it). For a ticket whose move the kitchen checks
+    /// ([`KitchenDb::unheard_moves`]): Brewing or Completed.
     pub status: OrderStatus,
 }
 

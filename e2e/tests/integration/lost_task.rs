@@ -4,8 +4,7 @@
 //! cancel gives back what a lost first task took; a barista's start or completion lost with the
 //! server leaves the ticket a step ahead of the order (Brewing for an order still Queued,
 //! Completed for one still Brewing), and the kitchen sends the command again even when the
-//! barista who sent it gave up; a completion lost with the server and its automatic barista is
-//! finished by the barista that takes over the ticket's claim.
+//! barista who sent it gave up, or died (an automatic barista's claim runs out).
 
 use domain::{OrderStatus, order_workflow_id};
 use e2e::{TestApp, eventually};
@@ -155,7 +154,7 @@ async fn lose_the_task_with_the_server(
 }
 
 #[tokio::test]
-async fn a_completion_lost_with_the_server_and_its_barista_is_finished_by_the_next_barista() {
+async fn a_completion_lost_with_the_server_and_its_automatic_barista_is_sent_again_by_the_kitchen() {
     let app = &mut TestApp::spawn_with(|c| {
         c.temporal_on_disk();
         c.baristas = 1;
@@ -187,7 +186,8 @@ async fn a_completion_lost_with_the_server_and_its_barista_is_finished_by_the_ne
         "the completion was lost with its task"
     );
 
-    // The barista that takes over the dead one's claim finishes the order.
+    // Once the dead barista's claim has run out, the kitchen's check of unheard moves sends the
+    // completion again.
     app.stack.restart("kitchen").await.unwrap();
     app.wait_closed(&id).await;
     assert_eq!(app.query(&id).await.unwrap().status, OrderStatus::Completed);
