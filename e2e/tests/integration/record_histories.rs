@@ -222,18 +222,26 @@ async fn record_a_history_for_every_path_of_the_workflows() {
 }
 
 /// The orders of the upgrade fixture: placed with these Idempotency-Keys, so their ids are known.
-const UPGRADE_KEYS: [&str; 4] = ["upgrade-1", "upgrade-2", "upgrade-3", "upgrade-4"];
+/// The first ones are left Queued, the last [`UPGRADE_BREWING`] Brewing.
+const UPGRADE_KEYS: [&str; 6] = ["upgrade-1", "upgrade-2", "upgrade-3", "upgrade-4", "upgrade-5", "upgrade-6"];
+const UPGRADE_BREWING: usize = 2;
 
 /// Records `e2e/fixtures/<COFFEESHOP_UPGRADE_FIXTURE>/temporal.db`: the Temporal dev server's
-/// database with orders left Queued by today's workflow code, so that a later version's test can
-/// start a server on it and take those orders over with its own cafe worker (a real upgrade).
+/// database with orders left Queued and Brewing by today's workflow code, so that a later
+/// version's test can start a server on it and take those orders over with its own cafe worker (a
+/// real upgrade). The orders have no kitchen wait limit, so they wait for as long as the fixture
+/// is kept.
 #[tokio::test]
 #[ignore = "writes into the source tree; run with `make record-upgrade-fixture`"]
 async fn record_a_temporal_database_with_orders_left_running() {
     let name = std::env::var("COFFEESHOP_UPGRADE_FIXTURE").expect("name the fixture");
-    let mut app = TestApp::spawn_with(|c| c.temporal_on_disk()).await;
+    let mut app = TestApp::spawn_with(|c| {
+        c.temporal_on_disk();
+        c.extra_env.push(("KITCHEN_MAX_WAIT".into(), "0".into()));
+    })
+    .await;
     app.restock("Upgrade-Blend", 100).await;
-    for key in UPGRADE_KEYS {
+    for (i, key) in UPGRADE_KEYS.into_iter().enumerate() {
         let r = app
             .customer("c-upgrade")
             .await
@@ -246,7 +254,14 @@ async fn record_a_temporal_database_with_orders_left_running() {
         assert_eq!(r.status(), 202);
         let id = e2e::order_id_of(&r.json().await.unwrap());
         app.wait_for_workflow_status(&id, OrderStatus::Queued).await;
-        println!("{key}: order {id} left Queued");
+        if i >= UPGRADE_KEYS.len() - UPGRADE_BREWING {
+            let started = app.post(&format!("/kitchen/tickets/{id}/start"), json!({})).await;
+            assert_eq!(started.status(), 200);
+            app.wait_for_workflow_status(&id, OrderStatus::Brewing).await;
+            println!("{key}: order {id} left Brewing");
+        } else {
+            println!("{key}: order {id} left Queued");
+        }
     }
     app.stack.stop_temporal();
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(&name);
