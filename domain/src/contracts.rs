@@ -252,16 +252,6 @@ pub struct Reservation {
     pub order_run: Option<String>,
 }
 
-/// What the warehouse decided about a [`Reservation`] handed over by the cafe worker's local
-/// activity: the stock taken, or a business refusal (the durable `reserveStock` reports the same
-/// refusal as a non-retryable failure of that type).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "outcome")]
-pub enum ReservationOutcome {
-    Reserved { level: StockLevel },
-    Refused { reason: crate::order::RejectReason },
-}
-
 /// The kitchen's ticket for one order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -286,10 +276,11 @@ pub struct TicketMove {
 pub struct OrderProjection {
     pub order: Order,
     pub stock: Option<StockLevel>,
-    /// The length of the workflow's history when it was projected: what orders projections. A
-    /// projection handed over from a workflow task that was then lost (its worker or the server
-    /// died) carries a shorter history than anything the workflow decides afterwards, so what it
-    /// decides then replaces it even at a lower `seq`. `0` for projections made before this field.
+    /// The length of the workflow's history when it was projected: what orders projections
+    /// (before `seq`). A projection sent from a workflow task that was then lost (its worker or
+    /// the server died) carries a shorter history than anything the workflow decides afterwards,
+    /// so what it decides then replaces it even at a lower `seq`. `0` for projections made before
+    /// this field.
     #[serde(default)]
     pub at_event: u64,
 }
@@ -337,7 +328,8 @@ impl Kitchen {
         unimplemented!()
     }
 
-    /// Moves a ticket on the board (Brewing, Completed); idempotent.
+    /// Moves a ticket on the board (Brewing, Completed) once the order has accepted the barista's
+    /// command; idempotent, and a late attempt never moves a ticket back.
     #[activity(name = "moveTicket")]
     pub fn move_ticket(_: TicketMove) -> Result<(), ActivityError> {
         unimplemented!()
@@ -350,12 +342,14 @@ impl Kitchen {
     }
 }
 
-/// The customercenter's projections (task queue `customercenter`).
+/// The customercenter's projections into its view.
 pub struct CustomerCenter;
 
 #[activity_definitions]
 impl CustomerCenter {
-    /// Projects an order (and its stock change) into the view; idempotent and order-safe.
+    /// Projects an order (and its stock change) into the view; idempotent and order-safe. A
+    /// *local* activity of the cafe worker, which hands the projection to the customercenter
+    /// (orders started by the v5 code may still run it on the `customercenter` queue).
     #[activity(name = "projectOrder")]
     pub fn project_order(_: OrderProjection) -> Result<(), ActivityError> {
         unimplemented!()
@@ -368,56 +362,9 @@ impl CustomerCenter {
     }
 }
 
-/// The cafe worker's own activities, run as *local* activities inside the order's workflow task
-/// (one marker event each, no activity task of their own). Each hands one step to the service
-/// that owns it, over that service's ingest route; the service applies it exactly as its durable
-/// activity would (idempotent, order-safe). When a hand-over fails, the workflow falls back to
-/// the durable activity.
-pub struct Cafe;
-
-#[activity_definitions]
-impl Cafe {
-    /// A projection, to the customercenter (fallback: `projectOrder`).
-    #[activity(name = "handOverProjection")]
-    pub fn hand_over_projection(_: OrderProjection) -> Result<(), ActivityError> {
-        unimplemented!()
-    }
-
-    /// A reservation, to the warehouse (fallback: `reserveStock`).
-    #[activity(name = "handOverReservation")]
-    pub fn hand_over_reservation(_: Reservation) -> Result<ReservationOutcome, ActivityError> {
-        unimplemented!()
-    }
-
-    /// A ticket, to the kitchen (fallback: `startProduction`).
-    #[activity(name = "handOverTicket")]
-    pub fn hand_over_ticket(_: Ticket) -> Result<(), ActivityError> {
-        unimplemented!()
-    }
-
-    /// A ticket's move to Brewing, to the kitchen (fallback: `moveTicket`).
-    #[activity(name = "handOverMove")]
-    pub fn hand_over_move(_: TicketMove) -> Result<(), ActivityError> {
-        unimplemented!()
-    }
-}
-
-/// The ingest routes (`POST`, JSON) on the owning service's health port.
-pub mod ingest {
-    /// An [`super::OrderProjection`], on the customercenter.
-    pub const ORDER: &str = "/ingest/order";
-    /// A [`super::Reservation`], on the warehouse; answers a [`super::ReservationOutcome`].
-    pub const RESERVATION: &str = "/ingest/reservation";
-    /// A [`super::Ticket`], on the kitchen.
-    pub const TICKET: &str = "/ingest/ticket";
-    /// A [`super::TicketMove`], on the kitchen.
-    pub const MOVE: &str = "/ingest/move";
-}
-
 /// The activity definitions as types, for implementations to name in
 /// `#[activity(definition = domain::definitions::ReserveStock)]`.
 pub mod definitions {
-    pub use super::cafe::{HandOverMove, HandOverProjection, HandOverReservation, HandOverTicket};
     pub use super::customer_center::{ProjectOrder, ProjectStock};
     pub use super::kitchen::{CancelProduction, MoveTicket, StartProduction};
     pub use super::warehouse::{ReleaseStock, ReserveStock, Restock};

@@ -319,17 +319,6 @@ impl Order {
         }
     }
 
-    /// For an order whose first saga steps are handed over inside workflow tasks: if it was
-    /// canceled before it was Queued, a task that was lost may have taken its stock and opened its
-    /// ticket without the order knowing, so both are to be undone (each undo is idempotent and
-    /// harmless where nothing was done). Call before any compensation has run.
-    pub fn undo_anything_handed_over(&mut self) {
-        if self.status == OrderStatus::Canceled {
-            self.stock_reserved = true;
-            self.ticket_open = true;
-        }
-    }
-
     /// Records that a compensation has been carried out.
     pub fn compensated(&mut self, step: Compensation) {
         match step {
@@ -516,22 +505,6 @@ mod tests {
             early.compensations().is_empty(),
             "nothing was taken before StockReserved"
         );
-    }
-
-    #[test]
-    fn a_cancel_before_queued_undoes_whatever_a_lost_hand_over_may_have_done() {
-        let mut early = order();
-        at(&mut early, [cancel()]);
-        early.undo_anything_handed_over();
-        assert_eq!(
-            early.compensations(),
-            [Compensation::CancelProduction, Compensation::ReleaseStock]
-        );
-
-        let mut rejected = order();
-        at(&mut rejected, [OrderEvent::Rejected(RejectReason::OutOfStock)]);
-        rejected.undo_anything_handed_over();
-        assert!(rejected.compensations().is_empty(), "a refusal took nothing");
     }
 
     #[test]

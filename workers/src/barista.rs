@@ -82,9 +82,10 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
             tracing::info!(barista = %name, order_id = %order_id, "taking over a ticket whose barista stopped renewing its claim");
         } else if !send(&orders, &order_id, Step::Start).await {
             // Refused. An order that is already Brewing while its ticket still reads Queued was
-            // started by a barista whose claim ran out (it died before the kitchen recorded the
-            // start): finish it, or nobody will — once the ticket reads Brewing with no claim it
-            // looks like a person's. Anything else goes back on the board for a later look.
+            // started by a barista whose claim ran out (it died between the order's answer and
+            // the kitchen's move): finish it, or nobody will — once the ticket reads Brewing with
+            // no claim it looks like a person's. Anything else goes back on the board for a later
+            // look.
             if !workflow_says(&orders, &order_id, OrderStatus::Brewing).await {
                 if let Err(e) = db.release_claim(&order_id, &name, REFUSED_BACKOFF).await {
                     tracing::warn!(order_id = %order_id, error = %e, "cannot put the ticket back");
@@ -94,19 +95,9 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
             tracing::info!(barista = %name, order_id = %order_id, "taking over an order already brewing");
         }
         brew_renewing(&db, &name, &order_id, brew).await;
-        if !send(&orders, &order_id, Step::Complete).await
-            && workflow_says(&orders, &order_id, OrderStatus::Queued).await
-        {
-            // The kitchen recorded a start that the order's workflow lost (the workflow task
-            // that moved the ticket to Brewing died with the server before it was recorded):
-            // start it now, then hand it over.
-            tracing::info!(barista = %name, order_id = %order_id, "starting an order whose start was lost");
-            let _ = send(&orders, &order_id, Step::Start).await && send(&orders, &order_id, Step::Complete).await;
-        }
-        // Let go of the ticket: the order took the completion (until then the claim is held, even
-        // on a ticket the order's workflow task already moved to Completed: that task may be
-        // lost, and the kitchen's check of unheard moves leaves a held ticket to its barista),
-        // or someone else finished it, or it was never ours to finish.
+        send(&orders, &order_id, Step::Complete).await;
+        // Let go of the ticket: the order took the completion, or someone else finished it, or it
+        // was canceled; the kitchen's `moveTicket` has moved (or will move) the ticket itself.
         if let Err(e) = db.release_claim(&order_id, &name, Duration::ZERO).await {
             tracing::warn!(order_id = %order_id, error = %e, "cannot let go of the ticket");
         }
@@ -138,14 +129,14 @@ async fn brew_renewing(db: &KitchenDb, name: &str, order_id: &OrderId, brew: Dur
 
 /// A barista's command.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Step {
+enum Step {
     Start,
     Complete,
 }
 
 impl Step {
     /// Sends the command once.
-    pub(crate) async fn once(self, orders: &OrderCommands, order_id: &OrderId) -> Result<Order, CommandError> {
+    async fn once(self, orders: &OrderCommands, order_id: &OrderId) -> Result<Order, CommandError> {
         match self {
             Step::Start => orders.start_brewing(order_id).await,
             Step::Complete => orders.complete(order_id).await,

@@ -6,11 +6,10 @@
 //! |---|---|---|
 //! | `cafe` | `cafe` | `OrderWorkflow` |
 //! | `warehouse` | `warehouse` | `RestockWorkflow`, the warehouse activities |
-//! | `kitchen` | `kitchen` | the kitchen activities, the automatic baristas, the check of unheard moves |
-//! | `customercenter` | `customercenter` | the view's projection activities |
+//! | `kitchen` | `kitchen` | the kitchen activities, the automatic baristas |
+//! | `customercenter` | `customercenter` | the view: the projections' ingest route, `projectStock` |
 
 pub mod barista;
-pub mod unheard;
 
 pub use platform::{config, health, patiently, shutdown_signal, telemetry, temporal};
 
@@ -99,33 +98,4 @@ where
     health.abort();
     tracing::info!(service, "stopped");
     result.map_err(Into::into)
-}
-
-/// A route on a worker's health port where the cafe worker's local activities hand a step over
-/// (`POST`, JSON). `apply` applies it exactly as the service's durable activity does (idempotent,
-/// order-safe): `200` with its result as JSON when applied, `503` when not, and the workflow then
-/// falls back to the durable activity. Cluster-internal, like the probes.
-pub fn ingest_route<T, R, F, Fut, E>(path: &str, apply: F) -> axum::Router
-where
-    T: serde::de::DeserializeOwned + Send + 'static,
-    R: serde::Serialize,
-    F: Fn(T) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<R, E>> + Send,
-    E: std::fmt::Display,
-{
-    use axum::response::IntoResponse;
-    let path_owned = path.to_owned();
-    let handler = move |axum::Json(step): axum::Json<T>| {
-        let (apply, path) = (apply.clone(), path_owned.clone());
-        async move {
-            match apply(step).await {
-                Ok(result) => axum::Json(result).into_response(),
-                Err(e) => {
-                    tracing::warn!(route = %path, error = %e, "hand-over refused; the workflow falls back to the durable activity");
-                    axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response()
-                }
-            }
-        }
-    };
-    axum::Router::new().route(path, axum::routing::post(handler))
 }

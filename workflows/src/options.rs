@@ -45,13 +45,34 @@ pub(crate) fn kitchen() -> ActivityOptions {
     on(queues::KITCHEN)
 }
 
+/// The durable `projectOrder`, for v5 orders only.
 pub(crate) fn customercenter() -> ActivityOptions {
     on(queues::CUSTOMERCENTER)
 }
 
-/// Handing a projection over inside the workflow task: one attempt, bounded to 2 s, never retried
-/// here. A failure is not an error: the workflow then sends the same projection through the
-/// durable `projectOrder` activity (whose retries never give up).
+/// `projectOrder`, a local activity of the cafe worker (a POST to the customercenter): each
+/// attempt bounded to 2 s, retried for ever. Quick blips are retried inside the workflow task;
+/// once the wait between attempts reaches a second, it becomes a durable timer, so the task
+/// completes (the saga's commands with it) instead of waiting on a view that is away. Attempts
+/// are at most 30 s apart: the view catches up within that of coming back. Each timed retry costs
+/// the order a few history events (a marker, the timer, a workflow task).
+pub(crate) fn projection() -> LocalActivityOptions {
+    LocalActivityOptions::builder()
+        .start_to_close_timeout(Duration::from_secs(2))
+        .retry_policy(
+            RetryPolicy::builder()
+                .initial_interval(Duration::from_millis(200))
+                .backoff_coefficient(2.0)
+                .maximum_interval(Duration::from_secs(30))
+                .build(),
+        )
+        .timer_backoff_threshold(Duration::from_secs(1))
+        .cancellation_token(WorkflowCancellationToken::new())
+        .build()
+}
+
+/// The v5 orders' hand-overs (see `order/v5.rs`): one attempt, bounded to 2 s, never retried
+/// here; a failure sends the step through its durable activity.
 pub(crate) fn hand_over() -> LocalActivityOptions {
     LocalActivityOptions::builder()
         .start_to_close_timeout(Duration::from_secs(2))

@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use domain::{
-    CustomerId, Order, OrderId, OrderProjection, OrderRequest, PlaceOrder, ProductName, Quantity, RejectReason,
-    Reservation, ReservationOutcome, Restock, StockLevel, Ticket, TicketMove, failures, order_workflow_id, queues,
+    CustomerId, Order, OrderId, OrderProjection, OrderRequest, PlaceOrder, ProductName, Quantity, Reservation,
+    Restock, StockLevel, Ticket, TicketMove, failures, order_workflow_id, queues,
 };
 use temporalio_client::{
     Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowCancelOptions, WorkflowExecuteUpdateOptions,
-    WorkflowGetResultOptions, WorkflowStartOptions,
+    WorkflowFetchHistoryOptions, WorkflowGetResultOptions, WorkflowStartOptions,
 };
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
@@ -29,6 +29,10 @@ impl Calls {
     fn push(&self, call: String) {
         self.0.lock().unwrap().push(call);
     }
+    /// Every call, projections included.
+    fn all(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
     /// The calls except projections (which run beside the saga, in no fixed order with it).
     fn saga(&self) -> Vec<String> {
         self.0
@@ -41,15 +45,14 @@ impl Calls {
     }
 }
 
-/// The warehouse's stock, shared by its durable activity and the cafe's hand-over to it.
+/// The warehouse's stock.
 #[derive(Clone, Default)]
 struct Stock(Arc<Mutex<HashMap<String, i64>>>);
 
 impl Stock {
-    /// Takes the reservation's quantity, or names the refusal; recorded as `reserveStock(<id>)`
-    /// followed by `how` it arrived.
-    fn reserve(&self, calls: &Calls, how: &str, r: Reservation) -> Result<StockLevel, &'static str> {
-        calls.push(format!("reserveStock({}){how}", r.order_id));
+    /// Takes the reservation's quantity, or names the refusal; recorded as `reserveStock(<id>)`.
+    fn reserve(&self, calls: &Calls, r: Reservation) -> Result<StockLevel, &'static str> {
+        calls.push(format!("reserveStock({})", r.order_id));
         let mut stock = self.0.lock().unwrap();
         let Some(qty) = stock.get_mut(r.product_name.as_str()) else {
             return Err(failures::UNKNOWN_PRODUCT);
@@ -79,7 +82,7 @@ impl FakeWarehouse {
         _: ActivityContext,
         r: Reservation,
     ) -> Result<StockLevel, ActivityError> {
-        self.stock.reserve(&self.calls, "", r).map_err(refuse)
+        self.stock.reserve(&self.calls, r).map_err(refuse)
     }
 
     #[activity(definition = domain::definitions::ReleaseStock)]
@@ -136,70 +139,25 @@ impl FakeKitchen {
     }
 }
 
-pub struct FakeCustomerCenter {
-    calls: Calls,
-}
+pub struct FakeCustomerCenter;
 
 #[activities]
 impl FakeCustomerCenter {
-    #[activity(definition = domain::definitions::ProjectOrder)]
-    pub async fn project_order(self: Arc<Self>, _: ActivityContext, p: OrderProjection) -> Result<(), ActivityError> {
-        self.calls
-            .push(format!("projectOrder({}, {})", p.order.order_id, p.order.status));
-        Ok(())
-    }
-
     #[activity(definition = domain::definitions::ProjectStock)]
     pub async fn project_stock(self: Arc<Self>, _: ActivityContext, _: StockLevel) -> Result<(), ActivityError> {
         Ok(())
     }
 }
 
-/// How a call that came by the cafe's local hand-over is marked.
-const HANDED_OVER: &str = " handed over";
-
-/// The cafe worker's local hand-overs, recorded as the durable steps they stand in for (the
-/// reservation, the ticket and its move to Brewing marked [`HANDED_OVER`]).
+/// The cafe worker's local `projectOrder`, recorded as `projectOrder(<id>, <status>)`.
 pub struct FakeCafe {
-    stock: Stock,
     calls: Calls,
 }
 
 #[activities]
 impl FakeCafe {
-    #[activity(definition = domain::definitions::HandOverReservation)]
-    pub async fn hand_over_reservation(
-        self: Arc<Self>,
-        _: ActivityContext,
-        r: Reservation,
-    ) -> Result<ReservationOutcome, ActivityError> {
-        Ok(match self.stock.reserve(&self.calls, HANDED_OVER, r) {
-            Ok(level) => ReservationOutcome::Reserved { level },
-            Err(kind) => ReservationOutcome::Refused {
-                reason: RejectReason::parse(kind).expect("a refusal the workflow knows"),
-            },
-        })
-    }
-
-    #[activity(definition = domain::definitions::HandOverTicket)]
-    pub async fn hand_over_ticket(self: Arc<Self>, _: ActivityContext, t: Ticket) -> Result<(), ActivityError> {
-        self.calls.push(format!("startProduction({}){HANDED_OVER}", t.order_id));
-        Ok(())
-    }
-
-    #[activity(definition = domain::definitions::HandOverMove)]
-    pub async fn hand_over_move(self: Arc<Self>, _: ActivityContext, m: TicketMove) -> Result<(), ActivityError> {
-        self.calls
-            .push(format!("moveTicket({}, {}){HANDED_OVER}", m.order_id, m.status));
-        Ok(())
-    }
-
-    #[activity(definition = domain::definitions::HandOverProjection)]
-    pub async fn hand_over_projection(
-        self: Arc<Self>,
-        _: ActivityContext,
-        p: OrderProjection,
-    ) -> Result<(), ActivityError> {
+    #[activity(definition = domain::definitions::ProjectOrder)]
+    pub async fn project_order(self: Arc<Self>, _: ActivityContext, p: OrderProjection) -> Result<(), ActivityError> {
         self.calls
             .push(format!("projectOrder({}, {})", p.order.order_id, p.order.status));
         Ok(())
@@ -252,7 +210,7 @@ async fn server() -> Server {
 
 /// Runs `body` while in-process workers serve the cafe queue (the real workflow) and the three
 /// service queues (the fakes, with `stock` in the warehouse). Returns the calls the fakes saw.
-async fn with_workers<F, Fut>(stock: &[(&str, i64)], body: F) -> Vec<String>
+async fn with_workers<F, Fut>(stock: &[(&str, i64)], body: F) -> Calls
 where
     F: FnOnce(Client) -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -268,10 +226,7 @@ where
         WorkerOptions::new(queues::CAFE)
             .register_workflow::<OrderWorkflow>()
             .unwrap()
-            .register_activities(FakeCafe {
-                stock: stock.clone(),
-                calls: calls.clone(),
-            })
+            .register_activities(FakeCafe { calls: calls.clone() })
             .build(),
     );
     let mut warehouse = worker(
@@ -289,7 +244,7 @@ where
     );
     let mut center = worker(
         WorkerOptions::new(queues::CUSTOMERCENTER)
-            .register_activities(FakeCustomerCenter { calls: calls.clone() })
+            .register_activities(FakeCustomerCenter)
             .build(),
     );
     let workers = async { tokio::join!(cafe.run(), warehouse.run(), kitchen.run(), center.run()) };
@@ -297,7 +252,7 @@ where
         _ = workers => panic!("a worker stopped"),
         () = body(server.client.clone()) => {}
     }
-    calls.saga()
+    calls
 }
 
 fn order(id: &str, product: &str, qty: i64, kitchen_max_wait_ms: Option<u64>) -> OrderRequest {
@@ -360,8 +315,9 @@ async fn an_order_with_too_little_stock_is_rejected_and_nothing_is_compensated()
         assert_eq!(done.status.as_str(), "Rejected");
         assert_eq!(done.reason.as_deref(), Some("OutOfStock"));
     })
-    .await;
-    assert_eq!(calls, ["reserveStock(wf-1) handed over"]);
+    .await
+    .saga();
+    assert_eq!(calls, ["reserveStock(wf-1)"]);
 }
 
 #[tokio::test]
@@ -381,14 +337,15 @@ async fn a_barista_moves_the_ticket_in_order_and_the_order_completes() {
             .unwrap();
         assert_eq!(result(&client, &id).await.status.as_str(), "Completed");
     })
-    .await;
+    .await
+    .saga();
     assert_eq!(
         calls,
         [
-            "reserveStock(wf-2) handed over",
-            "startProduction(wf-2) handed over",
-            "moveTicket(wf-2, Brewing) handed over",
-            "moveTicket(wf-2, Completed) handed over"
+            "reserveStock(wf-2)",
+            "startProduction(wf-2)",
+            "moveTicket(wf-2, Brewing)",
+            "moveTicket(wf-2, Completed)"
         ]
     );
 }
@@ -409,12 +366,13 @@ async fn a_canceled_queued_order_withdraws_its_ticket_then_releases_its_stock() 
             .unwrap();
         assert_eq!(result(&client, &id).await.status.as_str(), "Canceled");
     })
-    .await;
+    .await
+    .saga();
     assert_eq!(
         calls,
         [
-            "reserveStock(wf-3) handed over",
-            "startProduction(wf-3) handed over",
+            "reserveStock(wf-3)",
+            "startProduction(wf-3)",
             "cancelProduction(wf-3)",
             "releaseStock(wf-3)"
         ]
@@ -432,7 +390,8 @@ async fn a_temporal_cancellation_request_is_the_cancel_command_and_the_workflow_
         assert_eq!(done.status.as_str(), "Canceled");
         assert_eq!(done.reason.as_deref(), Some("canceled through Temporal"));
     })
-    .await;
+    .await
+    .saga();
     assert_eq!(calls[2..], ["cancelProduction(wf-4)", "releaseStock(wf-4)"]);
 }
 
@@ -444,6 +403,74 @@ async fn an_order_nobody_starts_within_its_limit_is_canceled_with_kitchen_timeou
         assert_eq!(done.status.as_str(), "Canceled");
         assert_eq!(done.reason.as_deref(), Some("KitchenTimeout"));
     })
-    .await;
+    .await
+    .saga();
     assert_eq!(calls[2..], ["cancelProduction(wf-5)", "releaseStock(wf-5)"]);
+}
+
+/// The workflow tasks of an order's history, each as the kinds of the events it recorded (from its
+/// `WorkflowTaskCompleted` up to the next task), in the JSON form of the SDK's `WorkflowHistory`.
+async fn recorded_tasks(client: &Client, workflow_id: &str) -> Vec<Vec<String>> {
+    let json = client
+        .get_workflow_handle::<OrderWorkflow>(workflow_id.to_owned())
+        .fetch_history(WorkflowFetchHistoryOptions::default())
+        .to_json()
+        .await
+        .expect("the history is fetched");
+    let history: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let mut tasks: Vec<Vec<String>> = Vec::new();
+    for event in history["events"].as_array().unwrap() {
+        let Some((kind, attributes)) = event["attributes"].as_object().and_then(|a| a.iter().next()) else {
+            continue;
+        };
+        let kind = kind.trim_end_matches("EventAttributes");
+        if kind == "WorkflowTaskScheduled" || kind == "WorkflowTaskCompleted" {
+            tasks.push(Vec::new());
+        }
+        let kind = match attributes["marker_name"].as_str() {
+            Some("core_local_activity") => "LocalActivity".to_owned(),
+            _ => kind.to_owned(),
+        };
+        if let Some(task) = tasks.last_mut() {
+            task.push(kind);
+        }
+    }
+    tasks
+}
+
+#[tokio::test]
+async fn the_view_hears_of_a_command_only_from_a_task_after_the_one_that_accepted_it() {
+    let calls = with_workers(&[("Latte", 5)], |client| async move {
+        let id = place(&client, order("wf-6", "Latte", 1, Some(0))).await;
+        until_queued(&client, &id).await;
+        let handle = client.get_workflow_handle::<OrderWorkflow>(id.clone());
+        let update = WorkflowExecuteUpdateOptions::default;
+        handle
+            .execute_update(OrderWorkflow::start_brewing, (), update())
+            .await
+            .unwrap();
+        handle
+            .execute_update(OrderWorkflow::complete_production, (), update())
+            .await
+            .unwrap();
+        assert_eq!(result(&client, &id).await.status.as_str(), "Completed");
+        // The task that accepts an update could still be lost: it sends nothing to the view.
+        let tasks = recorded_tasks(&client, &id).await;
+        let accepting: Vec<_> = tasks
+            .iter()
+            .filter(|t| t.iter().any(|k| k == "WorkflowExecutionUpdateAccepted"))
+            .collect();
+        assert_eq!(accepting.len(), 2, "{tasks:?}");
+        for task in accepting {
+            assert!(!task.iter().any(|k| k == "LocalActivity"), "{task:?}");
+        }
+    })
+    .await
+    .all();
+    let projected: Vec<&str> = calls
+        .iter()
+        .filter_map(|c| c.strip_prefix("projectOrder(wf-6, "))
+        .collect();
+    assert_eq!(projected.last(), Some(&"Completed)"), "{calls:?}");
+    assert!(projected.len() <= 5, "one projection at most per status: {calls:?}");
 }

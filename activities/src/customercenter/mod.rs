@@ -1,5 +1,7 @@
-//! The customercenter: the projection activities that keep the read model (CQRS) current. The
-//! view's schema and its statements live in the `view` crate, which the API reads with too.
+//! The customercenter: the projections that keep the read model (CQRS) current. An order's
+//! projections reach it on its ingest route ([`INGEST_ROUTE`], from the cafe worker's local
+//! `projectOrder`); a restock's as the `projectStock` activity. The view's schema and its
+//! statements live in the `view` crate, which the API reads with too.
 
 use std::sync::Arc;
 
@@ -9,6 +11,10 @@ use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
 pub use view::ViewDb;
 
+/// Where the customercenter takes an order's projections (`POST`, JSON [`OrderProjection`]), on
+/// its health port; the only route between the workers.
+pub const INGEST_ROUTE: &str = "/ingest/order";
+
 /// The customercenter's activities (task queue `customercenter`).
 pub struct CustomerCenterActivities {
     pub db: ViewDb,
@@ -16,6 +22,8 @@ pub struct CustomerCenterActivities {
 
 #[activities]
 impl CustomerCenterActivities {
+    /// The durable form, still scheduled by orders started by the v5 workflow code when their
+    /// hand-over fails; it goes with that code (see docs/workflow-versioning.md).
     #[activity(definition = domain::definitions::ProjectOrder)]
     pub async fn project_order(
         self: Arc<Self>,

@@ -28,8 +28,7 @@ impl KitchenDb {
         })
     }
 
-    /// Signalled once for each ticket this process puts on the board (through the hand-over or
-    /// `startProduction`), so that an idle barista of this process takes it at once rather than at
+    /// Signalled once for each ticket this process puts on the board (`startProduction`), so that an idle barista of this process takes it at once rather than at
     /// its next look at the board.
     pub fn ticket_opened(&self) -> &Notify {
         &self.opened
@@ -57,60 +56,21 @@ impl KitchenDb {
         Ok(())
     }
 
-    /// Moves a ticket forward on the board. Only a move the board allows from where the ticket is
-    /// now takes effect (Queued → Brewing → Completed, Queued or Brewing → Canceled), so a late or
-    /// repeated attempt (a `moveTicket(Brewing)` arriving after `Completed`) changes nothing.
-    /// `heard` says whether the order is known to have recorded the move: a durable activity's
-    /// is (its task was recorded before it was scheduled); a hand-over's is not (see
-    /// [`Self::unheard_moves`]).
-    pub async fn set_status(&self, order_id: &OrderId, status: OrderStatus, heard: Heard) -> Result<(), StoreError> {
+    /// Moves a ticket forward on the board, once the order has accepted the barista's command.
+    /// Only a move the board allows from where the ticket is now takes effect (Queued → Brewing →
+    /// Completed, Queued or Brewing → Canceled), so a late or repeated attempt (a
+    /// `moveTicket(Brewing)` arriving after `Completed`) changes nothing.
+    pub async fn set_status(&self, order_id: &OrderId, status: OrderStatus) -> Result<(), StoreError> {
         let from: &[&str] = match status {
             OrderStatus::Brewing => &["Queued"],
             OrderStatus::Completed => &["Queued", "Brewing"],
             OrderStatus::Canceled => &["Queued", "Brewing"],
             _ => &[],
         };
-        sqlx::query(
-            "UPDATE tickets SET status = $2, updated_at = now(),
-                 unheard_since = CASE WHEN $4 AND $2 IN ('Brewing', 'Completed') THEN now() END
-             WHERE order_id = $1 AND status = ANY($3)",
-        )
-        .bind(order_id.as_str())
-        .bind(status.as_str())
-        .bind(from)
-        .bind(heard == Heard::NotYet)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Tickets that moved (to Brewing or Completed) inside a workflow task at least `grace` ago
-    /// without anyone hearing the order take the move, and that no live automatic barista holds
-    /// (one that does hears the answer itself): at most `limit`, oldest first. Each is put off by
-    /// another `grace` for every other look (of this or another kitchen replica) meanwhile.
-    pub async fn unheard_moves(&self, grace: Duration, limit: i64) -> Result<Vec<Claimed>, StoreError> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "UPDATE tickets SET unheard_since = now()
-             WHERE order_id IN (
-                 SELECT order_id FROM tickets
-                 WHERE unheard_since < now() - $1 * interval '1 millisecond'
-                   AND status IN ('Brewing', 'Completed')
-                   AND (claimed_by IS NULL OR lease_until < now())
-                 ORDER BY unheard_since LIMIT $2 FOR UPDATE SKIP LOCKED)
-             RETURNING order_id, status",
-        )
-        .bind(grace.as_millis() as f64)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().filter_map(claimed).collect())
-    }
-
-    /// The order has taken the ticket's move to `status` (or has gone past it, or ended).
-    pub async fn heard(&self, order_id: &OrderId, status: OrderStatus) -> Result<(), StoreError> {
-        sqlx::query("UPDATE tickets SET unheard_since = NULL WHERE order_id = $1 AND status = $2")
+        sqlx::query("UPDATE tickets SET status = $2, updated_at = now() WHERE order_id = $1 AND status = ANY($3)")
             .bind(order_id.as_str())
             .bind(status.as_str())
+            .bind(from)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -138,23 +98,11 @@ impl KitchenDb {
             .await?)
     }
 
-    /// Whether the ticket's last move waits for someone to hear the order take it.
-    pub async fn unheard(&self, order_id: &OrderId) -> Result<bool, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT unheard_since IS NOT NULL FROM tickets WHERE order_id = $1")
-                .bind(order_id.as_str())
-                .fetch_optional(&self.pool)
-                .await?
-                .unwrap_or(false),
-        )
-    }
-
     /// Gives `barista` the oldest ticket it may take, leased for `lease`: a Queued ticket nobody
     /// holds, or one (Queued or Brewing) whose automatic barista let its lease run out, i.e. died.
     /// `SKIP LOCKED` lets any number of baristas (in any number of kitchen workers) claim at once
     /// without taking the same ticket. Tickets a person started (Brewing, never claimed) are left
-    /// to that person. A ticket Completed by a barista that died before the order took the
-    /// completion is not taken: its move is unheard, and the kitchen's check sends it again.
+    /// to that person.
     pub async fn claim(&self, barista: &str, lease: Duration) -> Result<Option<Claimed>, StoreError> {
         let row: Option<(String, String)> = sqlx::query_as(
             "UPDATE tickets SET claimed_by = $1, lease_until = now() + $2 * interval '1 millisecond',
@@ -189,8 +137,7 @@ impl KitchenDb {
     }
 
     /// Lets go of a ticket `barista` holds. `retry_after` keeps any barista from taking it again
-    /// for that long (a start the workflow refused now may be allowed a moment later). The barista
-    /// has heard the order's answer to its commands, so the ticket's move is heard too.
+    /// for that long (a start the workflow refused now may be allowed a moment later).
     pub async fn release_claim(
         &self,
         order_id: &OrderId,
@@ -198,8 +145,7 @@ impl KitchenDb {
         retry_after: Duration,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE tickets SET claimed_by = NULL, lease_until = now() + $3 * interval '1 millisecond',
-                 unheard_since = NULL
+            "UPDATE tickets SET claimed_by = NULL, lease_until = now() + $3 * interval '1 millisecond'
              WHERE order_id = $1 AND claimed_by = $2",
         )
         .bind(order_id.as_str())
@@ -224,15 +170,6 @@ impl KitchenDb {
     }
 }
 
-/// Whether the order is known to have recorded a move of its ticket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Heard {
-    /// Moved by a durable activity: the task that scheduled it was recorded.
-    Recorded,
-    /// Handed over inside a workflow task that may yet be lost.
-    NotYet,
-}
-
 fn claimed((id, status): (String, String)) -> Option<Claimed> {
     Some(Claimed {
         order_id: OrderId::parse(&id).ok()?,
@@ -240,13 +177,12 @@ fn claimed((id, status): (String, String)) -> Option<Claimed> {
     })
 }
 
-/// A ticket an automatic barista has claimed, or whose move the kitchen checks.
+/// A ticket an automatic barista has claimed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claimed {
     pub order_id: OrderId,
     /// Where the ticket is on the board: Queued; or Brewing, when a barista that died mid-brew
-    /// started it (the new one only finishes it). For a ticket whose move the kitchen checks
-    /// ([`KitchenDb::unheard_moves`]): Brewing or Completed.
+    /// started it (the new one only finishes it).
     pub status: OrderStatus,
 }
 
@@ -268,7 +204,7 @@ impl KitchenActivities {
         crate::logged(
             "moveTicket",
             &m.order_id,
-            self.db.set_status(&m.order_id, m.status, Heard::Recorded).await,
+            self.db.set_status(&m.order_id, m.status).await,
         )?;
         tracing::info!(order_id = %m.order_id, status = %m.status, "ticket moved");
         Ok(())

@@ -5,7 +5,7 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use domain::{OrderId, ProductName, RejectReason, Reservation, ReservationOutcome, Restock, StockLevel, failures};
+use domain::{OrderId, ProductName, Reservation, Restock, StockLevel, failures};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Row};
 use temporalio_macros::activities;
@@ -35,23 +35,14 @@ pub enum Reserved {
 }
 
 impl Reserved {
-    /// The refusal as stored: the reason's name, which is also the refusal's failure type.
+    /// The refusal as stored: its failure type (`OutOfStock`, ...), `None` when the stock was taken.
     fn refusal_kind(&self) -> Option<&'static str> {
-        match self.clone().outcome() {
-            ReservationOutcome::Reserved { .. } => None,
-            ReservationOutcome::Refused { reason } => Some(reason.as_str()),
+        match self {
+            Self::Taken(_) => None,
+            Self::OutOfStock { .. } => Some(failures::OUT_OF_STOCK),
+            Self::UnknownProduct => Some(failures::UNKNOWN_PRODUCT),
+            Self::DuplicateOrderId => Some(failures::DUPLICATE_ORDER_ID),
         }
-    }
-
-    /// The decision as the cafe worker's hand-over receives it.
-    pub fn outcome(self) -> ReservationOutcome {
-        let reason = match self {
-            Self::Taken(level) => return ReservationOutcome::Reserved { level },
-            Self::OutOfStock { .. } => RejectReason::OutOfStock,
-            Self::UnknownProduct => RejectReason::UnknownProduct,
-            Self::DuplicateOrderId => RejectReason::DuplicateOrderId,
-        };
-        ReservationOutcome::Refused { reason }
     }
 }
 

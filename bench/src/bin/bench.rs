@@ -380,8 +380,7 @@ async fn history_of_an_order(stack: &Stack, http: &reqwest::Client, url: &str) -
     let history: serde_json::Value = serde_json::from_str(&text)?;
     let events: &[serde_json::Value] = history["events"].as_array().map_or(&[], Vec::as_slice);
     let having = |attributes: &str| events.iter().filter(|e| e.get(attributes).is_some()).count();
-    // A completed order has at least its start, a workflow task and its completion; an order
-    // needs no durable activity when every owner takes its step by the hand-over.
+    // A completed order has at least its start, a workflow task and its completion.
     let workflow_tasks = having("workflowTaskCompletedEventAttributes");
     anyhow::ensure!(workflow_tasks > 0, "could not read the history of order {id}");
     Ok(HistoryShape {

@@ -2,7 +2,6 @@
 //! by hand are held to the API's rules. The stores are driven directly (as a late attempt would
 //! reach them), on the stack's real PostgreSQL; the workflows through the real `temporal` CLI.
 
-use activities::kitchen::Heard;
 use domain::{OrderId, OrderStatus, ProductName, Quantity, Reservation, Ticket};
 use e2e::{TestApp, order_id};
 
@@ -88,15 +87,15 @@ async fn kitchen_moves_only_go_forward_and_a_withdrawn_ticket_never_reaches_the_
     let done = ticket("fwd-1");
     kitchen.open(&done).await.unwrap();
     kitchen
-        .set_status(&done.order_id, OrderStatus::Brewing, Heard::Recorded)
+        .set_status(&done.order_id, OrderStatus::Brewing)
         .await
         .unwrap();
     kitchen
-        .set_status(&done.order_id, OrderStatus::Completed, Heard::Recorded)
+        .set_status(&done.order_id, OrderStatus::Completed)
         .await
         .unwrap();
     kitchen
-        .set_status(&done.order_id, OrderStatus::Brewing, Heard::Recorded)
+        .set_status(&done.order_id, OrderStatus::Brewing)
         .await
         .unwrap();
     kitchen.withdraw(&done.order_id).await.unwrap();

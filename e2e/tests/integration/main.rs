@@ -23,5 +23,6 @@ mod record_histories;
 mod restock_retries;
 mod saga;
 mod temporal_surface;
+mod upgrade;
 mod view;
 mod worker_down;

@@ -1,6 +1,5 @@
 //! The order saga (SPEC §3) end to end: real Temporal, real PostgreSQL, the real worker processes.
 
-use activities::kitchen::Heard;
 use domain::OrderId;
 use domain::OrderStatus::*;
 use e2e::{OrderView, TestApp, eventually, order_id};
@@ -407,7 +406,7 @@ async fn the_same_warehouse_activity_twice_changes_nothing_the_second_time() {
     };
     kitchen.open(&ticket).await.unwrap();
     kitchen
-        .set_status(&ticket.order_id, Canceled, Heard::Recorded)
+        .set_status(&ticket.order_id, Canceled)
         .await
         .unwrap();
     kitchen.open(&ticket).await.unwrap();
@@ -431,18 +430,9 @@ async fn automatic_baristas_complete_orders_with_nobody_at_the_counter() {
         let order = app.wait_for_status(id, Completed).await;
         assert_eq!(order.statuses(), [Ordered, StockReserved, Queued, Brewing, Completed]);
     }
-    // The barista heard every answer itself, so the kitchen has no move to ask the orders about
-    // (it would after 10 s: this looks well before that).
-    let kitchen = app.kitchen_db().await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    // The kitchen's own board follows each order once it has taken the barista's commands.
     for id in &ids {
-        while kitchen.unheard(id).await.unwrap() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "order {id}: the automatic barista did not clear its ticket's unheard move"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        app.wait_for_ticket(id, Completed).await;
     }
 }
 

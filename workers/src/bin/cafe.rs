@@ -1,10 +1,9 @@
-//! The cafe worker: hosts `OrderWorkflow` on the `cafe` task queue, and the local activities that
-//! hand an order's steps to the services that own them (reservations to the warehouse, tickets to
-//! the kitchen, projections to the customercenter).
+//! The cafe worker: hosts `OrderWorkflow` on the `cafe` task queue, and `projectOrder`, the local
+//! activity by which an order's projections reach the customercenter's view.
 //!
 //! Run: `cargo run --bin cafe` (see the README for its environment variables).
 
-use activities::cafe::{CafeActivities, Owners};
+use activities::cafe::CafeActivities;
 use clap::Parser;
 use domain::queues;
 use platform::config::{HealthConfig, TemporalConfig, default_health_port};
@@ -19,19 +18,10 @@ struct Config {
     temporal: TemporalConfig,
     #[command(flatten)]
     health: HealthConfig,
-    /// Where the customercenter takes projections (its health server): the workflow hands them
-    /// over there, and falls back to the durable `projectOrder` activity when it cannot.
+    /// Where the customercenter takes projections (its health server).
     #[arg(long, env = "CUSTOMERCENTER_INGEST_URL", value_name = "CUSTOMERCENTER_INGEST_URL",
         default_value_t = format!("http://127.0.0.1:{}", default_health_port("customercenter")))]
     customercenter_ingest_url: String,
-    /// Where the warehouse takes reservations (its health server); fallback: `reserveStock`.
-    #[arg(long, env = "WAREHOUSE_INGEST_URL", value_name = "WAREHOUSE_INGEST_URL",
-        default_value_t = format!("http://127.0.0.1:{}", default_health_port("warehouse")))]
-    warehouse_ingest_url: String,
-    /// Where the kitchen takes tickets (its health server); fallback: `startProduction`.
-    #[arg(long, env = "KITCHEN_INGEST_URL", value_name = "KITCHEN_INGEST_URL",
-        default_value_t = format!("http://127.0.0.1:{}", default_health_port("kitchen")))]
-    kitchen_ingest_url: String,
 }
 
 #[tokio::main]
@@ -41,11 +31,7 @@ async fn main() -> anyhow::Result<()> {
     let client = temporal::connect(&config.temporal).await?;
     let options = WorkerOptions::new(queues::CAFE)
         .register_workflow::<OrderWorkflow>()?
-        .register_activities(CafeActivities::new(&Owners {
-            customercenter: config.customercenter_ingest_url,
-            warehouse: config.warehouse_ingest_url,
-            kitchen: config.kitchen_ingest_url,
-        })?)
+        .register_activities(CafeActivities::new(&config.customercenter_ingest_url)?)
         .graceful_shutdown_period(GRACEFUL_SHUTDOWN)
         .build();
     // The cafe keeps its orders in Temporal itself (the workflow is the order's record).

@@ -1,9 +1,10 @@
-//! The customercenter worker: the projection activities that keep the read model (the view the
-//! API's queries read) current, on the `customercenter` queue.
+//! The customercenter worker: keeps the read model (the view the API's queries read) current. An
+//! order's projections arrive on its ingest route (from the cafe worker's local `projectOrder`);
+//! a restock's as the `projectStock` activity on the `customercenter` queue.
 //!
 //! Run: `cargo run --bin customercenter`.
 
-use activities::customercenter::{CustomerCenterActivities, ViewDb};
+use activities::customercenter::{CustomerCenterActivities, INGEST_ROUTE, ViewDb};
 use clap::Parser;
 use domain::{OrderProjection, queues};
 use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig, default_health_port};
@@ -56,12 +57,23 @@ async fn main() -> anyhow::Result<()> {
         client,
         options,
         ready,
-        // The cafe worker's local activities hand projections over here.
-        workers::ingest_route(domain::ingest::ORDER, move |p: OrderProjection| {
-            let db = db_for_ingest.clone();
-            async move { db.project_order(&p).await }
-        }),
+        axum::Router::new().route(INGEST_ROUTE, axum::routing::post(ingest).with_state(db_for_ingest)),
         |_| async {},
     )
     .await
+}
+
+/// An order's projection, from the cafe worker: `204` once stored (or found stale), `503` when the
+/// view cannot take it now (the cafe worker's local activity retries).
+async fn ingest(
+    axum::extract::State(db): axum::extract::State<ViewDb>,
+    axum::Json(p): axum::Json<OrderProjection>,
+) -> axum::http::StatusCode {
+    match db.project_order(&p).await {
+        Ok(()) => axum::http::StatusCode::NO_CONTENT,
+        Err(e) => {
+            tracing::warn!(order_id = %p.order.order_id, error = %e, "cannot store a projection now");
+            axum::http::StatusCode::SERVICE_UNAVAILABLE
+        }
+    }
 }

@@ -1,12 +1,11 @@
-//! The kitchen worker: the kitchen activities on the `kitchen` queue, the automatic baristas
-//! (`KITCHEN_AUTO_BARISTAS`, `KITCHEN_BREW_MS`), and the check that every move on the board
-//! reached its order ([`workers::unheard`]).
+//! The kitchen worker: the kitchen activities on the `kitchen` queue and the automatic baristas
+//! (`KITCHEN_AUTO_BARISTAS`, `KITCHEN_BREW_MS`).
 //!
 //! Run: `cargo run --bin kitchen`.
 
-use activities::kitchen::{Heard, KitchenActivities, KitchenDb};
+use activities::kitchen::{KitchenActivities, KitchenDb};
 use clap::Parser;
-use domain::{Ticket, TicketMove, queues};
+use domain::queues;
 use platform::config::{BaristaConfig, DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig, default_health_port};
 use temporalio_sdk::WorkerOptions;
 use workers::barista::Baristas;
@@ -52,28 +51,14 @@ async fn main() -> anyhow::Result<()> {
         async move { Ok(db.ping().await?) }
     });
     let crew_client = client.clone();
-    let (tickets_db, moves_db) = (db.clone(), db.clone());
     serve(
         "kitchen",
         config.health.health_port.unwrap_or(default_health_port("kitchen")),
         client,
         options,
         ready,
-        // The cafe worker's local activities hand tickets and moves to Brewing over here.
-        workers::ingest_route(domain::ingest::TICKET, move |t: Ticket| {
-            let db = tickets_db.clone();
-            async move { db.open(&t).await }
-        })
-        .merge(workers::ingest_route(domain::ingest::MOVE, move |m: TicketMove| {
-            let db = moves_db.clone();
-            async move { db.set_status(&m.order_id, m.status, Heard::NotYet).await }
-        })),
-        move |stop| async move {
-            tokio::join!(
-                baristas.run(db.clone(), crew_client.clone(), stop.clone()),
-                workers::unheard::run(db, crew_client, stop)
-            );
-        },
+        axum::Router::new(),
+        move |stop| baristas.run(db, crew_client, stop),
     )
     .await
 }

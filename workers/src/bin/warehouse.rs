@@ -3,9 +3,9 @@
 //!
 //! Run: `cargo run --bin warehouse`.
 
-use activities::warehouse::{Reserved, WarehouseActivities, WarehouseDb};
+use activities::warehouse::{WarehouseActivities, WarehouseDb};
 use clap::Parser;
-use domain::{Reservation, queues};
+use domain::queues;
 use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig, default_health_port};
 use temporalio_sdk::WorkerOptions;
 use workers::{GRACEFUL_SHUTDOWN, patiently, readiness, serve, telemetry, temporal};
@@ -40,7 +40,6 @@ async fn main() -> anyhow::Result<()> {
         .register_activities(WarehouseActivities { db: db.clone() })
         .graceful_shutdown_period(GRACEFUL_SHUTDOWN)
         .build();
-    let ingest_db = db.clone();
     let ready = readiness(client.clone(), move || {
         let db = db.clone();
         async move { Ok(db.ping().await?) }
@@ -51,11 +50,7 @@ async fn main() -> anyhow::Result<()> {
         client,
         options,
         ready,
-        // The cafe worker's local activities hand reservations over here.
-        workers::ingest_route(domain::ingest::RESERVATION, move |r: Reservation| {
-            let db = ingest_db.clone();
-            async move { db.reserve(&r).await.map(Reserved::outcome) }
-        }),
+        axum::Router::new(),
         |_| async {},
     )
     .await
