@@ -55,10 +55,11 @@ pub struct OrderWorkflow {
     /// Grows with every change the view should see; `projected` is how far the view has got.
     revision: u64,
     projected: u64,
-    /// The history's length when an update last changed the order. That workflow task is not
-    /// recorded until it completes (it may yet be lost with its worker or the server), so the
-    /// change is projected from a later task only.
-    commanded_at: u32,
+    /// Set when an update changes the order, to the history's length in the task that accepted
+    /// it. That task is not recorded until it completes (it may yet be lost with its worker or
+    /// the server), so the change waits to be projected until the saga hears from a step in a
+    /// later task ([`OrderWorkflow::heard_from_a_step`]).
+    unrecorded_command: Option<u32>,
     /// Kitchen board moves decided by the barista's commands, not yet made by the kitchen.
     board_moves: VecDeque<OrderStatus>,
     saga_done: bool,
@@ -98,7 +99,7 @@ impl OrderWorkflow {
             stock: None,
             revision: 1,
             projected: 0,
-            commanded_at: 0,
+            unrecorded_command: None,
             board_moves: VecDeque::new(),
             saga_done: false,
             order_run: ctx.first_execution_run_id().to_owned(),
@@ -193,7 +194,7 @@ impl OrderWorkflow {
     /// accepts the update is not recorded yet: the change waits for a later task to be projected
     /// (see [`projector`]).
     fn decide(&mut self, ctx: &SyncWorkflowContext<Self>, command: &str, event: OrderEvent) {
-        self.commanded_at = ctx.history_length();
+        self.unrecorded_command = Some(ctx.history_length());
         self.decide_or_note(ctx, command, event);
     }
 
@@ -229,6 +230,14 @@ impl OrderWorkflow {
 
     fn changed(&mut self) {
         self.revision += 1;
+    }
+
+    /// The saga heard from one of its steps in the task at `history_length`: an update accepted
+    /// by an earlier task is recorded now (that task completed, or this one would not exist).
+    fn heard_from_a_step(&mut self, history_length: u32) {
+        if self.unrecorded_command.is_some_and(|at| at < history_length) {
+            self.unrecorded_command = None;
+        }
     }
 }
 

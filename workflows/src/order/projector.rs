@@ -10,6 +10,9 @@
 //! A projection never shows a decision before it is recorded: a change an update made is sent
 //! from a later workflow task than the one that accepted the update. There always is one, since
 //! every accepted command makes the saga schedule (or wait on) a step whose completion brings it.
+//! (What the projector waits for is workflow state only, never the history's length read in a
+//! condition: a condition is re-checked when something wakes it, and a query wakes it in a live
+//! task but not in replay.)
 //! Projections carry the history's length (`atEvent`), and the view keeps the projection with the
 //! highest `(atEvent, seq)`.
 
@@ -22,17 +25,16 @@ use super::{OrderWorkflow, wait};
 use crate::options;
 
 pub(super) async fn run(ctx: &WorkflowContext<OrderWorkflow>) {
-    let history = ctx.clone();
     loop {
         wait(ctx, |s| {
-            let recorded = history.history_length() > s.commanded_at;
-            (s.projected < s.revision && recorded) || s.saga_done
+            (s.projected < s.revision && s.unrecorded_command.is_none()) || s.saga_done
         })
         .await;
-        if ctx.state(|s| s.saga_done && s.projected < s.revision && history.history_length() <= s.commanded_at) {
+        if ctx.state(|s| s.saga_done && s.unrecorded_command.is_some()) {
             // The saga ended in the very task that accepted an update (a cancel that met the
             // warehouse's refusal, say): no step follows to bring a later task, so a timer does.
             ctx.timer(Duration::from_millis(1)).await;
+            ctx.state_mut(|s| s.unrecorded_command = None);
         }
         let at_event = u64::from(ctx.history_length());
         let (revision, projection, done) = ctx.state(|s| {

@@ -62,8 +62,8 @@ pub(super) async fn run(ctx: &WorkflowContext<OrderWorkflow>) -> Result<(), Acti
             let order_id = ctx.state(|s| s.order.order_id.clone());
             ctx.execute_activity(Kitchen::move_ticket, TicketMove { order_id, status }, options::kitchen())
                 .await?;
-            // This task follows the one that accepted the command: the view may now show it.
-            ctx.state_mut(OrderWorkflow::changed);
+            let history_length = ctx.history_length();
+            ctx.state_mut(|s| s.heard_from_a_step(history_length));
             continue;
         }
         for step in ctx.state(|s| s.order.compensations()) {
@@ -130,10 +130,11 @@ async fn compensate(ctx: &WorkflowContext<OrderWorkflow>, step: Compensation) ->
 
 /// Applies what a step's activity answered, and keeps the `OrderStatus` search attribute current.
 fn record(ctx: &WorkflowContext<OrderWorkflow>, f: impl FnOnce(&mut OrderWorkflow, String)) {
-    let at = now(ctx.workflow_time());
+    let (at, history_length) = (now(ctx.workflow_time()), ctx.history_length());
     let (status, published) = ctx.state_mut(|s| {
         f(s, at);
         s.changed();
+        s.heard_from_a_step(history_length);
         (s.order.status, s.published)
     });
     if status != published {
