@@ -251,13 +251,11 @@ impl Stack {
             ("KITCHEN_BREW_MS".to_owned(), c.brew_ms.to_string()),
             ("RUST_LOG".to_owned(), c.rust_log.clone()),
         ];
-        // The cafe worker hands an order's steps to the owners' health servers.
-        for owner in ["customercenter", "warehouse", "kitchen"] {
-            env.push((
-                format!("{}_INGEST_URL", owner.to_uppercase()),
-                format!("http://127.0.0.1:{}", self.health_port(owner)),
-            ));
-        }
+        // The cafe worker's projectOrder posts projections to the customercenter's health server.
+        env.push((
+            "CUSTOMERCENTER_INGEST_URL".to_owned(),
+            format!("http://127.0.0.1:{}", self.health_port("customercenter")),
+        ));
         for db in DATABASES {
             env.push((format!("{}_DATABASE_URL", db.to_uppercase()), self.postgres.url(db)));
         }

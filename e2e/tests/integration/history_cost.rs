@@ -85,7 +85,10 @@ async fn a_completed_order_runs_the_designs_steps_as_activities_of_their_owners(
     let app = TestApp::spawn().await;
     let product = app.stocked_product(10).await;
     let id = app.queued_order(&product, 1, "c-cost").await;
+    // As at the counter: the view shows the order brewing before the barista hands it over
+    // (handed over at once, the view may skip Brewing: the projector sends the newest state).
     barista(&app, &id, "start").await;
+    app.wait_for_status(&id, OrderStatus::Brewing).await;
     barista(&app, &id, "complete").await;
     app.wait_for_status(&id, OrderStatus::Completed).await;
     let events = history(&app, &id).await;
