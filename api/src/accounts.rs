@@ -9,8 +9,6 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -21,6 +19,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
 use crate::ApiError;
+use crate::passwords::{Busy, Passwords};
 use crate::sessions::SessionCache;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
@@ -128,6 +127,16 @@ pub enum SignInError {
     Store(ApiError),
 }
 
+impl From<Busy> for SignInError {
+    fn from(busy: Busy) -> Self {
+        Self::Store(busy.into())
+    }
+}
+
+/// Attempts on the anonymous routes (sign-in, sign-up) allowed per client address by default:
+/// a burst of this many, refilled at this many a minute.
+pub const ANONYMOUS_PER_MINUTE: u32 = 60;
+
 /// Sign-in attempts allowed per account name: a burst of this many, then one more per 12 s.
 pub const SIGN_IN_BURST: u32 = 5;
 
@@ -137,6 +146,11 @@ pub struct Accounts {
     key: SessionKey,
     ttl: Duration,
     sign_ins: Arc<DefaultKeyedRateLimiter<String>>,
+    /// Attempts on the anonymous routes, per client address.
+    anonymous: Arc<DefaultKeyedRateLimiter<std::net::IpAddr>>,
+    /// The header a trusted proxy puts the client's address in (none: the connection's peer).
+    client_address_header: Option<axum::http::HeaderName>,
+    passwords: Passwords,
     sessions: SessionCache,
 }
 
@@ -154,33 +168,6 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Hashing is slow on purpose (tens of milliseconds): off the async threads.
-async fn hash(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
-            .map(|h| h.to_string())
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing a password: {e}")))
-}
-
-/// Whether `password` matches `stored`; an unknown account is checked against a dummy hash so that
-/// it takes as long as a wrong password.
-async fn verify(password: String, stored: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
-        let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
-        PasswordHash::new(&stored).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-    })
-    .await
-    .unwrap_or(false)
-}
-
-/// The argon2id hash of a password nobody has (see [`verify`]).
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Vq3FHZJ2Cd2m3mM5jAVzGSuq7dW0y0SZpG1sW8Yzm3E";
-
 /// Password rules, checked before anything is stored.
 pub fn check_password(password: &str) -> Result<(), ApiError> {
     let chars = password.chars().count();
@@ -188,6 +175,13 @@ pub fn check_password(password: &str) -> Result<(), ApiError> {
         return Err(ApiError::unprocessable("password must be 8 to 128 characters"));
     }
     Ok(())
+}
+
+/// Requests that may wait for a hashing thread in the default pool; more are answered `503`.
+pub const PASSWORD_QUEUE: usize = 16;
+
+fn per_minute(n: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least one"))
 }
 
 impl Accounts {
@@ -206,8 +200,63 @@ impl Accounts {
             key,
             ttl,
             sign_ins: Arc::new(RateLimiter::keyed(quota)),
+            anonymous: Arc::new(RateLimiter::keyed(per_minute(ANONYMOUS_PER_MINUTE))),
+            client_address_header: None,
+            passwords: Passwords::start(Passwords::default_threads(), PASSWORD_QUEUE),
             sessions: SessionCache::default(),
         })
+    }
+
+    /// Hashes on `passwords` instead of the default pool; allows `per_minute_per_address`
+    /// attempts on the anonymous routes per client address, read from `client_address_header`
+    /// when a proxy the deployment trusts sets it (else the connection's peer).
+    pub fn with_limits(
+        mut self,
+        passwords: Passwords,
+        per_minute_per_address: u32,
+        client_address_header: Option<axum::http::HeaderName>,
+    ) -> Self {
+        self.passwords = passwords;
+        self.anonymous = Arc::new(RateLimiter::keyed(per_minute(per_minute_per_address)));
+        self.client_address_header = client_address_header;
+        self
+    }
+
+    /// The client's address: the last address in the trusted header (the one the proxy added),
+    /// when one is configured and present, else the connection's `peer`.
+    pub fn client_address(
+        &self,
+        peer: Option<std::net::IpAddr>,
+        headers: &axum::http::HeaderMap,
+    ) -> Option<std::net::IpAddr> {
+        let Some(header) = &self.client_address_header else {
+            return peer;
+        };
+        let forwarded = headers
+            .get_all(header)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse().ok())
+            .last();
+        forwarded.or(peer)
+    }
+
+    /// An attempt on an anonymous route from `address`: `Err` with how long to wait when that
+    /// address has made too many.
+    pub fn anonymous_attempt(&self, address: std::net::IpAddr) -> Result<(), Duration> {
+        self.anonymous.check_key(&address).map_err(|not_until| {
+            not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()))
+        })
+    }
+
+    /// Forgets the attempts of names and addresses that have been quiet long enough to be allowed
+    /// a full burst again, so the limiters' memory does not grow with every name ever tried.
+    pub fn forget_quiet_attempts(&self) {
+        self.sign_ins.retain_recent();
+        self.sign_ins.shrink_to_fit();
+        self.anonymous.retain_recent();
+        self.anonymous.shrink_to_fit();
     }
 
     /// Keeps verified sessions in memory, listening to the database's sign-outs so that a
@@ -236,8 +285,12 @@ impl Accounts {
             let stored: Option<String> = sqlx::query_scalar("SELECT password_hash FROM accounts WHERE name = 'admin'")
                 .fetch_optional(&self.pool)
                 .await?;
-            if stored.is_none() || !verify(password.to_owned(), stored).await {
-                let hashed = hash(password.to_owned()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            if stored.is_none() || !self.passwords.verify(password.to_owned(), stored).await? {
+                let hashed = self
+                    .passwords
+                    .hash(password.to_owned())
+                    .await?
+                    .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))?;
                 sqlx::query(
                     "INSERT INTO accounts (name, role, password_hash, created_at) VALUES ('admin', 'manager', $1, $2)
                      ON CONFLICT (name) DO UPDATE SET role = 'manager', password_hash = excluded.password_hash",
@@ -265,7 +318,11 @@ impl Accounts {
         if taken {
             return Ok(false);
         }
-        let hashed = hash(password.to_owned()).await?;
+        let hashed = self
+            .passwords
+            .hash(password.to_owned())
+            .await?
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing a password: {e}")))?;
         let inserted = sqlx::query(
             "INSERT INTO accounts (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (name) DO NOTHING",
@@ -311,7 +368,7 @@ impl Accounts {
             .await
             .map_err(|e| SignInError::Store(unavailable(e)))?;
         let (role, stored) = row.map_or((None, None), |(r, h)| (Role::parse(&r), Some(h)));
-        if !verify(password.to_owned(), stored).await {
+        if !self.passwords.verify(password.to_owned(), stored).await? {
             return Err(SignInError::Refused);
         }
         let role = role.ok_or(SignInError::Refused)?;
@@ -411,11 +468,6 @@ mod tests {
         for junk in ["", ".", "a.b", "a.b.c", "abc.1900000000."] {
             assert_eq!(key.verify(junk), None, "{junk:?}");
         }
-    }
-
-    #[test]
-    fn the_dummy_hash_is_a_valid_argon2id_hash() {
-        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
     }
 
     #[test]

@@ -194,18 +194,57 @@ async fn create_account(state: &AppState, name: &str, password: &str, role: Role
     Ok((StatusCode::CREATED, Json(AccountView { name, role })).into_response())
 }
 
+/// The address an anonymous request came from: the connection's peer, or, behind a proxy the
+/// configuration trusts (`COFFEESHOP_CLIENT_ADDRESS_HEADER`), the address that proxy put last
+/// in that header. `None` when neither is known (a request made in-process, in tests).
+pub struct ClientAddress(Option<std::net::IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        Ok(Self(state.accounts.client_address(peer, &parts.headers)))
+    }
+}
+
+impl ClientAddress {
+    /// Counts one attempt on an anonymous route against this address (429 beyond its limit).
+    fn attempt(&self, state: &AppState) -> Result<(), ApiError> {
+        let Some(address) = self.0 else { return Ok(()) };
+        state
+            .accounts
+            .anonymous_attempt(address)
+            .map_err(|wait| ApiError::TooManyRequests {
+                retry_after_secs: wait.as_secs().max(1),
+                from: "from your address",
+            })
+    }
+}
+
 /// Sign up as a customer. The name becomes the customer id of your orders.
 #[utoipa::path(post, path = "/auth/signup", tag = "accounts", request_body = Credentials, security(()),
     responses((status = 201, body = AccountView),
         (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "the name is taken", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 413, body = ProblemDoc, content_type = "application/problem+json"), (status = 415, body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
-async fn sign_up(State(state): State<AppState>, Body(body): Body<Credentials>) -> Result<Response, ApiError> {
+        (status = 422, body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, description = "too many attempts from this address; retry after `Retry-After`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
+async fn sign_up(
+    State(state): State<AppState>,
+    address: ClientAddress,
+    Body(body): Body<Credentials>,
+) -> Result<Response, ApiError> {
+    address.attempt(&state)?;
     create_account(&state, &body.name, &body.password, Role::Customer).await
 }
 
-/// Sign in: returns a bearer token and sets the session cookie. Repeated attempts for one name are
-/// limited (429 with `Retry-After`).
+/// Sign in: returns a bearer token and sets the session cookie. Repeated attempts for one name,
+/// and from one address, are limited (429 with `Retry-After`); while too many passwords wait to
+/// be checked, 503 with `Retry-After`.
 #[utoipa::path(post, path = "/auth/signin", tag = "accounts", request_body = Credentials, security(()),
     responses((status = 200, body = SignedIn),
         (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "wrong name or password", body = ProblemDoc, content_type = "application/problem+json"),
@@ -213,7 +252,12 @@ async fn sign_up(State(state): State<AppState>, Body(body): Body<Credentials>) -
         (status = 422, body = ProblemDoc, content_type = "application/problem+json"),
         (status = 429, description = "too many attempts; retry after `Retry-After`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
-async fn sign_in(State(state): State<AppState>, Body(body): Body<Credentials>) -> Result<Response, ApiError> {
+async fn sign_in(
+    State(state): State<AppState>,
+    address: ClientAddress,
+    Body(body): Body<Credentials>,
+) -> Result<Response, ApiError> {
+    address.attempt(&state)?;
     let name = account_name(&body.name)?;
     let session = match state.accounts.sign_in(&name, &body.password).await {
         Ok(session) => session,
@@ -227,6 +271,7 @@ async fn sign_in(State(state): State<AppState>, Body(body): Body<Credentials>) -
         Err(SignInError::TooMany(wait)) => {
             return Err(ApiError::TooManyRequests {
                 retry_after_secs: wait.as_secs().max(1),
+                from: "for this name",
             });
         }
         Err(SignInError::Store(e)) => return Err(e),

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod ops;
 pub mod orders;
 mod page;
+pub mod passwords;
 pub mod problem;
 mod sessions;
 pub mod stocks;

@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use api::accounts::{Accounts, SessionKey};
+use api::passwords::Passwords;
 use api::{AppState, Metrics, TemporalGuard, View, app};
 use clap::Parser;
 use platform::config::{DatabaseUrl, PostgresConfig, Secret, TemporalConfig};
@@ -75,6 +76,23 @@ struct Config {
         default_value_t = 1_000
     )]
     max_event_streams: usize,
+    /// Threads that hash and check passwords (argon2id, 19 MiB each); default: one for every two
+    /// cores.
+    #[arg(long, env = "COFFEESHOP_PASSWORD_THREADS", value_name = "COFFEESHOP_PASSWORD_THREADS",
+        default_value_t = api::passwords::Passwords::default_threads())]
+    password_threads: usize,
+    /// Sign-ins and sign-ups that may wait for a password thread; more are answered 503 at once.
+    #[arg(long, env = "COFFEESHOP_PASSWORD_QUEUE", value_name = "COFFEESHOP_PASSWORD_QUEUE",
+        default_value_t = api::accounts::PASSWORD_QUEUE)]
+    password_queue: usize,
+    /// Sign-in and sign-up attempts allowed per client address a minute (429 beyond).
+    #[arg(long, env = "COFFEESHOP_ANONYMOUS_PER_MINUTE", value_name = "COFFEESHOP_ANONYMOUS_PER_MINUTE",
+        default_value_t = api::accounts::ANONYMOUS_PER_MINUTE)]
+    anonymous_per_minute: u32,
+    /// The header a trusted proxy puts the client's address in (e.g. `X-Forwarded-For`); unset:
+    /// the connection's peer address. Set it only behind a proxy that overwrites it.
+    #[arg(long, env = "COFFEESHOP_CLIENT_ADDRESS_HEADER", value_name = "COFFEESHOP_CLIENT_ADDRESS_HEADER")]
+    client_address_header: Option<axum::http::HeaderName>,
     /// How long a Queued order may wait for a barista (`30m`, `90s`; `0` = no limit).
     #[arg(long, env = "KITCHEN_MAX_WAIT", value_name = "KITCHEN_MAX_WAIT", default_value = "30m",
         value_parser = |raw: &str| domain::KitchenWait::parse(raw).map_err(|e| e.problem))]
@@ -98,7 +116,19 @@ async fn main() -> anyhow::Result<()> {
             SessionKey::random()
         }
     };
-    let accounts = Accounts::connect_lazy(cafe_url.expose(), key, config.session_ttl)?;
+    let accounts = Accounts::connect_lazy(cafe_url.expose(), key, config.session_ttl)?.with_limits(
+        Passwords::start(config.password_threads, config.password_queue),
+        config.anonymous_per_minute,
+        config.client_address_header.clone(),
+    );
+    let forgetting = accounts.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            forgetting.forget_quiet_attempts();
+        }
+    });
     accounts.cache_sessions();
     // The accounts database may not be there yet: migrate (and set up `admin`) once it is.
     let (prepared, admin) = (accounts.clone(), config.admin_password.clone());
@@ -145,7 +175,7 @@ async fn main() -> anyhow::Result<()> {
         just_placed: Default::default(),
     };
     tracing::info!(addr = %listener.local_addr()?, "api listening");
-    axum::serve(listener, app(state))
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("api stopped");

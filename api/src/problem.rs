@@ -31,9 +31,10 @@ pub enum ApiError {
     /// Signed in, but not allowed to do this.
     #[error("forbidden: {detail}")]
     Forbidden { detail: String },
-    /// Too many sign-in attempts; retry after this long.
+    /// Too many sign-in attempts (`from`: "for this name", "from your address"); retry after this
+    /// long.
     #[error("too many requests")]
-    TooManyRequests { retry_after_secs: u64 },
+    TooManyRequests { retry_after_secs: u64, from: &'static str },
     /// Temporal (or the view) cannot be reached right now; try again shortly.
     #[error("unavailable: {cause:#}")]
     Unavailable {
@@ -80,6 +81,16 @@ impl ApiError {
 }
 
 /// The view (its database) could not answer: a 503, with the error chain kept for the log.
+/// Too many passwords waiting to be checked: 503, try again in a second.
+impl From<crate::passwords::Busy> for ApiError {
+    fn from(busy: crate::passwords::Busy) -> Self {
+        Self::Unavailable {
+            cause: busy.into(),
+            retry_after_secs: 1,
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         Self::Unavailable {
@@ -154,12 +165,12 @@ impl IntoResponse for ApiError {
                 response
             }
             Self::Forbidden { detail } => problem(StatusCode::FORBIDDEN, "forbidden", "Not allowed", detail),
-            Self::TooManyRequests { retry_after_secs } => {
+            Self::TooManyRequests { retry_after_secs, from } => {
                 let mut response = problem(
                     StatusCode::TOO_MANY_REQUESTS,
                     "too-many-requests",
                     "Too many attempts",
-                    format!("too many sign-in attempts for this name; retry in {retry_after_secs} s"),
+                    format!("too many sign-in attempts {from}; retry in {retry_after_secs} s"),
                 );
                 response
                     .headers_mut()

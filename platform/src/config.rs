@@ -208,10 +208,19 @@ pub struct HealthConfig {
 /// names the variable to change.
 pub async fn bind(port: u16, port_var: &str) -> anyhow::Result<tokio::net::TcpListener> {
     let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
-    tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on port {port} ({e}); set {port_var} to a free port"))
+    let listen = || {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        // A burst of clients connecting at once waits in the kernel's queue instead of being
+        // reset (the kernel caps this at `net.core.somaxconn`).
+        socket.listen(LISTEN_BACKLOG)
+    };
+    listen().map_err(|e| anyhow::anyhow!("cannot listen on port {port} ({e}); set {port_var} to a free port"))
 }
+
+/// Connections the kernel queues for a listener before the process accepts them.
+pub const LISTEN_BACKLOG: u32 = 4096;
 
 #[cfg(test)]
 mod tests {

@@ -22,6 +22,7 @@ mod page;
 mod record_histories;
 mod restock_retries;
 mod saga;
+mod signin_storm;
 mod temporal_surface;
 mod upgrade;
 mod view;
