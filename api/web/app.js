@@ -362,8 +362,19 @@ async function loadOrders() {
   const page = await api("GET", "/orders?limit=50");
   // The list holds each order's latest state; its timeline comes with the order itself.
   const full = await Promise.all(page.items.map((o) => api("GET", `/orders/${o.orderId}`)));
-  state.orders = new Map(full.map((o) => [o.orderId, o]));
+  state.orders = newest(full);
   renderOrders();
+}
+
+/// Orders read over REST, keeping any that the live stream delivered newer while the read was
+/// in flight (an order's steps can follow each other within milliseconds).
+function newest(snapshot) {
+  return new Map(
+    snapshot.map((o) => {
+      const seen = state.orders.get(o.orderId);
+      return [o.orderId, seen && seen.updatedAt > o.updatedAt ? seen : o];
+    }),
+  );
 }
 
 function renderOrders() {
@@ -411,7 +422,7 @@ async function loadKitchen() {
     api("GET", "/kitchen/tickets?status=Brewing&limit=100"),
     api("GET", "/kitchen/tickets?status=Completed&limit=10"),
   ]);
-  state.orders = new Map([...queued, ...brewing, ...completed].map((o) => [o.orderId, o]));
+  state.orders = newest([...queued, ...brewing, ...completed]);
   renderKitchen();
 }
 

@@ -28,8 +28,8 @@ impl KitchenDb {
         })
     }
 
-    /// Signalled once for each ticket this process puts on the board (`startProduction`), so that an idle barista of this process takes it at once rather than at
-    /// its next look at the board.
+    /// Signalled once for each ticket this process puts on the board (`startProduction`), so that
+    /// an idle barista of this process takes it at once rather than at its next look at the board.
     pub fn ticket_opened(&self) -> &Notify {
         &self.opened
     }
