@@ -25,5 +25,7 @@ COPY --from=build /out/ /usr/local/bin/
 USER 10001
 # The API's port; workers answer /healthz and /readyz on COFFEESHOP_HEALTH_PORT.
 EXPOSE 8080 8091
-ENV RUST_LOG=info
+# A container listens on all its interfaces (the default, 127.0.0.1, answers only the machine
+# itself); the compose file and the Kubernetes manifests decide who can reach it.
+ENV RUST_LOG=info COFFEESHOP_BIND=0.0.0.0
 CMD ["api"]

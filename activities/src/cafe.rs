@@ -18,16 +18,20 @@ use crate::customercenter::INGEST_ROUTE;
 pub struct CafeActivities {
     http: reqwest::Client,
     projections: String,
+    /// `Bearer <COFFEESHOP_INTERNAL_KEY>`: the ingest route is the cafe worker's alone.
+    authorization: String,
 }
 
 impl CafeActivities {
     /// `customercenter`: the base URL of the customercenter's health server (e.g.
-    /// `http://127.0.0.1:8093`), where it takes projections.
-    pub fn new(customercenter: &str) -> Result<Self, reqwest::Error> {
+    /// `http://127.0.0.1:8093`), where it takes projections; `authorization`: the header value
+    /// that route requires.
+    pub fn new(customercenter: &str, authorization: String) -> Result<Self, reqwest::Error> {
         Ok(Self {
             // Well inside the local activity's own timeout.
             http: reqwest::Client::builder().timeout(Duration::from_secs(1)).build()?,
             projections: format!("{}{INGEST_ROUTE}", customercenter.trim_end_matches('/')),
+            authorization,
         })
     }
 }
@@ -40,9 +44,23 @@ impl CafeActivities {
         _ctx: ActivityContext,
         p: OrderProjection,
     ) -> Result<(), ActivityError> {
-        let answer = self.http.post(&self.projections).json(&p).send().await;
+        let answer = self
+            .http
+            .post(&self.projections)
+            .header(reqwest::header::AUTHORIZATION, &self.authorization)
+            .json(&p)
+            .send()
+            .await;
         match answer.map(|r| r.status()) {
-            Ok(status) if status.is_success() => Ok(()),
+            Ok(status) if status.is_success() => {
+                tracing::info!(order_id = %p.order.order_id, status = %p.order.status, "order step projected");
+                Ok(())
+            }
+            // A configuration mistake the operator fixes; the projection waits for it.
+            Ok(reqwest::StatusCode::UNAUTHORIZED) => Err(anyhow::anyhow!(
+                "the customercenter refused this worker's COFFEESHOP_INTERNAL_KEY (the two must match)"
+            )
+            .into()),
             // The customercenter refused the projection itself: sending it again cannot help.
             Ok(status) if status.is_client_error() => Err(ActivityError::application(
                 ApplicationFailure::builder(format!("the customercenter refused the projection: {status}"))

@@ -11,8 +11,8 @@ use api::accounts::{Accounts, SessionKey};
 use api::passwords::Passwords;
 use api::{AppState, Metrics, TemporalGuard, View, app};
 use clap::Parser;
-use platform::config::{DatabaseUrl, PostgresConfig, Secret, TemporalConfig};
-use platform::{config, shutdown_signal, telemetry, temporal};
+use platform::config::{DatabaseUrl, PostgresConfig, Secret, ServeConfig, TemporalConfig};
+use platform::{shutdown_signal, telemetry, temporal};
 
 /// The API's configuration, from the environment (or the matching flags).
 #[derive(Debug, Parser)]
@@ -22,6 +22,7 @@ struct Config {
     temporal: TemporalConfig,
     #[command(flatten)]
     postgres: PostgresConfig,
+    /// The port the API and its web page listen on.
     #[arg(
         long,
         env = "COFFEESHOP_API_PORT",
@@ -29,14 +30,18 @@ struct Config {
         default_value_t = 8080
     )]
     port: u16,
-    /// The customercenter's view, which the API reads.
+    #[command(flatten)]
+    serve: ServeConfig,
+    /// The customercenter's view, which the API reads; default: the `customercenter` database
+    /// on the embedded PostgreSQL (`postgres://postgres@127.0.0.1:<COFFEESHOP_PG_PORT>/customercenter`).
     #[arg(
         long,
         env = "CUSTOMERCENTER_DATABASE_URL",
         value_name = "CUSTOMERCENTER_DATABASE_URL"
     )]
     customercenter_database_url: Option<DatabaseUrl>,
-    /// The cafe's database: accounts and sessions.
+    /// The cafe's database: accounts and sessions; default: the `cafe` database on the embedded
+    /// PostgreSQL (`postgres://postgres@127.0.0.1:<COFFEESHOP_PG_PORT>/cafe`).
     #[arg(long, env = "CAFE_DATABASE_URL", value_name = "CAFE_DATABASE_URL")]
     cafe_database_url: Option<DatabaseUrl>,
     /// The password of the first manager account, `admin` (created, or updated, at start). Unset:
@@ -103,7 +108,7 @@ struct Config {
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     telemetry::init("api");
-    let listener = config::bind(config.port, "COFFEESHOP_API_PORT").await?;
+    let listener = config.serve.bind(config.port, "COFFEESHOP_API_PORT").await?;
     let view_url = config
         .postgres
         .url("customercenter", config.customercenter_database_url.as_ref());
@@ -175,9 +180,7 @@ async fn main() -> anyhow::Result<()> {
         just_placed: Default::default(),
     };
     tracing::info!(addr = %listener.local_addr()?, "api listening");
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    platform::http::serve(listener, app(state), config.serve.limits(), shutdown_signal()).await;
     tracing::info!("api stopped");
     Ok(())
 }

@@ -249,6 +249,14 @@ pub async fn log_failures(request: axum::extract::Request, next: axum::middlewar
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        if platform::http::is_read_timeout(&rejection) {
+            return Self::Invalid {
+                status: StatusCode::REQUEST_TIMEOUT,
+                kind: "request-timeout",
+                title: "Request timeout",
+                detail: "the body stopped arriving; send the whole request again".to_owned(),
+            };
+        }
         let status = rejection.status();
         let (kind, title) = match status {
             StatusCode::PAYLOAD_TOO_LARGE => ("body-too-large", "The request body is too large"),

@@ -11,6 +11,22 @@ const VIEWS = {
 };
 const TITLES = { menu: "Menu", orders: "My orders", kitchen: "Kitchen", stock: "Stock & staff" };
 const NEEDS = { menu: "a customer", orders: "a customer", kitchen: "a barista or manager", stock: "a manager" };
+/// An order's status as a person says it.
+const STATUS_WORDS = {
+  Ordered: "Ordered",
+  StockReserved: "Stock reserved",
+  Queued: "Waiting for a barista",
+  Brewing: "Being made",
+  Completed: "Ready",
+  Rejected: "Rejected",
+  Canceled: "Canceled",
+};
+/// Why an order was rejected or canceled, as a person says it (a reason a person typed is shown as is).
+const REASON_WORDS = {
+  OutOfStock: "out of stock",
+  UnknownProduct: "not on the menu",
+  KitchenTimeout: "no barista could take it in time",
+};
 
 const state = {
   me: null, // {name, role}
@@ -69,16 +85,24 @@ async function api(method, path, body, { retry = method === "GET", key } = {}) {
     if (response.status === 401 && state.me && !path.startsWith("/auth/")) {
       signedOut("Your session has ended. Please sign in again.");
     }
-    if (response.status === 503) {
-      throw new Problem(`The shop is busy right now; please try again in a moment. (${detail(data, response)})`, 503);
-    }
-    throw new Problem(detail(data, response), response.status);
+    throw new Problem(inWords(response.status, data, path), response.status);
   }
 }
 
-function detail(data, response) {
-  if (data && typeof data.detail === "string") return data.detail;
-  return `The shop answered ${response.status} ${response.statusText}.`;
+/// What a refusal means, said to a person: never a route, a header or a status code alone.
+function inWords(status, data, path) {
+  const detail = data && typeof data.detail === "string" ? data.detail : "";
+  if (status === 401) return path === "/auth/signin" ? "That name and password do not match." : "Please sign in first.";
+  if (status === 403) return "This account may not do that.";
+  if (status === 429) return "Too many attempts from here. Please wait a minute and try again.";
+  if (status === 503) return "The shop is busy right now. Please try again in a moment.";
+  if (status === 408) return "That took too long to send. Please try again.";
+  // The API's own explanations of a request it cannot take read as sentences ("the order can no
+  // longer be canceled: …"); ones that name the protocol do not.
+  if (detail && !/\/[a-z]+\/|Authorization|Bearer|Content-Type|JSON|POST|GET/.test(detail)) {
+    return detail.charAt(0).toUpperCase() + detail.slice(1) + (/[.!?]$/.test(detail) ? "" : ".");
+  }
+  return "The shop could not do that. Please check what you entered and try again.";
 }
 
 function notice(text) {
@@ -123,6 +147,29 @@ const time = (at) => {
   const d = new Date(at);
   return el("time", { datetime: at }, d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" }));
 };
+
+/// A date and time, for what may be days old.
+const dateTime = (at) => el("time", { datetime: at }, new Date(at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" }));
+
+/// The short number a customer sees for an order (the start of its id).
+const orderNumber = (id) => id.replaceAll("-", "").slice(0, 8).toUpperCase();
+
+/// An order's status in words, with its reason.
+function statusInWords(order) {
+  const words = STATUS_WORDS[order.status] || order.status;
+  if (!order.reason) return words;
+  return `${words}: ${REASON_WORDS[order.reason] || order.reason}`;
+}
+
+/// Whether `form`'s fields are valid; if not, says what to fix in `where` (the page's own words,
+/// or the browser's for a field without them) and puts the cursor there.
+function valid(form, where) {
+  const wrong = [...form.elements].find((field) => field.willValidate && !field.checkValidity());
+  if (!wrong) return true;
+  where.textContent = wrong.dataset.problem || wrong.validationMessage;
+  wrong.focus();
+  return false;
+}
 
 /// Brings `list` to show `items` in order, keyed by `keyOf`: a node is made by `render` only for
 /// an item that is new or changed, so nothing a person is typing or clicking is replaced under
@@ -185,12 +232,15 @@ function signedOut(why = "") {
   if (why) showError(why);
 }
 
-/// Runs `handle(form, fields)` when the form `selector` is submitted (see `act`).
+/// Runs `handle(form, fields)` when the form `selector` is submitted and its fields are valid;
+/// what goes wrong is shown in the form itself (see `act`).
 function onSubmit(selector, handle) {
   $(selector).addEventListener("submit", (event) => {
     event.preventDefault();
     const form = event.target;
-    act(() => handle(form, formData(form)));
+    const where = form.querySelector(".refusal");
+    where.textContent = "";
+    if (valid(form, where)) act(() => handle(form, formData(form)), where);
   });
 }
 
@@ -334,18 +384,26 @@ function menuItem(product) {
     "form",
     {
       class: "order-form",
+      novalidate: true,
       onsubmit: (event) => {
         event.preventDefault();
+        result.className = "result refusal";
+        result.textContent = "";
+        if (!valid(form, result)) return;
         const qtyWanted = Number(form.elements.qty.value);
         act(async () => {
           const placed = await api("POST", "/orders", { productName: product, qty: qtyWanted }, { retry: true, key: crypto.randomUUID() });
-          result.textContent = `Ordered: ${qtyWanted} × ${product}.`;
+          result.className = "result confirmation";
+          result.replaceChildren(
+            `Thank you! Order ${orderNumber(placed.orderId)} is placed: ${qtyWanted} × ${product}. `,
+            el("a", { href: "#orders" }, "Follow it in My orders"),
+          );
           orderChanged(await api("GET", `/orders/${placed.orderId}`));
         }, result);
       },
     },
     el("label", { for: id }, "Quantity"),
-    el("input", { id, name: "qty", type: "number", min: 1, max: 100, value: 1, required: true }),
+    el("input", { id, name: "qty", type: "number", min: 1, max: 100, value: 1, required: true, "data-problem": "Choose a quantity from 1 to 100." }),
     el("button", { type: "submit" }, "Order"),
   );
   return el(
@@ -400,12 +458,13 @@ function orderCard(order) {
   return el(
     "li",
     { class: "card order", "data-order": order.orderId, "data-status": order.status },
-    el("h3", {}, `${order.qty} × ${order.productName}`),
-    el("p", { class: "status" }, el("span", { class: `badge ${order.status}` }, order.status), order.reason ? ` (${order.reason})` : ""),
+    el("h3", {}, `${order.qty} × ${order.productName} `, el("span", { class: "number" }, `order ${orderNumber(order.orderId)}`)),
+    el("p", { class: "meta" }, "Placed ", dateTime(order.placedAt)),
+    el("p", { class: "status" }, el("span", { class: `badge ${order.status}` }, statusInWords(order))),
     el(
       "ol",
       { class: "timeline", "aria-label": "Timeline" },
-      (order.history || []).map((step) => el("li", { "data-status": step.status }, el("span", {}, step.status), " ", time(step.at))),
+      (order.history || []).map((step) => el("li", { "data-status": step.status }, el("span", {}, STATUS_WORDS[step.status] || step.status), " ", time(step.at))),
     ),
     cancel,
     refusal,
@@ -473,7 +532,7 @@ async function loadStock() {
   state.stock = new Map(levels.map((l) => [l.productName, l.qty]));
   renderStock();
   $("#restocks").replaceChildren(
-    ...restocks.map((r) => el("li", {}, `${r.qty} × ${r.productName} `, r.startedAt ? time(r.startedAt) : "", ` (${r.status})`)),
+    ...restocks.map((r) => el("li", {}, `${r.qty} × ${r.productName} `, r.startedAt ? dateTime(r.startedAt) : "", ` (${r.status})`)),
   );
   $("#staff").replaceChildren(...staff.map((a) => el("li", {}, `${a.name} (${a.role})`)));
 }

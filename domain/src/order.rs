@@ -273,7 +273,9 @@ impl Order {
             OrderEvent::Queued => self.ticket_open = true,
             OrderEvent::Rejected(reason) => self.reason = Some(reason.as_str().to_owned()),
             OrderEvent::Canceled { reason } => self.reason = Some(reason.clone()),
-            OrderEvent::BrewingStarted | OrderEvent::Completed => {}
+            // Handed over: the ticket is done (the board records it), nothing left to withdraw.
+            OrderEvent::Completed => self.ticket_open = false,
+            OrderEvent::BrewingStarted => {}
         }
         self.status = event.target();
         self.updated_at = at.clone();
@@ -317,6 +319,17 @@ impl Order {
         } else {
             let _ = self.apply(OrderEvent::Queued, at);
         }
+    }
+
+    /// The order as the workflow will keep it once the compensations it is running now are done
+    /// (they are retried until they are): what a cancel answers, so that the answer never shows a
+    /// canceled order still holding stock or a ticket.
+    pub fn once_compensated(&self) -> Order {
+        let mut settled = self.clone();
+        for step in self.compensations() {
+            settled.compensated(step);
+        }
+        settled
     }
 
     /// Records that a compensation has been carried out.
@@ -523,6 +536,25 @@ mod tests {
             [Compensation::CancelProduction, Compensation::ReleaseStock]
         );
         assert_eq!(later.history.len(), 3, "late results add no step to the history");
+    }
+
+    #[test]
+    fn what_a_command_answers_is_the_order_as_it_will_be_kept() {
+        let mut queued = order();
+        at(&mut queued, [OrderEvent::StockReserved, OrderEvent::Queued, cancel()]);
+        assert!(queued.stock_reserved && queued.ticket_open, "compensations still to run");
+        let answer = queued.once_compensated();
+        assert_eq!(answer.status, OrderStatus::Canceled);
+        assert!(!answer.stock_reserved && !answer.ticket_open, "{answer:?}");
+        assert!(answer.compensations().is_empty());
+
+        let mut served = order();
+        at(
+            &mut served,
+            [OrderEvent::StockReserved, OrderEvent::Queued, OrderEvent::BrewingStarted, OrderEvent::Completed],
+        );
+        assert!(!served.ticket_open, "a completed order has no open ticket");
+        assert_eq!(served.once_compensated(), served);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! defined beside its `main`); the pieces they share are here. A bad value is refused at start with
 //! the variable's name; secrets (database passwords) never reach `Debug` or the logs.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 use std::str::FromStr;
 
 /// Where Temporal is: `TEMPORAL_ADDRESS` (host:port, as the CLI takes it) and `TEMPORAL_NAMESPACE`.
@@ -17,6 +18,7 @@ pub struct TemporalConfig {
         default_value = "127.0.0.1:7233"
     )]
     pub temporal_address: String,
+    /// The Temporal namespace the orders live in.
     #[arg(
         long,
         env = "TEMPORAL_NAMESPACE",
@@ -145,6 +147,7 @@ pub fn redact(url: &str) -> String {
 /// The embedded PostgreSQL's port (`COFFEESHOP_PG_PORT`), which the default database URLs use.
 #[derive(Debug, Clone, clap::Args)]
 pub struct PostgresConfig {
+    /// The embedded PostgreSQL's port, used by the default database URLs.
     #[arg(
         long,
         env = "COFFEESHOP_PG_PORT",
@@ -200,23 +203,82 @@ pub struct BaristaConfig {
 /// A worker's health port (`COFFEESHOP_HEALTH_PORT`), defaulting per service.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HealthConfig {
+    /// The port of the worker's probes (`/healthz`, `/readyz`); default 8091 warehouse, 8092
+    /// kitchen, 8093 customercenter, 8094 cafe.
     #[arg(long, env = "COFFEESHOP_HEALTH_PORT", value_name = "COFFEESHOP_HEALTH_PORT")]
     pub health_port: Option<u16>,
+    #[command(flatten)]
+    pub serve: ServeConfig,
 }
 
-/// Binds a listener on all interfaces (as containers need); a taken port gives an error that
-/// names the variable to change.
-pub async fn bind(port: u16, port_var: &str) -> anyhow::Result<tokio::net::TcpListener> {
-    let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
-    let listen = || {
-        let socket = tokio::net::TcpSocket::new_v4()?;
-        socket.set_reuseaddr(true)?;
-        socket.bind(addr)?;
-        // A burst of clients connecting at once waits in the kernel's queue instead of being
-        // reset (the kernel caps this at `net.core.somaxconn`).
-        socket.listen(LISTEN_BACKLOG)
-    };
-    listen().map_err(|e| anyhow::anyhow!("cannot listen on port {port} ({e}); set {port_var} to a free port"))
+/// Where a process listens and how long, and how much, a client may take (the server's bounds,
+/// [`crate::http`]). The API and every worker's probe port read the same variables.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeConfig {
+    /// The address to listen on: `127.0.0.1` answers this machine only; a container sets
+    /// `0.0.0.0`.
+    #[arg(
+        long,
+        env = "COFFEESHOP_BIND",
+        value_name = "COFFEESHOP_BIND",
+        default_value = "127.0.0.1"
+    )]
+    pub bind: IpAddr,
+    /// How long a client may take to send a request's head, or between two pieces of its body;
+    /// also how long an idle keep-alive connection stays open (`5s`, `500ms`).
+    #[arg(long, env = "COFFEESHOP_READ_TIMEOUT", value_name = "COFFEESHOP_READ_TIMEOUT", default_value = "5s",
+        value_parser = positive_duration)]
+    pub read_timeout: Duration,
+    /// How long a request may take from its head to its answer (`408` beyond it).
+    #[arg(long, env = "COFFEESHOP_REQUEST_TIMEOUT", value_name = "COFFEESHOP_REQUEST_TIMEOUT", default_value = "15s",
+        value_parser = positive_duration)]
+    pub request_timeout: Duration,
+    /// The largest request head (request line and headers) in bytes (`431` beyond it).
+    #[arg(
+        long,
+        env = "COFFEESHOP_MAX_HEADER_BYTES",
+        value_name = "COFFEESHOP_MAX_HEADER_BYTES",
+        default_value_t = 16 * 1024
+    )]
+    pub max_header_bytes: usize,
+}
+
+fn positive_duration(raw: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(raw) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("must be more than 0".to_owned()),
+        Err(e) => Err(format!("{e} (e.g. 5s, 500ms)")),
+    }
+}
+
+impl ServeConfig {
+    /// The server's bounds.
+    pub fn limits(&self) -> crate::http::Limits {
+        crate::http::Limits {
+            read_timeout: self.read_timeout,
+            request_timeout: self.request_timeout,
+            max_header_bytes: self.max_header_bytes,
+        }
+    }
+
+    /// Binds a listener on [`Self::bind`]; a taken port gives an error that names the variable to
+    /// change.
+    pub async fn bind(&self, port: u16, port_var: &str) -> anyhow::Result<tokio::net::TcpListener> {
+        let addr = SocketAddr::from((self.bind, port));
+        let listen = || {
+            let socket = if addr.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()?
+            } else {
+                tokio::net::TcpSocket::new_v6()?
+            };
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            // A burst of clients connecting at once waits in the kernel's queue instead of being
+            // reset (the kernel caps this at `net.core.somaxconn`).
+            socket.listen(LISTEN_BACKLOG)
+        };
+        listen().map_err(|e| anyhow::anyhow!("cannot listen on {addr} ({e}); set {port_var} to a free port"))
+    }
 }
 
 /// Connections the kernel queues for a listener before the process accepts them.

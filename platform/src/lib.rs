@@ -5,6 +5,8 @@
 
 pub mod config;
 pub mod health;
+pub mod http;
+pub mod internal;
 pub mod postgres;
 pub mod telemetry;
 pub mod temporal;

@@ -24,6 +24,9 @@ pub use tools::Tools;
 /// The worker services, in start order.
 pub const WORKERS: [&str; 4] = ["warehouse", "kitchen", "customercenter", "cafe"];
 
+/// What `make run` stocks a fresh shop with (100 each).
+pub const MENU: [&str; 5] = ["Americano", "Latte", "Cappuccino", "Espresso", "Mocha"];
+
 /// The services that own a database.
 pub const DATABASES: [&str; 4] = ["cafe", "warehouse", "kitchen", "customercenter"];
 
@@ -62,6 +65,9 @@ pub struct StackConfig {
     /// the API alone, never to the workers).
     pub admin_password: Secret,
     pub session_key: Secret,
+    /// The key of the services' internal routes (`COFFEESHOP_INTERNAL_KEY`), given to the cafe
+    /// worker, which calls the customercenter's ingest route, and to the customercenter.
+    pub internal_key: Secret,
 }
 
 /// Signs in through the API (`POST /auth/signin`) and returns the bearer token. The API sets up
@@ -167,6 +173,7 @@ impl StackConfig {
             extra_env: vec![("COFFEESHOP_ANONYMOUS_PER_MINUTE".to_owned(), "100000".to_owned())],
             admin_password: random_secret(12).into(),
             session_key: random_secret(32).into(),
+            internal_key: random_secret(32).into(),
         })
     }
 
@@ -305,7 +312,16 @@ impl Stack {
     }
 
     fn spawn_worker(&self, name: &str) -> anyhow::Result<Managed> {
-        self.spawn_service(name, &[("COFFEESHOP_HEALTH_PORT", self.health_port(name).to_string())])
+        self.spawn_service(name, &self.worker_env(name, self.health_port(name)))
+    }
+
+    /// A worker's own environment: its health port, and the internal key for the two that use it.
+    fn worker_env(&self, name: &str, health_port: u16) -> Vec<(&'static str, String)> {
+        let mut env = vec![("COFFEESHOP_HEALTH_PORT", health_port.to_string())];
+        if matches!(name, "cafe" | "customercenter") {
+            env.push(("COFFEESHOP_INTERNAL_KEY", self.config.internal_key.expose().to_owned()));
+        }
+        env
     }
 
     /// Waits for a worker's `/readyz`.
@@ -376,6 +392,28 @@ impl Stack {
         )
     }
 
+    /// Stocks the [`MENU`], 100 each, through the API (so each restock is a workflow) if the
+    /// shop has no products yet; returns whether it did.
+    pub async fn seed_menu(&self) -> anyhow::Result<bool> {
+        let http = reqwest::Client::new();
+        let token = sign_in(&http, &self.api_url(), "admin", self.config.admin_password.expose()).await?;
+        let stocks: Vec<serde_json::Value> = http.get(format!("{}/stocks", self.api_url())).send().await?.json().await?;
+        if !stocks.is_empty() {
+            return Ok(false);
+        }
+        for product in MENU {
+            let body = serde_json::json!({"productName": product, "qty": 100});
+            let r = http
+                .post(format!("{}/stocks", self.api_url()))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await?;
+            anyhow::ensure!(r.status().is_success(), "could not stock {product}: {}", r.status());
+        }
+        Ok(true)
+    }
+
     pub fn api_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.config.api_port)
     }
@@ -422,7 +460,7 @@ impl Stack {
         let port = free_port()?;
         let log = format!("{name}-{port}");
         let mut cmd = Command::new(Self::bin_dir().join(name));
-        cmd.envs(self.env()).env("COFFEESHOP_HEALTH_PORT", port.to_string());
+        cmd.envs(self.env()).envs(self.worker_env(name, port));
         let process = Managed::spawn(
             &log,
             cmd,

@@ -20,7 +20,6 @@ macro_rules! say {
     }};
 }
 
-const MENU: [&str; 5] = ["Americano", "Latte", "Cappuccino", "Espresso", "Mocha"];
 
 /// `make run`'s configuration, from the environment (or the matching flags; `--help`).
 #[derive(Debug, Parser)]
@@ -167,6 +166,8 @@ async fn run() -> anyhow::Result<()> {
             Some(k) => k.clone(),
             None => kept_secret(&dir, "session-key", 32)?,
         },
+        // Every process that uses it starts with this run: a new one each time.
+        internal_key: stack::random_secret(32).into(),
     };
     say!(
         "• starting Temporal, PostgreSQL, the workers ({}) and the API; logs in {}",
@@ -184,7 +185,8 @@ async fn run() -> anyhow::Result<()> {
     let password_from = if admin_from_env {
         "from COFFEESHOP_ADMIN_PASSWORD".to_owned()
     } else {
-        format!("kept in {}", dir.join("admin-password").display())
+        let file = dir.join("admin-password");
+        format!("kept in {}", std::fs::canonicalize(&file).unwrap_or(file).display())
     };
     say!(
         "  manager       admin / {}   ({password_from})",
@@ -200,6 +202,10 @@ async fn run() -> anyhow::Result<()> {
         stack.temporal_address
     );
     say!("  logs          {}", stack.config.logs().display());
+    say!(
+        "  settings      {} --help   (each variable with its default; the same for cafe, warehouse, kitchen, customercenter)",
+        Stack::bin_dir().join("api").display()
+    );
 
     let pids: Vec<String> = stack.pids().iter().map(|(name, pid)| format!("{name}={pid}")).collect();
     say!("  processes     {}", pids.join(" "));
@@ -297,29 +303,10 @@ fn log_supervision(stack: &Stack, line: &str) {
     }
 }
 
-/// A fresh shop opens with a menu in stock (through the API, so each restock is a workflow).
+/// A fresh shop opens with a menu in stock.
 async fn seed_menu(stack: &Stack) -> anyhow::Result<()> {
-    let http = reqwest::Client::new();
-    let token = stack::sign_in(&http, &stack.api_url(), "admin", stack.config.admin_password.expose()).await?;
-    let stocks: Vec<serde_json::Value> = http
-        .get(format!("{}/stocks", stack.api_url()))
-        .send()
-        .await?
-        .json()
-        .await?;
-    if !stocks.is_empty() {
-        return Ok(());
+    if stack.seed_menu().await? {
+        say!("• stocked the menu: {} (100 each)", stack::MENU.join(", "));
     }
-    for product in MENU {
-        let body = serde_json::json!({"productName": product, "qty": 100});
-        let r = http
-            .post(format!("{}/stocks", stack.api_url()))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await?;
-        anyhow::ensure!(r.status().is_success(), "could not stock {product}: {}", r.status());
-    }
-    say!("• stocked the menu: {} (100 each)", MENU.join(", "));
     Ok(())
 }

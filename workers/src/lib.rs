@@ -49,12 +49,13 @@ where
     })
 }
 
-/// Runs a service's worker until SIGTERM/Ctrl-C: the health server on `health_port`, the Temporal worker, and the service's own background tasks, which
+/// Runs a service's worker until SIGTERM/Ctrl-C: the health server (its port and bounds from
+/// `health`), the Temporal worker, and the service's own background tasks, which
 /// get a watch channel that turns `true` when it is time to stop. On the signal the worker stops
 /// polling and lets in-flight tasks finish (up to [`GRACEFUL_SHUTDOWN`]), then the process exits.
 pub async fn serve<B, BFut>(
     service: &'static str,
-    health_port: u16,
+    health: &config::HealthConfig,
     client: Client,
     options: WorkerOptions,
     ready: health::ReadinessCheck,
@@ -65,7 +66,9 @@ where
     B: FnOnce(watch::Receiver<bool>) -> BFut,
     BFut: Future<Output = ()> + Send + 'static,
 {
-    let listener = config::bind(health_port, HEALTH_PORT_VAR).await?;
+    let health_port = health.health_port.unwrap_or(config::default_health_port(service));
+    let listener = health.serve.bind(health_port, HEALTH_PORT_VAR).await?;
+    let limits = health.serve.limits();
     let health_addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
@@ -73,11 +76,10 @@ where
     let mut health_stop = stop_rx.clone();
     let health = tokio::spawn(async move {
         let app = health::router(ready).merge(routes);
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = health_stop.wait_for(|stop| *stop).await;
-            })
-            .await;
+        platform::http::serve(listener, app, limits, async move {
+            let _ = health_stop.wait_for(|stop| *stop).await;
+        })
+        .await;
     });
     let background = tokio::spawn(background(stop_rx));
 

@@ -205,11 +205,12 @@ fn every_deployment_has_probes_on_real_ports_resources_and_zero_downtime_rollout
             .iter()
             .filter_map(|e| e["configMapRef"]["name"].as_str().or(e["secretRef"]["name"].as_str()))
             .collect();
-        // The API alone gets its own secrets (the admin password, the session key).
-        let expected: &[&str] = if name == "api" {
-            &["coffeeshop-config", "coffeeshop-databases", "coffeeshop-api"]
-        } else {
-            &["coffeeshop-config", "coffeeshop-databases"]
+        // The API alone gets its own secrets (the admin password, the session key); the cafe and
+        // the customercenter alone the internal key.
+        let expected: &[&str] = match name {
+            "api" => &["coffeeshop-config", "coffeeshop-databases", "coffeeshop-api"],
+            "cafe" | "customercenter" => &["coffeeshop-config", "coffeeshop-databases", "coffeeshop-internal"],
+            _ => &["coffeeshop-config", "coffeeshop-databases"],
         };
         assert_eq!(from, expected, "{name}: configuration and secrets");
     }
@@ -288,5 +289,65 @@ fn configuration_keys_are_the_ones_the_code_reads() {
             setup.contains(attribute),
             "compose registers the search attribute {attribute}"
         );
+    }
+}
+
+/// The pod labels a NetworkPolicy's `podSelector` selects, among `names`.
+fn selected<'a>(policy: &Value, names: &[&'a str]) -> Vec<&'a str> {
+    let selector = &policy["spec"]["podSelector"];
+    names
+        .iter()
+        .copied()
+        .filter(|name| {
+            selector["matchLabels"]["app.kubernetes.io/name"] == *name
+                || selector["matchExpressions"].as_array().is_some_and(|all| {
+                    all.iter().any(|e| {
+                        e["key"] == "app.kubernetes.io/name"
+                            && e["operator"] == "In"
+                            && e["values"].as_array().unwrap().iter().any(|v| v == name)
+                    })
+                })
+        })
+        .collect()
+}
+
+#[test]
+fn only_the_cafe_reaches_a_worker_and_only_the_api_is_open() {
+    let all = resources();
+    let policies = of_kind(&all, "NetworkPolicy");
+    let services = ["api", "cafe", "warehouse", "kitchen", "customercenter"];
+    for service in services {
+        let governing: Vec<&&Value> = policies
+            .iter()
+            .filter(|p| selected(p, &services).contains(&service))
+            .collect();
+        assert_eq!(governing.len(), 1, "one NetworkPolicy governs {service}'s pods");
+        let ingress = governing[0]["spec"]["ingress"].as_array().unwrap();
+        match service {
+            "api" => assert!(ingress.iter().all(|rule| rule["from"].is_null()), "anyone reaches the API"),
+            "customercenter" => {
+                assert_eq!(ingress.len(), 1);
+                let from = ingress[0]["from"].as_array().unwrap();
+                assert_eq!(from.len(), 1);
+                assert_eq!(from[0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"], "cafe");
+            }
+            _ => assert!(ingress.is_empty(), "no one connects to the {service} worker"),
+        }
+    }
+    // The internal key goes to the two processes that use it, and nowhere else.
+    for d in of_kind(&all, "Deployment") {
+        let name = d["metadata"]["name"].as_str().unwrap();
+        let sources = d["spec"]["template"]["spec"]["containers"][0]["envFrom"].to_string();
+        assert_eq!(
+            sources.contains("coffeeshop-internal"),
+            matches!(name, "cafe" | "customercenter"),
+            "{name}'s secrets"
+        );
+    }
+    let compose = &yaml(&repo().join("docker-compose.yml"))[0];
+    for (name, service) in compose["services"].as_object().unwrap() {
+        for port in service["ports"].as_array().into_iter().flatten() {
+            assert!(port.as_str().unwrap().starts_with("127.0.0.1:"), "compose {name} publishes {port} on loopback only");
+        }
     }
 }

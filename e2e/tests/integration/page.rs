@@ -30,7 +30,8 @@ async fn order_from_the_menu(page: &Page, product: &str, qty: u32) -> domain::Or
     let item = format!("#menu [data-product='{product}']");
     page.fill(&format!("{item} input[name=qty]"), &qty.to_string()).await;
     page.click(&format!("{item} button")).await;
-    page.wait_text(&format!("{item} .result"), "Ordered").await;
+    let confirmation = page.wait_text(&format!("{item} .result"), "is placed").await;
+    assert!(confirmation.contains("Follow it in My orders"), "{confirmation}");
     page.click("#nav a[data-view=orders]").await;
     e2e::eventually("the new order tops My orders", || async {
         let newest = newest_order(page).await;
@@ -86,8 +87,34 @@ async fn a_customer_orders_and_watches_it_move_live_while_a_barista_works_it() {
 
     let customer = browser.open(&app.api, 1200).await;
     customer.find("#signin-form").await;
+    // Signed out, there is nothing to sign out of.
+    assert_eq!(
+        customer.run("return document.querySelector('#sign-out').offsetParent === null").await,
+        json!(true),
+        "no Sign out button while signed out"
+    );
     customer.screenshot("sign-in").await;
+    // The page's own checks and the shop's refusals are said next to the form, in words.
+    customer.fill("#signup-form [name=name]", "ada").await;
+    customer.fill("#signup-form [name=password]", "short").await;
+    customer.click("#signup-form button").await;
+    customer
+        .wait_text("#signup-form .refusal", "Choose a password of at least 8 characters.")
+        .await;
+    customer.fill("#signin-form [name=name]", "nobody").await;
+    customer.fill("#signin-form [name=password]", "not-the-password").await;
+    customer.click("#signin-form button").await;
+    customer
+        .wait_text("#signin-form .refusal", "That name and password do not match.")
+        .await;
     customer.sign_up("ada", "ada-password").await;
+    // A quantity out of range is caught on the page.
+    let item = format!("#menu [data-product='{product}']");
+    customer.fill(&format!("{item} input[name=qty]"), "0").await;
+    customer.click(&format!("{item} button")).await;
+    customer
+        .wait_text(&format!("{item} .result"), "Choose a quantity from 1 to 100.")
+        .await;
     customer
         .wait_text(&format!("#menu [data-product='{product}'] .stock"), "5 in stock")
         .await;
@@ -95,7 +122,7 @@ async fn a_customer_orders_and_watches_it_move_live_while_a_barista_works_it() {
     customer.screenshot("menu").await;
 
     let id = order_from_the_menu(&customer, &product, 2).await;
-    customer.wait_text(&format!("{} .status", card(&id)), "Queued").await;
+    customer.wait_text(&format!("{} .status", card(&id)), "Waiting for a barista").await;
     // The reservation reaches the menu too.
     customer.click("#nav a[data-view=menu]").await;
     customer
@@ -112,16 +139,20 @@ async fn a_customer_orders_and_watches_it_move_live_while_a_barista_works_it() {
     barista.find(&ticket("Brewing")).await;
     barista.wait_gone(&ticket("Queued")).await;
 
-    customer.wait_text(&format!("{} .status", card(&id)), "Brewing").await;
+    customer.wait_text(&format!("{} .status", card(&id)), "Being made").await;
     barista.click(&format!("{} button", ticket("Brewing"))).await;
     barista.find(&ticket("Completed")).await;
 
     let timeline = customer
-        .wait_text(&format!("{} .timeline", card(&id)), "Completed")
+        .wait_text(&format!("{} .timeline", card(&id)), "Ready")
         .await;
-    for status in ["Ordered", "StockReserved", "Queued", "Brewing", "Completed"] {
-        assert!(timeline.contains(status), "the timeline shows {status}: {timeline}");
+    for status in ["Ordered", "Stock reserved", "Waiting for a barista", "Being made", "Ready"] {
+        assert!(timeline.contains(status), "the timeline shows {status} in words: {timeline}");
     }
+    // The card names the order by the number the confirmation gave, with the day it was placed.
+    let number = id.to_string().replace('-', "")[..8].to_uppercase();
+    assert!(customer.text(&card(&id)).await.contains(&number), "the order's number on its card");
+    customer.wait_text(&format!("{} .meta", card(&id)), "Placed").await;
     customer.wait_gone(&format!("{} button.cancel", card(&id))).await;
     customer.screenshot("my-orders").await;
     still_not_reloaded(&customer).await;
@@ -138,19 +169,25 @@ async fn a_cancel_shows_canceled_and_a_cancel_too_late_shows_the_refusal_in_word
     let customer = customer_at_the_menu(app, &browser, "cy", &product, 10).await;
 
     let first = order_from_the_menu(&customer, &product, 1).await;
-    customer.wait_text(&format!("{} .status", card(&first)), "Queued").await;
+    customer.wait_text(&format!("{} .status", card(&first)), "Waiting for a barista").await;
     customer.click(&format!("{} button.cancel", card(&first))).await;
     customer
-        .wait_text(&format!("{} .status", card(&first)), "Canceled")
+        .wait_text(&format!("{} .status", card(&first)), "Canceled: canceled on the web page")
         .await;
     customer.wait_gone(&format!("{} button.cancel", card(&first))).await;
     app.wait_for_stock(&product, 10).await;
+
+    // More than the shop has: rejected, and the card says why in words.
+    let too_many = order_from_the_menu(&customer, &product, 11).await;
+    customer
+        .wait_text(&format!("{} .status", card(&too_many)), "Rejected: out of stock")
+        .await;
 
     // The view falls behind (its worker is down) while a barista starts the next order: the page
     // still offers Cancel, and the workflow's refusal is what the customer reads.
     let second = order_from_the_menu(&customer, &product, 1).await;
     customer
-        .wait_text(&format!("{} .status", card(&second)), "Queued")
+        .wait_text(&format!("{} .status", card(&second)), "Waiting for a barista")
         .await;
     mark_no_reload(&customer).await;
     app.stack.kill("customercenter");
@@ -166,7 +203,7 @@ async fn a_cancel_shows_canceled_and_a_cancel_too_late_shows_the_refusal_in_word
     // When the view catches up, so does the page.
     app.stack.restart("customercenter").await.unwrap();
     customer
-        .wait_text(&format!("{} .status", card(&second)), "Brewing")
+        .wait_text(&format!("{} .status", card(&second)), "Being made")
         .await;
     still_not_reloaded(&customer).await;
     customer.close().await;
@@ -260,10 +297,10 @@ async fn the_page_says_the_shop_is_busy_retries_and_follows_a_restarted_api() {
     customer.wait_text("#notice", "busy").await;
     customer.screenshot("busy").await;
     app.stack.start_temporal().await.unwrap();
-    customer.wait_text(&format!("{item} .result"), "Ordered").await;
+    customer.wait_text(&format!("{item} .result"), "is placed").await;
     customer.click("#nav a[data-view=orders]").await;
     let id = newest_order(&customer).await;
-    customer.wait_text(&format!("{} .status", card(&id)), "Queued").await;
+    customer.wait_text(&format!("{} .status", card(&id)), "Waiting for a barista").await;
 
     // The API restarts: the live stream reconnects by itself and the page follows again.
     app.stack.respawn_api().await.unwrap();
@@ -274,7 +311,7 @@ async fn the_page_says_the_shop_is_busy_retries_and_follows_a_restarted_api() {
     .await;
     let started = app.post(&format!("/kitchen/tickets/{id}/start"), json!({})).await;
     assert_eq!(started.status(), StatusCode::OK);
-    customer.wait_text(&format!("{} .status", card(&id)), "Brewing").await;
+    customer.wait_text(&format!("{} .status", card(&id)), "Being made").await;
     still_not_reloaded(&customer).await;
     customer.close().await;
 }
@@ -289,7 +326,7 @@ async fn a_barista_and_a_customer_whose_commands_meet_temporal_away_see_them_sen
     let to_complete = order_from_the_menu(&customer, &product, 1).await;
     let to_cancel = order_from_the_menu(&customer, &product, 1).await;
     customer
-        .wait_text(&format!("{} .status", card(&to_cancel)), "Queued")
+        .wait_text(&format!("{} .status", card(&to_cancel)), "Waiting for a barista")
         .await;
     app.wait_for_status(&to_complete, OrderStatus::Queued).await;
     let started = app

@@ -84,6 +84,8 @@ async fn the_cli_queries_updates_signals_and_filters_orders_as_typed() {
         ])
         .await;
     assert!(ok, "{out}");
+    // The CLI prints the answer as a Go map.
+    assert!(out.contains("status:Completed") && out.contains("ticketOpen:false"), "{out}");
     let done = app.wait_for_status(&id, OrderStatus::Completed).await;
     assert_eq!(done.history.len(), 5);
 }
@@ -112,6 +114,10 @@ async fn a_cancel_update_from_the_cli_cancels_with_the_reason_given() {
 
     let (ok, out) = cancel_from_cli(&app, &format!("order-{id}")).await;
     assert!(ok, "{out}");
+    // The answer is the order as it will be kept: nothing held once the compensations are done.
+    for field in ["status:Canceled", "stockReserved:false", "ticketOpen:false"] {
+        assert!(out.contains(field), "{field} in {out}");
+    }
     let order = app.wait_for_status(&id, OrderStatus::Canceled).await;
     assert_eq!(order.reason.as_deref(), Some("changed my mind"));
     app.wait_for_stock(&product, 10).await;

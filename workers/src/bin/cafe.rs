@@ -7,6 +7,7 @@ use activities::cafe::CafeActivities;
 use clap::Parser;
 use domain::queues;
 use platform::config::{HealthConfig, TemporalConfig, default_health_port};
+use platform::internal::InternalKeyConfig;
 use temporalio_sdk::WorkerOptions;
 use workers::{GRACEFUL_SHUTDOWN, readiness, serve, telemetry, temporal};
 use workflows::OrderWorkflow;
@@ -22,6 +23,9 @@ struct Config {
     #[arg(long, env = "CUSTOMERCENTER_INGEST_URL", value_name = "CUSTOMERCENTER_INGEST_URL",
         default_value_t = format!("http://127.0.0.1:{}", default_health_port("customercenter")))]
     customercenter_ingest_url: String,
+    /// The key the customercenter's ingest route requires.
+    #[command(flatten)]
+    internal: InternalKeyConfig,
 }
 
 #[tokio::main]
@@ -31,14 +35,14 @@ async fn main() -> anyhow::Result<()> {
     let client = temporal::connect(&config.temporal).await?;
     let options = WorkerOptions::new(queues::CAFE)
         .register_workflow::<OrderWorkflow>()?
-        .register_activities(CafeActivities::new(&config.customercenter_ingest_url)?)
+        .register_activities(CafeActivities::new(&config.customercenter_ingest_url, config.internal.authorization())?)
         .graceful_shutdown_period(GRACEFUL_SHUTDOWN)
         .build();
     // The cafe keeps its orders in Temporal itself (the workflow is the order's record).
     let ready = readiness(client.clone(), || async { Ok(()) });
     serve(
         "cafe",
-        config.health.health_port.unwrap_or(default_health_port("cafe")),
+        &config.health,
         client,
         options,
         ready,

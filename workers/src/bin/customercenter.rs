@@ -7,7 +7,8 @@
 use activities::customercenter::{CustomerCenterActivities, INGEST_ROUTE, ViewDb};
 use clap::Parser;
 use domain::{OrderProjection, queues};
-use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig, default_health_port};
+use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig};
+use platform::internal::{InternalKeyConfig, require_key};
 use temporalio_sdk::WorkerOptions;
 use workers::{GRACEFUL_SHUTDOWN, patiently, readiness, serve, telemetry, temporal};
 
@@ -20,13 +21,17 @@ struct Config {
     health: HealthConfig,
     #[command(flatten)]
     postgres: PostgresConfig,
-    /// This service's database.
+    /// This service's database; default:
+    /// `postgres://postgres@127.0.0.1:<COFFEESHOP_PG_PORT>/customercenter` (the embedded PostgreSQL).
     #[arg(
         long,
         env = "CUSTOMERCENTER_DATABASE_URL",
         value_name = "CUSTOMERCENTER_DATABASE_URL"
     )]
     database_url: Option<DatabaseUrl>,
+    /// The key the ingest route requires of its caller, the cafe worker.
+    #[command(flatten)]
+    internal: InternalKeyConfig,
 }
 
 #[tokio::main]
@@ -50,14 +55,15 @@ async fn main() -> anyhow::Result<()> {
     });
     serve(
         "customercenter",
-        config
-            .health
-            .health_port
-            .unwrap_or(default_health_port("customercenter")),
+        &config.health,
         client,
         options,
         ready,
-        axum::Router::new().route(INGEST_ROUTE, axum::routing::post(ingest).with_state(db_for_ingest)),
+        // The probes are open to anyone who reaches the port; the ingest route only to the cafe
+        // worker.
+        axum::Router::new()
+            .route(INGEST_ROUTE, axum::routing::post(ingest).with_state(db_for_ingest))
+            .route_layer(axum::middleware::from_fn_with_state(config.internal.clone(), require_key)),
         |_| async {},
     )
     .await
@@ -70,7 +76,10 @@ async fn ingest(
     axum::Json(p): axum::Json<OrderProjection>,
 ) -> axum::http::StatusCode {
     match db.project_order(&p).await {
-        Ok(()) => axum::http::StatusCode::NO_CONTENT,
+        Ok(()) => {
+            tracing::info!(order_id = %p.order.order_id, status = %p.order.status, "order step in the view");
+            axum::http::StatusCode::NO_CONTENT
+        }
         Err(e) => {
             tracing::warn!(order_id = %p.order.order_id, error = %e, "cannot store a projection now");
             axum::http::StatusCode::SERVICE_UNAVAILABLE

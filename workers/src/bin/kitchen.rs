@@ -6,7 +6,7 @@
 use activities::kitchen::{KitchenActivities, KitchenDb};
 use clap::Parser;
 use domain::queues;
-use platform::config::{BaristaConfig, DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig, default_health_port};
+use platform::config::{BaristaConfig, DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig};
 use temporalio_sdk::WorkerOptions;
 use workers::barista::Baristas;
 use workers::{GRACEFUL_SHUTDOWN, patiently, readiness, serve, telemetry, temporal};
@@ -20,7 +20,8 @@ struct Config {
     health: HealthConfig,
     #[command(flatten)]
     postgres: PostgresConfig,
-    /// This service's database.
+    /// This service's database; default: `postgres://postgres@127.0.0.1:<COFFEESHOP_PG_PORT>/kitchen`
+    /// (the embedded PostgreSQL).
     #[arg(long, env = "KITCHEN_DATABASE_URL", value_name = "KITCHEN_DATABASE_URL")]
     database_url: Option<DatabaseUrl>,
     #[command(flatten)]
@@ -53,7 +54,7 @@ async fn main() -> anyhow::Result<()> {
     let crew_client = client.clone();
     serve(
         "kitchen",
-        config.health.health_port.unwrap_or(default_health_port("kitchen")),
+        &config.health,
         client,
         options,
         ready,

@@ -6,7 +6,7 @@
 use activities::warehouse::{WarehouseActivities, WarehouseDb};
 use clap::Parser;
 use domain::queues;
-use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig, default_health_port};
+use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig};
 use temporalio_sdk::WorkerOptions;
 use workers::{GRACEFUL_SHUTDOWN, patiently, readiness, serve, telemetry, temporal};
 use workflows::RestockWorkflow;
@@ -20,7 +20,8 @@ struct Config {
     health: HealthConfig,
     #[command(flatten)]
     postgres: PostgresConfig,
-    /// This service's database (`postgres://…` or `sqlite://…`).
+    /// This service's database (`postgres://…` or `sqlite://…`); default:
+    /// `postgres://postgres@127.0.0.1:<COFFEESHOP_PG_PORT>/warehouse` (the embedded PostgreSQL).
     #[arg(long, env = "WAREHOUSE_DATABASE_URL", value_name = "WAREHOUSE_DATABASE_URL")]
     database_url: Option<DatabaseUrl>,
 }
@@ -46,7 +47,7 @@ async fn main() -> anyhow::Result<()> {
     });
     serve(
         "warehouse",
-        config.health.health_port.unwrap_or(default_health_port("warehouse")),
+        &config.health,
         client,
         options,
         ready,

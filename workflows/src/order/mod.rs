@@ -138,13 +138,13 @@ impl OrderWorkflow {
         })?)
     }
 
-    /// Cancels the order (refused once brewing has begun) and returns it; the compensations run
-    /// right after, in the background of the workflow.
+    /// Cancels the order (refused once brewing has begun) and returns it as it will be kept: the
+    /// compensations run right after, in the background of the workflow, until they are done.
     #[update(name = "cancel")]
     pub fn cancel(&mut self, ctx: &mut SyncWorkflowContext<Self>, request: CancelRequest) -> Order {
         let reason = request.reason();
         self.decide(ctx, "cancel", OrderEvent::Canceled { reason });
-        self.order.clone()
+        self.order.once_compensated()
     }
 
     #[signal(name = "cancel")]
