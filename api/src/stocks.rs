@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use domain::{ProductName, Restock, RestockQuantity, queues, restock_workflow_id};
+use domain::{Price, ProductName, Restock, RestockQuantity, queues, restock_workflow_id};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use temporalio_client::errors::WorkflowStartError;
@@ -43,6 +43,9 @@ async fn levels(State(state): State<AppState>) -> Result<Json<Vec<StockView>>, A
 pub struct RestockBody {
     pub product_name: String,
     pub qty: i64,
+    /// The product's new price per unit, e.g. `"3.50"`; absent: the price stays as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,6 +55,9 @@ pub struct Restocked {
     /// The level after this restock; absent while the restock is still in progress (202).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qty: Option<i64>,
+    /// The product's price per unit after this restock, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
     pub workflow_id: String,
 }
 
@@ -84,10 +90,12 @@ async fn restock(
         restock_id: keyed.unwrap_or_else(Uuid::now_v7).to_string(),
         product_name: ProductName::parse(&body.product_name)?,
         qty: RestockQuantity::parse(body.qty)?,
+        price: body.price.as_deref().map(Price::parse).transpose()?,
     };
     let request = RestockBody {
         product_name: input.product_name.to_string(),
         qty: i64::from(input.qty.get()),
+        price: input.price.map(|p| p.to_string()),
     };
     let workflow_id = restock_workflow_id(&input.restock_id);
     let mut memo = MemoValues::new();
@@ -137,6 +145,7 @@ async fn restock(
     let body = Restocked {
         product_name: level.product_name.to_string(),
         qty: Some(level.qty),
+        price: level.price.map(|p| p.to_string()),
         workflow_id,
     };
     Ok((status, Json(body)).into_response())
@@ -215,6 +224,7 @@ fn in_progress(request: &RestockBody, workflow_id: String) -> Response {
     let body = Restocked {
         product_name: request.product_name.clone(),
         qty: None,
+        price: request.price.clone(),
         workflow_id,
     };
     (

@@ -1,7 +1,7 @@
 //! How the API shows what the customercenter view holds (the queries themselves live with the
 //! view's schema, in the `view` crate).
 
-use domain::order_workflow_id;
+use domain::{Price, order_workflow_id};
 use serde::Serialize;
 
 pub use view::{Cursor, View};
@@ -20,6 +20,9 @@ pub struct OrderView {
     pub reason: Option<String>,
     pub placed_at: String,
     pub updated_at: String,
+    /// What the order costs (`"7.00"`), once the warehouse has reserved it at a price.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<Step>>,
 }
@@ -42,6 +45,7 @@ impl From<view::OrderRow> for OrderView {
             reason: r.reason,
             placed_at: r.placed_at,
             updated_at: r.updated_at,
+            total: r.total_cents.map(|c| Price::from_cents(c).to_string()),
             history: r.history.map(|steps| {
                 steps
                     .into_iter()
@@ -57,6 +61,7 @@ impl From<view::OrderRow> for OrderView {
 
 impl From<domain::Order> for OrderView {
     fn from(o: domain::Order) -> Self {
+        let total = o.total().map(|p| p.to_string());
         Self {
             workflow_id: order_workflow_id(&o.order_id),
             order_id: o.order_id.to_string(),
@@ -65,6 +70,7 @@ impl From<domain::Order> for OrderView {
             qty: o.qty.get() as i32,
             status: o.status.to_string(),
             reason: o.reason,
+            total,
             placed_at: o.placed_at,
             updated_at: o.updated_at,
             history: Some(
@@ -85,6 +91,9 @@ impl From<domain::Order> for OrderView {
 pub struct StockView {
     pub product_name: String,
     pub qty: i64,
+    /// The price of one unit (`"3.50"`); absent while the manager has set none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
 }
 
 impl From<view::StockRow> for StockView {
@@ -92,6 +101,7 @@ impl From<view::StockRow> for StockView {
         Self {
             product_name: r.product_name,
             qty: r.qty,
+            price: r.price_cents.map(|c| Price::from_cents(c).to_string()),
         }
     }
 }

@@ -32,6 +32,7 @@ const state = {
   me: null, // {name, role}
   orders: new Map(), // id -> order (a customer's own, or the kitchen board's)
   stock: new Map(), // product -> qty
+  prices: new Map(), // product -> price of one unit ("3.50"), for those that have one
   events: null,
 };
 
@@ -348,16 +349,32 @@ function orderChanged(order) {
 
 function stockChanged(level) {
   state.stock.set(level.productName, level.qty);
+  if (level.price) state.prices.set(level.productName, level.price);
   if (state.me.role === "customer") renderMenu();
   else renderStock();
 }
 
 // ---- the customer: menu and orders ---------------------------------------------------------------
 
-async function loadMenu() {
-  const levels = await api("GET", "/stocks");
+/// Cents as the shop writes an amount ("3.50").
+const money = (cents) => `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, "0")}`;
+const cents = (amount) => Math.round(Number(amount) * 100);
+
+function keepLevels(levels) {
   state.stock = new Map(levels.map((l) => [l.productName, l.qty]));
+  state.prices = new Map(levels.filter((l) => l.price).map((l) => [l.productName, l.price]));
+}
+
+async function loadMenu() {
+  keepLevels(await api("GET", "/stocks"));
   renderMenu();
+}
+
+/// What `qty` of `product` costs, in words ("Total 7.00"), or nothing while it has no price.
+function totalFor(product, qty) {
+  const price = state.prices.get(product);
+  if (!price || !(qty >= 1 && qty <= 100)) return "";
+  return `Total ${money(cents(price) * qty)}`;
 }
 
 function renderMenu() {
@@ -370,6 +387,8 @@ function renderMenu() {
     const soldOut = qty <= 0;
     item.classList.toggle("sold-out", soldOut);
     item.querySelector(".stock").textContent = soldOut ? "Sold out" : `${qty} in stock`;
+    item.querySelector(".price").textContent = state.prices.get(product) || "";
+    item.querySelector(".total").textContent = totalFor(product, Number(item.querySelector("input").value));
     item.querySelector("input").disabled = soldOut;
     item.querySelector("button").disabled = soldOut;
     item.querySelector("button").textContent = soldOut ? "Sold out" : "Order";
@@ -403,13 +422,24 @@ function menuItem(product) {
       },
     },
     el("label", { for: id }, "Quantity"),
-    el("input", { id, name: "qty", type: "number", min: 1, max: 100, value: 1, required: true, "data-problem": "Choose a quantity from 1 to 100." }),
+    el("input", {
+      id,
+      name: "qty",
+      type: "number",
+      min: 1,
+      max: 100,
+      value: 1,
+      required: true,
+      "data-problem": "Choose a quantity from 1 to 100.",
+      oninput: () => (form.parentElement.querySelector(".total").textContent = totalFor(product, Number(form.elements.qty.value))),
+    }),
     el("button", { type: "submit" }, "Order"),
+    el("span", { class: "total", "aria-live": "polite" }),
   );
   return el(
     "li",
     { class: "card product", "data-product": product },
-    el("h3", { class: "name" }, product),
+    el("h3", { class: "name" }, product, " ", el("span", { class: "price" })),
     el("p", { class: "stock" }),
     form,
     result,
@@ -459,7 +489,7 @@ function orderCard(order) {
     "li",
     { class: "card order", "data-order": order.orderId, "data-status": order.status },
     el("h3", {}, `${order.qty} × ${order.productName} `, el("span", { class: "number" }, `order ${orderNumber(order.orderId)}`)),
-    el("p", { class: "meta" }, "Placed ", dateTime(order.placedAt)),
+    el("p", { class: "meta" }, "Placed ", dateTime(order.placedAt), order.total ? ` · Total ${order.total}` : ""),
     el("p", { class: "status" }, el("span", { class: `badge ${order.status}` }, statusInWords(order))),
     el(
       "ol",
@@ -529,7 +559,7 @@ function ticketCard(order) {
 
 async function loadStock() {
   const [levels, restocks, staff] = await Promise.all([api("GET", "/stocks"), api("GET", "/stocks/restocks"), api("GET", "/staff")]);
-  state.stock = new Map(levels.map((l) => [l.productName, l.qty]));
+  keepLevels(levels);
   renderStock();
   $("#restocks").replaceChildren(
     ...restocks.map((r) => el("li", {}, `${r.qty} × ${r.productName} `, r.startedAt ? dateTime(r.startedAt) : "", ` (${r.status})`)),
@@ -540,14 +570,17 @@ async function loadStock() {
 function renderStock() {
   const items = [...state.stock.entries()].sort(([a], [b]) => a.localeCompare(b));
   reconcile($("#stock-table tbody"), items, ([product]) => product, ([product, qty]) =>
-    el("tr", { "data-product": product }, el("th", { scope: "row" }, product), el("td", { class: "num" }, String(qty))),
-  );
+    el("tr", { "data-product": product }, el("th", { scope: "row" }, product), el("td", { class: "num" }, String(qty)), el("td", { class: "num" }, state.prices.get(product) || "–")),
+  (item) => JSON.stringify([...item, state.prices.get(item[0])]));
   reconcile($("#product-names"), items, ([product]) => product, ([product]) => el("option", { value: product }), ([p]) => p);
 }
 
 onSubmit("#restock-form", async (form, body) => {
-  await api("POST", "/stocks", { productName: body.productName, qty: Number(body.qty) }, { retry: true, key: crypto.randomUUID() });
+  const restock = { productName: body.productName, qty: Number(body.qty) };
+  if (body.price) restock.price = body.price;
+  await api("POST", "/stocks", restock, { retry: true, key: crypto.randomUUID() });
   form.elements.productName.value = "";
+  form.elements.price.value = "";
   await loadStock();
   notice(`Restocked ${body.productName}.`);
 });

@@ -8,7 +8,7 @@ use temporalio_common::ActivityError;
 use temporalio_macros::activity_definitions;
 
 use crate::order::Order;
-use crate::values::{CustomerId, OrderId, ProductName, Quantity, RestockQuantity};
+use crate::values::{CustomerId, OrderId, Price, ProductName, Quantity, RestockQuantity};
 
 /// Task queues, one per service: a service's worker polls only its own.
 pub mod queues {
@@ -227,6 +227,9 @@ pub struct Restock {
     pub restock_id: String,
     pub product_name: ProductName,
     pub qty: RestockQuantity,
+    /// The product's new price per unit, if this restock sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Price>,
 }
 
 /// A product's stock after a change. `version` grows with every change of that product, so the
@@ -237,6 +240,10 @@ pub struct StockLevel {
     pub product_name: ProductName,
     pub qty: i64,
     pub version: i64,
+    /// The price of one unit (for a reservation: the price it was taken at); `None` until the
+    /// manager sets one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Price>,
 }
 
 /// `reserveStock`'s input.

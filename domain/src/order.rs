@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use crate::values::{CustomerId, OrderId, ProductName, Quantity};
+use crate::values::{CustomerId, OrderId, Price, ProductName, Quantity};
 
 /// A point in time as the history shows it: RFC 3339, UTC, milliseconds.
 pub fn timestamp(t: std::time::SystemTime) -> String {
@@ -178,6 +178,10 @@ pub struct Order {
     pub ticket_open: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored: Vec<IgnoredCommand>,
+    /// The price of one unit, as the warehouse reserved it (`None` before, or if the product has
+    /// no price).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_price: Option<Price>,
 }
 
 impl Order {
@@ -203,6 +207,7 @@ impl Order {
             }],
             stock_reserved: false,
             ticket_open: false,
+            unit_price: None,
             ignored: Vec::new(),
         }
     }
@@ -284,6 +289,11 @@ impl Order {
             at,
         });
         Ok(())
+    }
+
+    /// What the order costs, once the warehouse has reserved it at a price.
+    pub fn total(&self) -> Option<Price> {
+        self.unit_price.map(|unit| unit.times(self.qty.get()))
     }
 
     /// What a cancel must undo, in the order to undo it: the kitchen ticket first, then the stock

@@ -158,9 +158,69 @@ impl RestockQuantity {
     }
 }
 
+/// A price in cents: what one unit of a product costs (set by the manager with a restock), and
+/// what an order costs. Shown and typed as a decimal with two places (`3.50`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Price(i64);
+
+impl Price {
+    /// 10,000.00: no drink costs more.
+    pub const MAX_CENTS: i64 = 1_000_000;
+
+    pub fn from_cents(cents: i64) -> Self {
+        Self(cents)
+    }
+
+    pub fn cents(self) -> i64 {
+        self.0
+    }
+
+    /// `3.5`, `3.50` or `4`: at most two decimal places, from 0 to 10,000.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let invalid = || InvalidValue::new("price", "must be an amount like 3.50 (from 0 to 10000, at most two decimals)");
+        let raw = raw.trim();
+        let (whole, fraction) = raw.split_once('.').unwrap_or((raw, "0"));
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(whole) || !digits(fraction) || fraction.len() > 2 || whole.len() > 6 {
+            return Err(invalid());
+        }
+        let whole: i64 = whole.parse().map_err(|_| invalid())?;
+        let cents = format!("{fraction:0<2}").parse::<i64>().map_err(|_| invalid())?;
+        let total = whole * 100 + cents;
+        if total > Self::MAX_CENTS {
+            return Err(invalid());
+        }
+        Ok(Self(total))
+    }
+
+    /// The price of `qty` units.
+    pub fn times(self, qty: u32) -> Self {
+        Self(self.0 * i64::from(qty))
+    }
+}
+
+impl fmt::Display for Price {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prices_are_typed_and_shown_with_two_decimals() {
+        for (raw, cents, shown) in [("3.5", 350, "3.50"), ("3.50", 350, "3.50"), ("4", 400, "4.00"), ("0.05", 5, "0.05")] {
+            let price = Price::parse(raw).unwrap();
+            assert_eq!((price.cents(), price.to_string().as_str()), (cents, shown), "{raw}");
+        }
+        assert_eq!(Price::parse("2.25").unwrap().times(3).to_string(), "6.75");
+        for bad in ["", "-1", "3.505", "3,50", "abc", "1.", ".5", "10000.01", "1e3"] {
+            assert_eq!(Price::parse(bad).unwrap_err().field, "price", "{bad:?}");
+        }
+    }
 
     #[test]
     fn a_product_name_is_trimmed_and_keeps_its_case() {

@@ -24,8 +24,14 @@ pub use tools::Tools;
 /// The worker services, in start order.
 pub const WORKERS: [&str; 4] = ["warehouse", "kitchen", "customercenter", "cafe"];
 
-/// What `make run` stocks a fresh shop with (100 each).
-pub const MENU: [&str; 5] = ["Americano", "Latte", "Cappuccino", "Espresso", "Mocha"];
+/// What `make run` stocks a fresh shop with (100 each), and at what price.
+pub const MENU: [(&str, &str); 5] = [
+    ("Americano", "3.00"),
+    ("Latte", "3.50"),
+    ("Cappuccino", "3.50"),
+    ("Espresso", "2.50"),
+    ("Mocha", "4.00"),
+];
 
 /// The services that own a database.
 pub const DATABASES: [&str; 4] = ["cafe", "warehouse", "kitchen", "customercenter"];
@@ -401,8 +407,8 @@ impl Stack {
         if !stocks.is_empty() {
             return Ok(false);
         }
-        for product in MENU {
-            let body = serde_json::json!({"productName": product, "qty": 100});
+        for (product, price) in MENU {
+            let body = serde_json::json!({"productName": product, "qty": 100, "price": price});
             let r = http
                 .post(format!("{}/stocks", self.api_url()))
                 .bearer_auth(&token)

@@ -306,7 +306,8 @@ fn log_supervision(stack: &Stack, line: &str) {
 /// A fresh shop opens with a menu in stock.
 async fn seed_menu(stack: &Stack) -> anyhow::Result<()> {
     if stack.seed_menu().await? {
-        say!("• stocked the menu: {} (100 each)", stack::MENU.join(", "));
+        let menu: Vec<String> = stack::MENU.iter().map(|(product, price)| format!("{product} {price}")).collect();
+        say!("• stocked the menu: {} (100 each)", menu.join(", "));
     }
     Ok(())
 }

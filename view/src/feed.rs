@@ -61,6 +61,8 @@ fn parse(n: &PgNotification) -> Option<Announcement> {
     struct Level {
         product_name: String,
         qty: i64,
+        #[serde(default)]
+        price_cents: Option<i64>,
     }
     match n.channel() {
         ORDERS => OrderId::parse(n.payload()).ok().map(Announcement::Order),
@@ -69,6 +71,7 @@ fn parse(n: &PgNotification) -> Option<Announcement> {
             Some(Announcement::Stock(StockRow {
                 product_name: level.product_name,
                 qty: level.qty,
+                price_cents: level.price_cents,
             }))
         }
         _ => None,

@@ -60,11 +60,11 @@ impl ViewDb {
 
 async fn upsert_order(tx: &mut Transaction<'_, Postgres>, o: &Order, at_event: u64) -> sqlx::Result<()> {
     let newest = sqlx::query(
-        "INSERT INTO orders (order_id, customer_id, product_name, qty, status, reason, seq, placed_at, updated_at, at_event)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        "INSERT INTO orders (order_id, customer_id, product_name, qty, status, reason, seq, placed_at, updated_at, at_event, total_cents)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (order_id) DO UPDATE
          SET status = excluded.status, reason = excluded.reason, seq = excluded.seq, updated_at = excluded.updated_at,
-             at_event = excluded.at_event
+             at_event = excluded.at_event, total_cents = excluded.total_cents
          WHERE (orders.at_event, orders.seq) <= (excluded.at_event, excluded.seq)",
     )
     .bind(o.order_id.as_str())
@@ -77,6 +77,7 @@ async fn upsert_order(tx: &mut Transaction<'_, Postgres>, o: &Order, at_event: u
     .bind(&o.placed_at)
     .bind(&o.updated_at)
     .bind(at_event as i64)
+    .bind(o.total().map(domain::Price::cents))
     .execute(&mut **tx)
     .await?
     .rows_affected()
@@ -109,13 +110,15 @@ async fn upsert_order(tx: &mut Transaction<'_, Postgres>, o: &Order, at_event: u
 
 async fn upsert_stock(tx: &mut Transaction<'_, Postgres>, s: &StockLevel) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO stock (product_name, qty, version) VALUES ($1, $2, $3)
-         ON CONFLICT (product_name) DO UPDATE SET qty = excluded.qty, version = excluded.version
+        "INSERT INTO stock (product_name, qty, version, price_cents) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (product_name) DO UPDATE SET qty = excluded.qty, version = excluded.version,
+             price_cents = COALESCE(excluded.price_cents, stock.price_cents)
          WHERE stock.version < excluded.version",
     )
     .bind(s.product_name.as_str())
     .bind(s.qty)
     .bind(s.version)
+    .bind(s.price.map(domain::Price::cents))
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -15,6 +15,8 @@ pub struct OrderRow {
     pub reason: Option<String>,
     pub placed_at: String,
     pub updated_at: String,
+    /// What the order costs in cents, once reserved at a price.
+    pub total_cents: Option<i64>,
     /// Every step in sequence order: read by [`View::order`], not by the list queries.
     #[sqlx(skip)]
     pub history: Option<Vec<Step>>,
@@ -31,6 +33,8 @@ pub struct Step {
 pub struct StockRow {
     pub product_name: String,
     pub qty: i64,
+    /// The price of one unit in cents; `None` while the manager has set none.
+    pub price_cents: Option<i64>,
 }
 
 /// Where a page of a customer's orders ends: the last row's sort key.
@@ -66,7 +70,7 @@ impl Cursor {
     }
 }
 
-const ORDER_COLUMNS: &str = "order_id, customer_id, product_name, qty, status, reason, placed_at, updated_at";
+const ORDER_COLUMNS: &str = "order_id, customer_id, product_name, qty, status, reason, placed_at, updated_at, total_cents";
 
 #[derive(Clone, Debug)]
 pub struct View {
@@ -156,7 +160,7 @@ impl View {
     }
 
     pub async fn stocks(&self) -> sqlx::Result<Vec<StockRow>> {
-        sqlx::query_as("SELECT product_name, qty FROM stock ORDER BY product_name")
+        sqlx::query_as("SELECT product_name, qty, price_cents FROM stock ORDER BY product_name")
             .fetch_all(&self.pool)
             .await
     }

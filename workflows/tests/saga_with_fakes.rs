@@ -65,6 +65,7 @@ impl Stock {
             product_name: r.product_name,
             qty: *qty,
             version: 1,
+            price: None,
         })
     }
 }
@@ -101,6 +102,7 @@ impl FakeWarehouse {
             product_name: r.product_name,
             qty: i64::from(r.qty.get()),
             version: 1,
+            price: None,
         })
     }
 }

@@ -5,7 +5,7 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use domain::{OrderId, ProductName, Reservation, Restock, StockLevel, failures};
+use domain::{OrderId, Price, ProductName, Reservation, Restock, StockLevel, failures};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Row};
 use temporalio_macros::activities;
@@ -90,7 +90,8 @@ impl WarehouseDb {
     pub async fn reserve(&self, r: &Reservation) -> Result<Reserved, StoreError> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO reservations (order_id, product_name, qty, order_run) VALUES ($1, $2, $3, $4)
+            "INSERT INTO reservations (order_id, product_name, qty, order_run, price_cents)
+             VALUES ($1, $2, $3, $4, (SELECT price_cents FROM stock WHERE product_name = $2))
              ON CONFLICT (order_id) DO NOTHING",
         )
         .bind(r.order_id.as_str())
@@ -108,7 +109,7 @@ impl WarehouseDb {
         // stock serialise on the row, and the loser finds too little left.
         let taken = sqlx::query(
             "UPDATE stock SET qty = qty - $1, version = version + 1
-             WHERE product_name = $2 AND qty >= $1 RETURNING qty, version",
+             WHERE product_name = $2 AND qty >= $1 RETURNING qty, version, price_cents",
         )
         .bind(i64::from(r.qty.get()))
         .bind(r.product_name.as_str())
@@ -120,6 +121,7 @@ impl WarehouseDb {
                 product_name: r.product_name.clone(),
                 qty: row.try_get(0)?,
                 version: row.try_get(1)?,
+                price: price(row.try_get(2)?),
             };
             tracing::info!(order_id = %r.order_id, product = %r.product_name, qty = r.qty.get(), left = level.qty, "stock reserved");
             return Ok(Reserved::Taken(level));
@@ -144,12 +146,12 @@ impl WarehouseDb {
 
     /// What was decided for an order that already has a reservation row.
     async fn decided(&self, r: &Reservation) -> Result<Reserved, StoreError> {
-        let row: Option<(Option<String>, Option<String>)> =
-            sqlx::query_as("SELECT order_run, refused FROM reservations WHERE order_id = $1")
+        let row: Option<(Option<String>, Option<String>, Option<i64>)> =
+            sqlx::query_as("SELECT order_run, refused, price_cents FROM reservations WHERE order_id = $1")
                 .bind(r.order_id.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
-        let (order_run, refused) = row.unwrap_or_default();
+        let (order_run, refused, taken_at) = row.unwrap_or_default();
         if let (Some(stored), Some(asking)) = (&order_run, &r.order_run)
             && stored != asking
         {
@@ -159,7 +161,11 @@ impl WarehouseDb {
         Ok(match (refused.as_deref(), level) {
             (Some(failures::UNKNOWN_PRODUCT), _) | (_, None) => Reserved::UnknownProduct,
             (Some(_), Some(level)) => Reserved::OutOfStock { available: level.qty },
-            (None, Some(level)) => Reserved::Taken(level),
+            // The price the stock was taken at, whatever the product costs now.
+            (None, Some(level)) => Reserved::Taken(StockLevel {
+                price: price(taken_at),
+                ..level
+            }),
         })
     }
 
@@ -191,7 +197,7 @@ impl WarehouseDb {
         let qty: i64 = held.try_get(1)?;
         let row = sqlx::query(
             "UPDATE stock SET qty = qty + $1, version = version + 1 WHERE product_name = $2
-             RETURNING qty, version",
+             RETURNING qty, version, price_cents",
         )
         .bind(qty)
         .bind(&product)
@@ -211,6 +217,7 @@ impl WarehouseDb {
             product_name,
             qty: row.try_get(0)?,
             version: row.try_get(1)?,
+            price: price(row.try_get(2)?),
         }))
     }
 
@@ -230,12 +237,14 @@ impl WarehouseDb {
             == 1;
         if first_time {
             sqlx::query(
-                "INSERT INTO stock (product_name, qty, version) VALUES ($1, $2, 1)
+                "INSERT INTO stock (product_name, qty, version, price_cents) VALUES ($1, $2, 1, $3)
                  ON CONFLICT (product_name)
-                 DO UPDATE SET qty = stock.qty + excluded.qty, version = stock.version + 1",
+                 DO UPDATE SET qty = stock.qty + excluded.qty, version = stock.version + 1,
+                               price_cents = COALESCE(excluded.price_cents, stock.price_cents)",
             )
             .bind(r.product_name.as_str())
             .bind(i64::from(r.qty.get()))
+            .bind(r.price.map(Price::cents))
             .execute(&mut *tx)
             .await?;
         }
@@ -247,7 +256,7 @@ impl WarehouseDb {
 
     /// A product's current level, `None` if the warehouse does not know it.
     pub async fn level(&self, product: &ProductName) -> Result<Option<StockLevel>, StoreError> {
-        let row = sqlx::query("SELECT qty, version FROM stock WHERE product_name = $1")
+        let row = sqlx::query("SELECT qty, version, price_cents FROM stock WHERE product_name = $1")
             .bind(product.as_str())
             .fetch_optional(&self.pool)
             .await?;
@@ -256,6 +265,7 @@ impl WarehouseDb {
                 product_name: product.clone(),
                 qty: row.try_get(0)?,
                 version: row.try_get(1)?,
+                price: price(row.try_get(2)?),
             })
         })
         .transpose()
@@ -276,6 +286,10 @@ impl WarehouseDb {
 }
 
 pub use platform::config::redact;
+
+fn price(cents: Option<i64>) -> Option<Price> {
+    cents.map(Price::from_cents)
+}
 
 /// The warehouse's activities (task queue `warehouse`).
 pub struct WarehouseActivities {

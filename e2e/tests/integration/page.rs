@@ -81,7 +81,9 @@ async fn still_not_reloaded(page: &Page) {
 #[tokio::test]
 async fn a_customer_orders_and_watches_it_move_live_while_a_barista_works_it() {
     let app = TestApp::spawn().await;
-    let product = app.stocked_product(5).await;
+    let product = format!("Priced-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+    let priced = app.post("/stocks", json!({"productName": product, "qty": 5, "price": "2.25"})).await;
+    assert!(priced.status().is_success(), "{}", priced.status());
     let password = staff(&app, "bea", "barista").await;
     let browser = Browser::start().await;
 
@@ -152,7 +154,8 @@ async fn a_customer_orders_and_watches_it_move_live_while_a_barista_works_it() {
     // The card names the order by the number the confirmation gave, with the day it was placed.
     let number = id.to_string().replace('-', "")[..8].to_uppercase();
     assert!(customer.text(&card(&id)).await.contains(&number), "the order's number on its card");
-    customer.wait_text(&format!("{} .meta", card(&id)), "Placed").await;
+    // ... and what it cost: 2 × 2.25.
+    customer.wait_text(&format!("{} .meta", card(&id)), "4.50").await;
     customer.wait_gone(&format!("{} button.cancel", card(&id))).await;
     customer.screenshot("my-orders").await;
     still_not_reloaded(&customer).await;
@@ -221,10 +224,12 @@ async fn a_manager_restocks_and_hires_and_a_customer_sees_the_stock_live_but_not
     manager.click("#nav a[data-view=stock]").await;
     manager.fill("#restock-form [name=productName]", &product).await;
     manager.fill("#restock-form [name=qty]", "7").await;
+    manager.fill("#restock-form [name=price]", "3.5").await;
     manager.click("#restock-form button").await;
-    manager
+    let row = manager
         .wait_text(&format!("#stock-table [data-product='{product}']"), "7")
         .await;
+    assert!(row.contains("3.50"), "the price is kept and shown: {row}");
     manager.wait_text("#restocks", &product).await;
 
     manager.fill("#staff-form [name=name]", "barney").await;
@@ -240,6 +245,11 @@ async fn a_manager_restocks_and_hires_and_a_customer_sees_the_stock_live_but_not
     customer.sign_up("dee", "dee-password").await;
     let item = format!("#menu [data-product='{product}'] .stock");
     customer.wait_text(&item, "7 in stock").await;
+    // The menu shows the price, and the order form what the quantity typed costs.
+    let card = format!("#menu [data-product='{product}']");
+    customer.wait_text(&format!("{card} .price"), "3.50").await;
+    customer.fill(&format!("{card} input[name=qty]"), "2").await;
+    customer.wait_text(&format!("{card} .total"), "Total 7.00").await;
     customer
         .wait_text(&format!("#menu [data-product='{long}'] .stock"), "3 in stock")
         .await;

@@ -363,6 +363,7 @@ async fn the_same_warehouse_activity_twice_changes_nothing_the_second_time() {
         restock_id: "r-first".into(),
         product_name: product.clone(),
         qty: domain::RestockQuantity::parse(10).unwrap(),
+        price: Some(domain::Price::parse("3.50").unwrap()),
     })
     .await
     .unwrap();
@@ -374,27 +375,43 @@ async fn the_same_warehouse_activity_twice_changes_nothing_the_second_time() {
     };
 
     let first = db.reserve(&reservation).await.unwrap();
+    // The price changes between two attempts of the same reservation: both answer the price the
+    // stock was taken at.
+    db.restock(&domain::Restock {
+        restock_id: "r-dearer".into(),
+        product_name: product.clone(),
+        qty: domain::RestockQuantity::parse(1).unwrap(),
+        price: Some(domain::Price::parse("4.00").unwrap()),
+    })
+    .await
+    .unwrap();
     let second = db.reserve(&reservation).await.unwrap();
-    assert_eq!(first, second, "a repeated reservation answers the same");
-    assert_eq!(level(&db, &product).await, Some(6));
+    let taken_at = |r: &activities::warehouse::Reserved| match r {
+        activities::warehouse::Reserved::Taken(level) => level.price.map(|p| p.to_string()),
+        other => panic!("not taken: {other:?}"),
+    };
+    assert_eq!(taken_at(&first).as_deref(), Some("3.50"));
+    assert_eq!(taken_at(&second), taken_at(&first), "a repeated reservation answers the same price");
+    assert_eq!(level(&db, &product).await, Some(7));
 
     let released = db.release(&reservation.order_id).await.unwrap();
-    assert_eq!(released.map(|l| l.qty), Some(10));
+    assert_eq!(released.map(|l| l.qty), Some(11));
     assert_eq!(
         db.release(&reservation.order_id).await.unwrap(),
         None,
         "a repeated release gives nothing back"
     );
-    assert_eq!(level(&db, &product).await, Some(10));
+    assert_eq!(level(&db, &product).await, Some(11));
 
     let restock = domain::Restock {
         restock_id: "r-twice".into(),
         product_name: product.clone(),
         qty: domain::RestockQuantity::parse(5).unwrap(),
+        price: None,
     };
     db.restock(&restock).await.unwrap();
     db.restock(&restock).await.unwrap();
-    assert_eq!(level(&db, &product).await, Some(15), "a repeated restock counts once");
+    assert_eq!(level(&db, &product).await, Some(16), "a repeated restock counts once");
 
     let kitchen = activities::kitchen::KitchenDb::connect(&e2e::fresh_database().await, 2)
         .await

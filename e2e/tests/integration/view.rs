@@ -81,6 +81,7 @@ async fn a_stale_projection_never_overwrites_a_newer_one_and_replays_change_noth
             product_name: ProductName::parse("Latte").unwrap(),
             qty,
             version,
+            price: None,
         })
     };
 

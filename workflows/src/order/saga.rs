@@ -31,6 +31,7 @@ pub(super) async fn run(ctx: &WorkflowContext<OrderWorkflow>) -> Result<(), Acti
     if ctx.state(|s| s.order.status == OrderStatus::Ordered) {
         match reserve_stock(ctx).await? {
             Ok(level) => record(ctx, |s, at| {
+                s.order.unit_price = level.price;
                 s.order.stock_was_reserved(at);
                 s.stock = Some(level);
             }),
