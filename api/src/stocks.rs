@@ -1,18 +1,17 @@
 //! `/stocks`: stock levels (from the view) and restocking (a `RestockWorkflow` per restock).
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::{Price, ProductName, Restock, RestockQuantity, queues, restock_workflow_id};
-use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use temporalio_client::errors::WorkflowStartError;
 use temporalio_client::{
-    WorkflowDescribeOptions, WorkflowGetResultOptions, WorkflowIdReusePolicy, WorkflowListOptions, WorkflowStartOptions,
+    WorkflowDescribeOptions, WorkflowGetResultOptions, WorkflowIdReusePolicy, WorkflowStartOptions,
 };
 use temporalio_common::MemoValues;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -21,9 +20,9 @@ use workflows::RestockWorkflow;
 use crate::accounts::Role;
 use crate::auth::Caller;
 use crate::json::Body;
-use crate::orders::idempotent_id;
+use crate::orders::{DEFAULT_PAGE, MAX_PAGE, idempotent_id};
 use crate::problem::ProblemDoc;
-use crate::view::{StockView, shown};
+use crate::view::{Cursor, StockView, shown};
 use crate::{ApiError, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -151,52 +150,100 @@ async fn restock(
     Ok((status, Json(body)).into_response())
 }
 
-/// One restock as Temporal keeps it.
+/// One restock of the log.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RestockEntry {
+    /// The `RestockWorkflow` that made it.
     pub workflow_id: String,
     pub product_name: String,
     /// How much it added.
     pub qty: i64,
-    /// The workflow's status: Running, Completed, ...
-    pub status: String,
-    pub started_at: Option<String>,
+    /// The price it set, if it set one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
+    /// When it was done (RFC 3339).
+    pub at: String,
 }
 
-/// How many restocks the log shows.
-const RESTOCK_LOG: usize = 20;
+impl From<view::RestockRow> for RestockEntry {
+    fn from(r: view::RestockRow) -> Self {
+        Self {
+            workflow_id: restock_workflow_id(&r.restock_id),
+            product_name: r.product_name,
+            qty: r.qty,
+            price: r.price_cents.map(|c| Price::from_cents(c).to_string()),
+            at: r.recorded_at,
+        }
+    }
+}
 
-/// The last restocks, newest first: each is a `RestockWorkflow`, listed from Temporal's visibility
-/// store, with the request it was started with (its memo). Requires: manager.
-#[utoipa::path(get, path = "/stocks/restocks", tag = "stock",
-    responses((status = 200, body = Vec<RestockEntry>), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
-async fn recent_restocks(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<RestockEntry>>, ApiError> {
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// A page of the restock log.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RestockPage {
+    pub items: Vec<RestockEntry>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// The restock log, newest first, a page at a time (follow `next`), from the customercenter view:
+/// its cost does not grow with the number of orders. Requires: manager.
+#[utoipa::path(get, path = "/stocks/restocks", tag = "stock", params(LogQuery),
+    responses((status = 200, body = RestockPage), (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
+async fn recent_restocks(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<RestockPage>, ApiError> {
     caller.require(&[Role::Manager], "the restock log")?;
-    let listed = state.temporal()?.list_workflows(
-        "WorkflowType = 'RestockWorkflow'",
-        WorkflowListOptions::builder().limit(RESTOCK_LOG).build(),
-    );
-    let found = state
-        .guard
-        .call(listed.try_collect::<Vec<_>>())
-        .await?
-        .map_err(|e| ApiError::unavailable(format!("the restocks could not be listed: {e}")))?;
-    let mut entries: Vec<RestockEntry> = found
-        .iter()
-        .filter_map(|w| {
-            let request: RestockBody = w.memo().get(REQUEST_MEMO).ok().flatten()?;
-            Some(RestockEntry {
-                workflow_id: w.id().to_owned(),
-                product_name: request.product_name,
-                qty: request.qty,
-                status: format!("{:?}", w.status()),
-                started_at: w.start_time().map(domain::timestamp),
+    let Query(q) = query?;
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(format!("limit must be from 1 to {MAX_PAGE}")));
+    }
+    let cursor = match q.cursor.as_deref() {
+        None => None,
+        Some(raw) => {
+            Some(Cursor::decode(raw).ok_or_else(|| ApiError::bad_request("cursor is not one this API gave out"))?)
+        }
+    };
+    let mut rows = state.view.restocks(cursor.as_ref(), limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| {
+            rows.last().map(|r| {
+                Cursor {
+                    placed_at: r.recorded_at.clone(),
+                    order_id: r.restock_id.clone(),
+                }
+                .encode()
             })
         })
-        .collect();
-    entries.sort_by(|a, b| b.started_at.cmp(&a.started_at));
-    Ok(Json(entries))
+        .flatten();
+    let next = next_cursor.as_deref().map(|c| {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("limit", &limit.to_string())
+            .append_pair("cursor", c)
+            .finish();
+        format!("/stocks/restocks?{query}")
+    });
+    Ok(Json(RestockPage {
+        items: shown(rows),
+        next_cursor,
+        next,
+    }))
 }
 
 /// A repeated `Idempotency-Key`: the same restock again is fine; another one is an error.

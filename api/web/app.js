@@ -562,7 +562,7 @@ async function loadStock() {
   keepLevels(levels);
   renderStock();
   $("#restocks").replaceChildren(
-    ...restocks.map((r) => el("li", {}, `${r.qty} × ${r.productName} `, r.startedAt ? dateTime(r.startedAt) : "", ` (${r.status})`)),
+    ...restocks.items.map((r) => el("li", {}, `${r.qty} × ${r.productName}${r.price ? ` at ${r.price}` : ""}, `, dateTime(r.at))),
   );
   $("#staff").replaceChildren(...staff.map((a) => el("li", {}, `${a.name} (${a.role})`)));
 }

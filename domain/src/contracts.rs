@@ -244,6 +244,18 @@ pub struct StockLevel {
     /// manager sets one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<Price>,
+    /// The restock that made this level, when one did: the view keeps it in the restock log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restocked: Option<RestockRecord>,
+}
+
+/// One restock as the restock log shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestockRecord {
+    pub restock_id: String,
+    /// How much it added.
+    pub qty: i64,
 }
 
 /// `reserveStock`'s input.

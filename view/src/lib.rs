@@ -6,7 +6,7 @@
 pub mod feed;
 mod queries;
 
-pub use queries::{Cursor, OrderRow, Step, StockRow, View};
+pub use queries::{Cursor, OrderRow, RestockRow, Step, StockRow, View};
 
 use domain::{Order, OrderProjection, StockLevel};
 use platform::postgres::OpenError;
@@ -121,5 +121,18 @@ async fn upsert_stock(tx: &mut Transaction<'_, Postgres>, s: &StockLevel) -> sql
     .bind(s.price.map(domain::Price::cents))
     .execute(&mut **tx)
     .await?;
+    if let Some(restock) = &s.restocked {
+        sqlx::query(
+            "INSERT INTO restocks (restock_id, product_name, qty, price_cents, recorded_at)
+             VALUES ($1, $2, $3, $4, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))
+             ON CONFLICT (restock_id) DO NOTHING",
+        )
+        .bind(&restock.restock_id)
+        .bind(s.product_name.as_str())
+        .bind(restock.qty)
+        .bind(s.price.map(domain::Price::cents))
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }

@@ -37,7 +37,18 @@ pub struct StockRow {
     pub price_cents: Option<i64>,
 }
 
-/// Where a page of a customer's orders ends: the last row's sort key.
+/// One entry of the restock log.
+#[derive(Debug, Clone, FromRow, PartialEq)]
+pub struct RestockRow {
+    pub restock_id: String,
+    pub product_name: String,
+    pub qty: i64,
+    pub price_cents: Option<i64>,
+    pub recorded_at: String,
+}
+
+/// Where a page ends: the last row's sort key (a customer's orders: when placed and the order's
+/// id; the restock log: when recorded and the restock's id).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
     pub placed_at: String,
@@ -157,6 +168,33 @@ impl View {
         .bind(limit)
         .fetch_all(&self.pool)
         .await
+    }
+
+    /// The restock log, newest first, `limit` after `cursor`: an index range scan, whatever the
+    /// number of restocks or orders.
+    pub async fn restocks(&self, cursor: Option<&Cursor>, limit: i64) -> sqlx::Result<Vec<RestockRow>> {
+        const COLUMNS: &str = "restock_id, product_name, qty, price_cents, recorded_at";
+        match cursor {
+            None => {
+                sqlx::query_as(&format!(
+                    "SELECT {COLUMNS} FROM restocks ORDER BY recorded_at DESC, restock_id DESC LIMIT $1"
+                ))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+            }
+            Some(c) => {
+                sqlx::query_as(&format!(
+                    "SELECT {COLUMNS} FROM restocks WHERE (recorded_at, restock_id) < ($1, $2)
+                     ORDER BY recorded_at DESC, restock_id DESC LIMIT $3"
+                ))
+                .bind(&c.placed_at)
+                .bind(&c.order_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+            }
+        }
     }
 
     pub async fn stocks(&self) -> sqlx::Result<Vec<StockRow>> {

@@ -66,6 +66,7 @@ impl Stock {
             qty: *qty,
             version: 1,
             price: None,
+            restocked: None,
         })
     }
 }
@@ -103,6 +104,7 @@ impl FakeWarehouse {
             qty: i64::from(r.qty.get()),
             version: 1,
             price: None,
+            restocked: None,
         })
     }
 }

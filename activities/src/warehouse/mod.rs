@@ -5,7 +5,7 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use domain::{OrderId, Price, ProductName, Reservation, Restock, StockLevel, failures};
+use domain::{OrderId, Price, ProductName, Reservation, Restock, RestockRecord, StockLevel, failures};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Row};
 use temporalio_macros::activities;
@@ -122,6 +122,7 @@ impl WarehouseDb {
                 qty: row.try_get(0)?,
                 version: row.try_get(1)?,
                 price: price(row.try_get(2)?),
+                restocked: None,
             };
             tracing::info!(order_id = %r.order_id, product = %r.product_name, qty = r.qty.get(), left = level.qty, "stock reserved");
             return Ok(Reserved::Taken(level));
@@ -218,6 +219,7 @@ impl WarehouseDb {
             qty: row.try_get(0)?,
             version: row.try_get(1)?,
             price: price(row.try_get(2)?),
+            restocked: None,
         }))
     }
 
@@ -249,9 +251,17 @@ impl WarehouseDb {
             .await?;
         }
         tx.commit().await?;
-        self.level(&r.product_name)
+        let level = self
+            .level(&r.product_name)
             .await?
-            .ok_or_else(|| StoreError::Inconsistent(format!("{} was restocked but is not in stock", r.product_name)))
+            .ok_or_else(|| StoreError::Inconsistent(format!("{} was restocked but is not in stock", r.product_name)))?;
+        Ok(StockLevel {
+            restocked: Some(RestockRecord {
+                restock_id: r.restock_id.clone(),
+                qty: i64::from(r.qty.get()),
+            }),
+            ..level
+        })
     }
 
     /// A product's current level, `None` if the warehouse does not know it.
@@ -266,6 +276,7 @@ impl WarehouseDb {
                 qty: row.try_get(0)?,
                 version: row.try_get(1)?,
                 price: price(row.try_get(2)?),
+                restocked: None,
             })
         })
         .transpose()

@@ -82,6 +82,7 @@ async fn a_stale_projection_never_overwrites_a_newer_one_and_replays_change_noth
             qty,
             version,
             price: None,
+            restocked: None,
         })
     };
 
@@ -193,4 +194,37 @@ async fn a_projection_from_a_lost_workflow_task_is_replaced_by_what_the_workflow
     let order = view.order(&id).await.unwrap().unwrap();
     assert_eq!(order.status, "Canceled");
     assert_eq!(statuses(&order), ["Ordered", "StockReserved", "Queued", "Canceled"]);
+}
+
+#[tokio::test]
+async fn the_restock_log_is_read_from_the_view_newest_first_a_page_at_a_time_even_with_temporal_away() {
+    let app = &mut e2e::TestApp::spawn_with(|c| c.temporal_on_disk()).await;
+    for (product, qty) in [("Log Arabica", 1), ("Log Bourbon", 2), ("Log Caturra", 3)] {
+        app.restock(product, qty).await;
+    }
+    let names = |page: &serde_json::Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["productName"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = e2e::eventually("the view to log all three restocks", || async {
+        let page: serde_json::Value = app.get("/stocks/restocks?limit=2").await.json().await.ok()?;
+        (names(&page) == ["Log Caturra", "Log Bourbon"]).then_some(page)
+    })
+    .await;
+    assert_eq!(first["items"][0]["qty"], 3);
+    assert!(first["items"][0]["workflowId"].as_str().unwrap().starts_with("restock-"));
+    let next: serde_json::Value = app.get(first["next"].as_str().unwrap()).await.json().await.unwrap();
+    assert_eq!(names(&next), ["Log Arabica"]);
+    assert!(next.get("next").is_none(), "the last page has no next");
+
+    // The log is the shop's own record, not a list of Temporal's workflows.
+    app.stack.stop_temporal();
+    let r = app.get("/stocks/restocks?limit=2").await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let page: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(names(&page), ["Log Caturra", "Log Bourbon"]);
 }
