@@ -12,7 +12,7 @@ export PROTOC := $(VENV)/bin/protoc
 # Integration tests each start a whole stack; a few at a time is what 2 cores sustain.
 TEST_THREADS ?= 2
 
-.PHONY: run test setup browser build bench clean-stack help record-histories record-upgrade-fixture
+.PHONY: run test setup browser build bench soak clean-stack help record-histories record-upgrade-fixture
 
 help:
 	@echo "make run    set up and run the whole system (Ctrl-C stops it)"
@@ -66,6 +66,11 @@ test: build browser
 ## stack, prints one table (see the README).
 bench: build
 	@target/debug/coffeeshop-bench $(BENCH_ARGS)
+
+## A long run of orders through one stack (SOAK_ARGS, e.g. --orders 20000 --every 2000): each
+## process's memory and the reads' latency at intervals; nothing may grow after warm-up.
+soak: build
+	@target/debug/coffeeshop-soak $(SOAK_ARGS)
 
 ## Record a fresh workflow history for every path into workflows/histories/ (see docs/workflow-versioning.md).
 ## COFFEESHOP_HISTORY_TAG=<prefix> names them, e.g. after the change they were recorded with.
