@@ -16,6 +16,8 @@ async fn the_ingest_route_refuses_callers_without_the_key_and_nothing_changes() 
     let app = TestApp::spawn_with(|c| {
         c.baristas = 1;
         c.brew_ms = 10;
+        // For log shippers (checked at the end).
+        c.extra_env.push(("COFFEESHOP_LOG_FORMAT".to_owned(), "json".to_owned()));
     })
     .await;
     let product = app.stocked_product(5).await;
@@ -60,6 +62,24 @@ async fn the_ingest_route_refuses_callers_without_the_key_and_nothing_changes() 
     // They listen on this machine's loopback only (the default `COFFEESHOP_BIND`).
     for port in app.stack.config.health_ports.iter().chain([&app.stack.config.api_port]) {
         assert_eq!(listening_address(*port).as_deref(), Some("127.0.0.1"), "port {port}");
+    }
+
+    // With COFFEESHOP_LOG_FORMAT=json every line is a JSON object, and the cafe and the
+    // customercenter name the order in the steps they took part in.
+    for service in ["api", "cafe", "customercenter", "warehouse", "kitchen"] {
+        let log = std::fs::read_to_string(app.stack.config.logs().join(format!("{service}.log"))).unwrap();
+        let lines: Vec<serde_json::Value> = log
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{service}: not JSON ({e}): {l}")))
+            .collect();
+        assert!(!lines.is_empty(), "{service} logged");
+        if matches!(service, "cafe" | "customercenter") {
+            assert!(
+                lines.iter().any(|l| l["fields"]["order_id"] == id.to_string().as_str()),
+                "{service} names order {id}"
+            );
+        }
     }
 }
 
@@ -150,6 +170,11 @@ async fn slow_stalled_oversized_and_crowding_clients_are_bounded() {
 
     // Nothing was held: the API serves as before.
     assert_eq!(app.get("/stocks").await.status(), StatusCode::OK);
+
+    // Its log is a file, not a terminal: plain text, no colour codes.
+    let log = std::fs::read_to_string(app.stack.config.logs().join("api.log")).unwrap();
+    assert!(log.contains("api listening"), "{log}");
+    assert!(!log.contains('\u{1b}'), "no terminal escape codes in a log file");
 }
 
 async fn connect(api: &str) -> TcpStream {
