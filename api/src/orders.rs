@@ -23,7 +23,7 @@ use crate::accounts::Role;
 use crate::auth::Caller;
 use crate::json::Body;
 use crate::problem::ProblemDoc;
-use crate::view::{Cursor, OrderView, shown};
+use crate::view::{Cursor, OrderView, cut, page_bounds, shown};
 use crate::{ApiError, AppState, record_order};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -241,8 +241,7 @@ pub struct Page {
     pub next: Option<String>,
 }
 
-pub const DEFAULT_PAGE: i64 = 20;
-pub const MAX_PAGE: i64 = 100;
+pub use crate::view::{DEFAULT_PAGE, MAX_PAGE};
 
 /// MyPages: a customer's orders, newest first, a page at a time (follow `next`). A customer sees
 /// their own (`customerId` may be left out); staff name the customer.
@@ -265,23 +264,12 @@ async fn list(
         (_, given) => CustomerId::parse(given.unwrap_or(""))
             .map_err(|e| ApiError::bad_request(format!("{e}; pass ?customerId=...")))?,
     };
-    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(format!("limit must be from 1 to {MAX_PAGE}")));
-    }
-    let cursor = match q.cursor.as_deref() {
-        None => None,
-        Some(raw) => {
-            Some(Cursor::decode(raw).ok_or_else(|| ApiError::bad_request("cursor is not one this API gave out"))?)
-        }
-    };
+    let (limit, cursor) = page_bounds(q.limit, q.cursor.as_deref())?;
     let mut rows = state
         .view
         .orders_of(customer.as_str(), cursor.as_ref(), limit + 1)
         .await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = more.then(|| rows.last().map(|o| Cursor::after(o).encode())).flatten();
+    let next_cursor = cut(&mut rows, limit, Cursor::after);
     let items = shown(rows);
     let next = next_cursor
         .as_deref()

@@ -20,9 +20,9 @@ use workflows::RestockWorkflow;
 use crate::accounts::Role;
 use crate::auth::Caller;
 use crate::json::Body;
-use crate::orders::{DEFAULT_PAGE, MAX_PAGE, idempotent_id};
+use crate::orders::idempotent_id;
 use crate::problem::ProblemDoc;
-use crate::view::{Cursor, StockView, shown};
+use crate::view::{Cursor, StockView, cut, page_bounds, shown};
 use crate::{ApiError, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -208,30 +208,12 @@ async fn recent_restocks(
 ) -> Result<Json<RestockPage>, ApiError> {
     caller.require(&[Role::Manager], "the restock log")?;
     let Query(q) = query?;
-    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(format!("limit must be from 1 to {MAX_PAGE}")));
-    }
-    let cursor = match q.cursor.as_deref() {
-        None => None,
-        Some(raw) => {
-            Some(Cursor::decode(raw).ok_or_else(|| ApiError::bad_request("cursor is not one this API gave out"))?)
-        }
-    };
+    let (limit, cursor) = page_bounds(q.limit, q.cursor.as_deref())?;
     let mut rows = state.view.restocks(cursor.as_ref(), limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| {
-            rows.last().map(|r| {
-                Cursor {
-                    placed_at: r.recorded_at.clone(),
-                    order_id: r.restock_id.clone(),
-                }
-                .encode()
-            })
-        })
-        .flatten();
+    let next_cursor = cut(&mut rows, limit, |r| Cursor {
+        placed_at: r.recorded_at.clone(),
+        order_id: r.restock_id.clone(),
+    });
     let next = next_cursor.as_deref().map(|c| {
         let query = form_urlencoded::Serializer::new(String::new())
             .append_pair("limit", &limit.to_string())

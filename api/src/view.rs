@@ -106,6 +106,31 @@ impl From<view::StockRow> for StockView {
     }
 }
 
+/// The most rows a page holds, and how many it holds unless asked.
+pub const MAX_PAGE: i64 = 100;
+pub const DEFAULT_PAGE: i64 = 20;
+
+/// A page's bounds from its query: `limit` (1 to [`MAX_PAGE`], default [`DEFAULT_PAGE`]) and the
+/// `cursor` where the previous page ended.
+pub(crate) fn page_bounds(limit: Option<i64>, cursor: Option<&str>) -> Result<(i64, Option<Cursor>), crate::ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(crate::ApiError::bad_request(format!("limit must be from 1 to {MAX_PAGE}")));
+    }
+    let cursor = cursor
+        .map(|raw| Cursor::decode(raw).ok_or_else(|| crate::ApiError::bad_request("cursor is not one this API gave out")))
+        .transpose()?;
+    Ok((limit, cursor))
+}
+
+/// Keeps the first `limit` of `rows` (read one more than that) and returns where the next page
+/// starts, if there is one.
+pub(crate) fn cut<R>(rows: &mut Vec<R>, limit: i64, key: impl Fn(&R) -> Cursor) -> Option<String> {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    more.then(|| rows.last().map(|row| key(row).encode())).flatten()
+}
+
 /// Rows of the view as the API shows them.
 pub(crate) fn shown<R, V: From<R>>(rows: Vec<R>) -> Vec<V> {
     rows.into_iter().map(V::from).collect()

@@ -4,6 +4,31 @@
 
 pub mod ceiling;
 
+/// A stack of the benchmark's own in a fresh directory (removed afterwards, whatever `body`
+/// returns): file-backed Temporal as `make run` uses, `baristas` automatic baristas brewing in
+/// 0 ms, quiet logs. `body` gets the started stack; dropping it stops every process.
+pub async fn with_own_stack<F, Fut>(name: &str, baristas: usize, body: F) -> anyhow::Result<()>
+where
+    F: FnOnce(stack::Stack) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let dir = std::env::temp_dir().join(format!("coffeeshop-{name}-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let run = async {
+        let tools = stack::Tools::locate(&stack::tools::stack_dir())?;
+        let mut config = stack::StackConfig::ephemeral(&dir, tools)?;
+        config.temporal_on_disk();
+        config.baristas = baristas;
+        config.brew_ms = 0;
+        config.rust_log = "warn".to_owned();
+        println!("• starting the embedded stack ({baristas} automatic baristas, brew time 0)");
+        body(stack::Stack::start(config).await?).await
+    };
+    let result = run.await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};

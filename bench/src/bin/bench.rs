@@ -14,7 +14,7 @@ use std::time::Instant;
 use bench::{Percentiles, Plan, Report};
 use clap::Parser;
 use domain::{OrderId, order_workflow_id};
-use stack::{Stack, StackConfig, Tools, WORKERS};
+use stack::{Stack, WORKERS};
 use temporalio_client::WorkflowQueryOptions;
 use workflows::OrderWorkflow;
 
@@ -40,11 +40,7 @@ const PRODUCTS: [&str; 5] = ["Americano", "Latte", "Cappuccino", "Espresso", "Mo
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let dir = std::env::temp_dir().join(format!("coffeeshop-bench-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir)?;
-    let result = run(&args, &dir).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    bench::with_own_stack("bench", args.baristas, |stack| run(&args, stack)).await
 }
 
 fn plan(url: &str, orders: usize, concurrency: usize, wait: bool) -> Plan {
@@ -61,18 +57,7 @@ fn plan(url: &str, orders: usize, concurrency: usize, wait: bool) -> Plan {
     }
 }
 
-async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
-    let tools = Tools::locate(&stack::tools::stack_dir())?;
-    let mut config = StackConfig::ephemeral(dir, tools)?;
-    config.temporal_on_disk();
-    config.baristas = args.baristas;
-    config.brew_ms = 0;
-    config.rust_log = "warn".to_owned();
-    println!(
-        "• starting the embedded stack ({} automatic baristas, brew time 0)",
-        args.baristas
-    );
-    let mut stack = Stack::start(config).await?;
+async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
     let url = stack.api_url();
     // The manager restocks and reads the kitchen board; orders come from customer accounts.
     let token = stack::sign_in(

@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use clap::Parser;
-use stack::{Stack, StackConfig, Tools, WORKERS};
+use stack::{Stack, WORKERS};
 
 #[derive(Parser, Debug)]
 #[command(about = "Soak CoffeeShop: many orders through one stack, memory and read latency at intervals.")]
@@ -31,23 +31,12 @@ const PRODUCTS: [&str; 5] = ["Americano", "Latte", "Cappuccino", "Espresso", "Mo
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let dir = std::env::temp_dir().join(format!("coffeeshop-soak-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir)?;
-    let result = run(&args, &dir).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    bench::with_own_stack("soak", args.baristas, |stack| run(&args, stack)).await
 }
 
-async fn run(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
-    let tools = Tools::locate(&stack::tools::stack_dir())?;
-    let mut config = StackConfig::ephemeral(dir, tools)?;
-    config.temporal_on_disk();
-    config.baristas = args.baristas;
-    config.brew_ms = 0;
-    config.rust_log = "warn".to_owned();
-    println!("• starting the embedded stack ({} automatic baristas)", args.baristas);
-    let stack = Stack::start(config).await?;
-    // Dropping the stack stops every process it started.
+async fn run(args: &Args, stack: Stack) -> anyhow::Result<()> {
+    let dir = stack.config.dir.clone();
+    let dir = dir.as_path();
     let url = stack.api_url();
     let token = stack::sign_in(&reqwest::Client::new(), &url, "admin", stack.config.admin_password.expose()).await?;
     let manager = stack::client_with(&token)?;
