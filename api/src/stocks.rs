@@ -211,8 +211,8 @@ async fn recent_restocks(
     let (limit, cursor) = page_bounds(q.limit, q.cursor.as_deref())?;
     let mut rows = state.view.restocks(cursor.as_ref(), limit + 1).await?;
     let next_cursor = cut(&mut rows, limit, |r| Cursor {
-        placed_at: r.recorded_at.clone(),
-        order_id: r.restock_id.clone(),
+        at: r.recorded_at.clone(),
+        id: r.restock_id.clone(),
     });
     let next = next_cursor.as_deref().map(|c| {
         let query = form_urlencoded::Serializer::new(String::new())

@@ -51,21 +51,23 @@ pub struct RestockRow {
 /// id; the restock log: when recorded and the restock's id).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
-    pub placed_at: String,
-    pub order_id: String,
+    /// When the last row happened (an order placed, a restock recorded).
+    pub at: String,
+    /// The last row's id (an order's, a restock's).
+    pub id: String,
 }
 
 impl Cursor {
     /// The cursor after `row`.
     pub fn after(row: &OrderRow) -> Self {
         Self {
-            placed_at: row.placed_at.clone(),
-            order_id: row.order_id.clone(),
+            at: row.placed_at.clone(),
+            id: row.order_id.clone(),
         }
     }
 
     pub fn encode(&self) -> String {
-        format!("{}_{}", self.placed_at, self.order_id)
+        format!("{}_{}", self.at, self.id)
     }
 
     pub fn decode(raw: &str) -> Option<Self> {
@@ -75,8 +77,8 @@ impl Cursor {
             return None;
         }
         Some(Self {
-            placed_at: placed_at.to_owned(),
-            order_id: order_id.to_owned(),
+            at: placed_at.to_owned(),
+            id: order_id.to_owned(),
         })
     }
 }
@@ -144,8 +146,8 @@ impl View {
                      ORDER BY placed_at DESC, order_id DESC LIMIT $4"
                 ))
                 .bind(customer_id)
-                .bind(&c.placed_at)
-                .bind(&c.order_id)
+                .bind(&c.at)
+                .bind(&c.id)
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await
@@ -188,8 +190,8 @@ impl View {
                     "SELECT {COLUMNS} FROM restocks WHERE (recorded_at, restock_id) < ($1, $2)
                      ORDER BY recorded_at DESC, restock_id DESC LIMIT $3"
                 ))
-                .bind(&c.placed_at)
-                .bind(&c.order_id)
+                .bind(&c.at)
+                .bind(&c.id)
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await
@@ -211,8 +213,8 @@ mod tests {
     #[test]
     fn a_cursor_survives_its_round_trip_and_junk_is_refused() {
         let c = Cursor {
-            placed_at: "2026-11-25T08:19:11.123Z".into(),
-            order_id: "0190-ab".into(),
+            at: "2026-11-25T08:19:11.123Z".into(),
+            id: "0190-ab".into(),
         };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         for junk in ["", "x", "2026_abc", "2026-11-25T08:19:11.123Z_a/b"] {

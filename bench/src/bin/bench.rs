@@ -185,7 +185,7 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
     let mut rss = Vec::new();
     for name in std::iter::once("api").chain(WORKERS) {
         let pid = stack.process(name).pid().unwrap_or_default();
-        rss.push((name, peak_rss_mib(pid)));
+        rss.push((name, bench::memory_mib(pid, "VmHWM")));
     }
 
     println!(
@@ -408,14 +408,6 @@ where
     Ok(Percentiles::of(&mut samples))
 }
 
-fn peak_rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")

@@ -81,7 +81,7 @@ async fn run(args: &Args, stack: Stack) -> anyhow::Result<()> {
         .await?;
         served += stretch;
         let rate = stretch as f64 / started.elapsed().as_secs_f64();
-        let rss: Vec<f64> = processes.iter().map(|(_, pid)| rss_mib(*pid)).collect();
+        let rss: Vec<f64> = processes.iter().map(|(_, pid)| bench::memory_mib(*pid, "VmRSS")).collect();
         let restocks = p50(&manager, &format!("{url}/stocks/restocks")).await?;
         let my_pages = p50(&customer, &format!("{url}/orders?limit=20")).await?;
         let shown: Vec<String> = rss.iter().map(|m| format!("{m:.0}")).collect();
@@ -132,15 +132,6 @@ async fn p50(http: &reqwest::Client, url: &str) -> anyhow::Result<f64> {
     Ok(samples[samples.len() / 2])
 }
 
-/// A process's resident memory now, in MiB.
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 /// The size of the dev server's database file (and its write-ahead log), in bytes.
 fn temporal_bytes(dir: &std::path::Path) -> i64 {
