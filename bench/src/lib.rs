@@ -7,12 +7,7 @@ pub mod ceiling;
 /// A process's memory from `/proc/<pid>/status`, in MiB: `VmRSS` (now) or `VmHWM` (its peak); 0
 /// if it is gone.
 pub fn memory_mib(pid: u32, field: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
+    workers::memory::mib(pid, field).unwrap_or(0.0)
 }
 
 /// A stack of the benchmark's own in a fresh directory (removed afterwards, whatever `body`

@@ -200,7 +200,8 @@ pub struct BaristaConfig {
     pub brew_ms: u64,
 }
 
-/// A worker's health port (`COFFEESHOP_HEALTH_PORT`), defaulting per service.
+/// A worker process's own settings: its health port (`COFFEESHOP_HEALTH_PORT`, defaulting per
+/// service), the bounds of its probe server, and when it starts afresh.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HealthConfig {
     /// The port of the worker's probes (`/healthz`, `/readyz`); default 8091 warehouse, 8092
@@ -209,6 +210,51 @@ pub struct HealthConfig {
     pub health_port: Option<u16>,
     #[command(flatten)]
     pub serve: ServeConfig,
+    #[command(flatten)]
+    pub recycle: RecycleConfig,
+}
+
+/// When a worker drains and starts afresh in the same process (`workers::recycle`): once its
+/// resident memory has grown this much over what it held when warm.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RecycleConfig {
+    /// How much resident memory (MiB) a worker may gain over its first reading before it finishes
+    /// its in-flight tasks and starts afresh; `0` never.
+    #[arg(
+        long,
+        env = "COFFEESHOP_RECYCLE_GROWTH_MIB",
+        value_name = "COFFEESHOP_RECYCLE_GROWTH_MIB",
+        default_value_t = 8.0,
+        value_parser = non_negative_mib
+    )]
+    pub recycle_growth_mib: f64,
+    /// How often the worker reads its memory; the first reading, this long after the start, is
+    /// the one growth is measured from.
+    #[arg(long, env = "COFFEESHOP_RECYCLE_CHECK", value_name = "COFFEESHOP_RECYCLE_CHECK", default_value = "30s",
+        value_parser = positive_duration)]
+    pub recycle_check: Duration,
+}
+
+/// How long a service keeps what it holds per order (and the restock log) once the order is
+/// over, and how often it deletes what is older (`workers::prune`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RetentionConfig {
+    /// How long a finished order's rows (the view's order and its history, the warehouse's
+    /// reservation, the kitchen's ticket) and a restock's log entries are kept (`90days`, `12h`).
+    #[arg(long, env = "COFFEESHOP_RETENTION", value_name = "COFFEESHOP_RETENTION", default_value = "90days",
+        value_parser = positive_duration)]
+    pub retention: Duration,
+    /// How often the service deletes rows past their retention.
+    #[arg(long, env = "COFFEESHOP_PRUNE_EVERY", value_name = "COFFEESHOP_PRUNE_EVERY", default_value = "1h",
+        value_parser = positive_duration)]
+    pub prune_every: Duration,
+}
+
+fn non_negative_mib(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(mib) if mib.is_finite() && mib >= 0.0 => Ok(mib),
+        _ => Err("must be a number of MiB, 0 or more (e.g. 8, 0.5; 0 never)".to_owned()),
+    }
 }
 
 /// Where a process listens and how long, and how much, a client may take (the server's bounds,
@@ -338,5 +384,22 @@ mod tests {
             err.contains("TEMPORAL_GRPC_COMPRESSION") && err.contains("gzip"),
             "{err}"
         );
+    }
+
+    #[derive(Debug, Parser)]
+    struct Worker {
+        #[command(flatten)]
+        health: HealthConfig,
+    }
+
+    #[test]
+    fn a_worker_recycles_after_8_mib_by_default_and_never_at_0() {
+        let c = Worker::try_parse_from(["x"]).unwrap();
+        assert_eq!(c.health.recycle.recycle_growth_mib, 8.0);
+        assert_eq!(c.health.recycle.recycle_check, Duration::from_secs(30));
+        let c = Worker::try_parse_from(["x", "--recycle-growth-mib", "0"]).unwrap();
+        assert_eq!(c.health.recycle.recycle_growth_mib, 0.0);
+        let err = Worker::try_parse_from(["x", "--recycle-growth-mib", "-1"]).unwrap_err().to_string();
+        assert!(err.contains("COFFEESHOP_RECYCLE_GROWTH_MIB") && err.contains("0 or more"), "{err}");
     }
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod health;
 pub mod http;
 pub mod internal;
+pub mod memory;
 pub mod postgres;
 pub mod telemetry;
 pub mod temporal;

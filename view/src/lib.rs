@@ -41,6 +41,39 @@ impl ViewDb {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
     }
 
+    /// Deletes at most `batch` finished orders last changed before `before` (RFC 3339, as the
+    /// view stores times), with their history, and at most `batch` restock log entries recorded
+    /// before it; returns how many orders and entries went. Orders still under way stay, however
+    /// old.
+    pub async fn prune(&self, before: &str, batch: i64) -> sqlx::Result<u64> {
+        let orders: i64 = sqlx::query_scalar(
+            "WITH gone AS (
+                 DELETE FROM orders WHERE order_id IN (
+                     SELECT order_id FROM orders
+                     WHERE status IN ('Completed', 'Rejected', 'Canceled') AND updated_at < $1
+                     LIMIT $2)
+                 RETURNING order_id),
+             history AS (DELETE FROM order_history WHERE order_id IN (SELECT order_id FROM gone))
+             SELECT count(*) FROM gone",
+        )
+        .bind(before)
+        .bind(batch)
+        .fetch_one(&self.pool)
+        .await?;
+        let restocks: i64 = sqlx::query_scalar(
+            "WITH gone AS (
+                 DELETE FROM restocks WHERE restock_id IN (
+                     SELECT restock_id FROM restocks WHERE recorded_at < $1 LIMIT $2)
+                 RETURNING 1)
+             SELECT count(*) FROM gone",
+        )
+        .bind(before)
+        .bind(batch)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((orders + restocks) as u64)
+    }
+
     /// Applies one projection in one transaction.
     pub async fn project_order(&self, p: &OrderProjection) -> sqlx::Result<()> {
         let mut tx = self.pool.begin().await?;

@@ -90,6 +90,22 @@ impl KitchenDb {
         Ok(())
     }
 
+    /// Deletes at most `batch` tickets that ended (Completed or Canceled) more than `age` ago;
+    /// returns how many went. Tickets on the board stay, however old.
+    pub async fn prune(&self, age: Duration, batch: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "DELETE FROM tickets WHERE order_id IN (
+                 SELECT order_id FROM tickets
+                 WHERE status IN ('Completed', 'Canceled') AND updated_at < now() - $1 * interval '1 millisecond'
+                 LIMIT $2)",
+        )
+        .bind(age.as_millis() as i64)
+        .bind(batch)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
     /// A ticket's status, if the order has one.
     pub async fn status(&self, order_id: &OrderId) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT status FROM tickets WHERE order_id = $1")

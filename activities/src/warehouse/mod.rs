@@ -4,6 +4,7 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use domain::{OrderId, Price, ProductName, Reservation, Restock, RestockRecord, StockLevel, failures};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -20,6 +21,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/warehouse/migrati
 #[derive(Clone, Debug)]
 pub struct WarehouseDb {
     pool: AnyPool,
+    is_sqlite: bool,
 }
 
 /// What `reserve` decided.
@@ -75,12 +77,37 @@ impl WarehouseDb {
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, is_sqlite })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Deletes at most `batch` reservations and at most `batch` restock records made more than
+    /// `age` ago; returns how many went. A reservation is kept only while its order could still
+    /// ask about it (a retried `reserveStock` or `releaseStock`), so `age` must be longer than any
+    /// order lives. The one statement that differs by engine: how each says "`age` ago".
+    pub async fn prune(&self, age: Duration, batch: i64) -> Result<u64, StoreError> {
+        let before = if self.is_sqlite {
+            "datetime('now', '-' || $1 || ' seconds')"
+        } else {
+            "CURRENT_TIMESTAMP - make_interval(secs => $1)"
+        };
+        let mut gone = 0;
+        for (table, key) in [("reservations", "order_id"), ("restocks", "restock_id")] {
+            gone += sqlx::query(&format!(
+                "DELETE FROM {table} WHERE {key} IN (
+                     SELECT {key} FROM {table} WHERE created_at < {before} LIMIT $2)"
+            ))
+            .bind(age.as_secs() as i64)
+            .bind(batch)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        Ok(gone)
     }
 
     /// Takes `qty` for the order if that much is in stock, in one transaction. A second call for

@@ -7,10 +7,10 @@
 use activities::customercenter::{CustomerCenterActivities, INGEST_ROUTE, ViewDb};
 use clap::Parser;
 use domain::{OrderProjection, queues};
-use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig};
+use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, RetentionConfig, TemporalConfig};
 use platform::internal::{InternalKeyConfig, require_key};
 use temporalio_sdk::WorkerOptions;
-use workers::{GRACEFUL_SHUTDOWN, patiently, readiness, serve, telemetry, temporal};
+use workers::{GRACEFUL_SHUTDOWN, PRUNE_BATCH, prune_periodically, patiently, readiness, serve, telemetry, temporal};
 
 /// The customercenter worker's configuration, from the environment (or the matching flags; `--help`).
 #[derive(Debug, Parser)]
@@ -32,6 +32,8 @@ struct Config {
     /// The key the ingest route requires of its caller, the cafe worker.
     #[command(flatten)]
     internal: InternalKeyConfig,
+    #[command(flatten)]
+    retention: RetentionConfig,
 }
 
 #[tokio::main]
@@ -48,9 +50,9 @@ async fn main() -> anyhow::Result<()> {
         .register_activities(CustomerCenterActivities { db: db.clone() })
         .graceful_shutdown_period(GRACEFUL_SHUTDOWN)
         .build();
-    let db_for_ingest = db.clone();
+    let (db_for_ingest, db_for_ping) = (db.clone(), db.clone());
     let ready = readiness(client.clone(), move || {
-        let db = db.clone();
+        let db = db_for_ping.clone();
         async move { Ok(db.ping().await?) }
     });
     serve(
@@ -64,7 +66,15 @@ async fn main() -> anyhow::Result<()> {
         axum::Router::new()
             .route(INGEST_ROUTE, axum::routing::post(ingest).with_state(db_for_ingest))
             .route_layer(axum::middleware::from_fn_with_state(config.internal.clone(), require_key)),
-        |_| async {},
+        move |stop| {
+            prune_periodically("customercenter", config.retention, stop, move |age| {
+                let db = db.clone();
+                async move {
+                    let before = domain::timestamp(std::time::SystemTime::now() - age);
+                    Ok(db.prune(&before, PRUNE_BATCH).await?)
+                }
+            })
+        },
     )
     .await
 }

@@ -6,10 +6,10 @@
 use activities::kitchen::{KitchenActivities, KitchenDb};
 use clap::Parser;
 use domain::queues;
-use platform::config::{BaristaConfig, DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig};
+use platform::config::{BaristaConfig, DatabaseUrl, HealthConfig, PostgresConfig, RetentionConfig, TemporalConfig};
 use temporalio_sdk::WorkerOptions;
 use workers::barista::Baristas;
-use workers::{GRACEFUL_SHUTDOWN, patiently, readiness, serve, telemetry, temporal};
+use workers::{GRACEFUL_SHUTDOWN, PRUNE_BATCH, prune_periodically, patiently, readiness, serve, telemetry, temporal};
 
 /// The kitchen worker's configuration, from the environment (or the matching flags; `--help`).
 #[derive(Debug, Parser)]
@@ -26,6 +26,8 @@ struct Config {
     database_url: Option<DatabaseUrl>,
     #[command(flatten)]
     baristas: BaristaConfig,
+    #[command(flatten)]
+    retention: RetentionConfig,
 }
 
 #[tokio::main]
@@ -59,7 +61,14 @@ async fn main() -> anyhow::Result<()> {
         options,
         ready,
         axum::Router::new(),
-        move |stop| baristas.run(db, crew_client, stop),
+        move |stop| async move {
+            let prune_db = db.clone();
+            let prune = prune_periodically("kitchen", config.retention, stop.clone(), move |age| {
+                let db = prune_db.clone();
+                async move { Ok(db.prune(age, PRUNE_BATCH).await?) }
+            });
+            tokio::join!(baristas.run(db, crew_client, stop), prune);
+        },
     )
     .await
 }

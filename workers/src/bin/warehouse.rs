@@ -6,9 +6,9 @@
 use activities::warehouse::{WarehouseActivities, WarehouseDb};
 use clap::Parser;
 use domain::queues;
-use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, TemporalConfig};
+use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, RetentionConfig, TemporalConfig};
 use temporalio_sdk::WorkerOptions;
-use workers::{GRACEFUL_SHUTDOWN, patiently, readiness, serve, telemetry, temporal};
+use workers::{GRACEFUL_SHUTDOWN, PRUNE_BATCH, prune_periodically, patiently, readiness, serve, telemetry, temporal};
 use workflows::RestockWorkflow;
 
 /// The warehouse worker's configuration, from the environment (or the matching flags; `--help`).
@@ -24,6 +24,8 @@ struct Config {
     /// `postgres://postgres@127.0.0.1:<COFFEESHOP_PG_PORT>/warehouse` (the embedded PostgreSQL).
     #[arg(long, env = "WAREHOUSE_DATABASE_URL", value_name = "WAREHOUSE_DATABASE_URL")]
     database_url: Option<DatabaseUrl>,
+    #[command(flatten)]
+    retention: RetentionConfig,
 }
 
 #[tokio::main]
@@ -41,8 +43,9 @@ async fn main() -> anyhow::Result<()> {
         .register_activities(WarehouseActivities { db: db.clone() })
         .graceful_shutdown_period(GRACEFUL_SHUTDOWN)
         .build();
+    let ping_db = db.clone();
     let ready = readiness(client.clone(), move || {
-        let db = db.clone();
+        let db = ping_db.clone();
         async move { Ok(db.ping().await?) }
     });
     serve(
@@ -52,7 +55,12 @@ async fn main() -> anyhow::Result<()> {
         options,
         ready,
         axum::Router::new(),
-        |_| async {},
+        move |stop| {
+            prune_periodically("warehouse", config.retention, stop, move |age| {
+                let db = db.clone();
+                async move { Ok(db.prune(age, PRUNE_BATCH).await?) }
+            })
+        },
     )
     .await
 }
