@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::accounts::{Account, Role, SignInError};
+use crate::identity::{Account, Role, SignInError};
 use crate::json::Body;
 use crate::problem::ProblemDoc;
 use crate::{ApiError, AppState};

@@ -8,8 +8,9 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use order_commands::BaristaStep;
 
-use crate::accounts::Role;
+use crate::identity::Role;
 use crate::auth::Caller;
 use crate::orders::answered;
 use crate::problem::ProblemDoc;
@@ -60,12 +61,6 @@ async fn board(
     Ok(Json(shown(state.view.board(status, limit).await?)))
 }
 
-#[derive(Clone, Copy)]
-enum Action {
-    Start,
-    Complete,
-}
-
 /// The barista starts brewing; from then on the order can no longer be canceled. Requires:
 /// barista or manager.
 #[utoipa::path(post, path = "/kitchen/tickets/{order_id}/start", tag = "kitchen", params(("order_id" = String, Path)),
@@ -76,7 +71,7 @@ async fn start(
     Path(raw): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
     caller.require(STAFF, "starting a ticket")?;
-    act(&state, &raw, Action::Start).await
+    act(&state, &raw, BaristaStep::Start).await
 }
 
 /// The barista hands the order over. Requires: barista or manager.
@@ -88,16 +83,13 @@ async fn complete(
     Path(raw): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
     caller.require(STAFF, "completing a ticket")?;
-    act(&state, &raw, Action::Complete).await
+    act(&state, &raw, BaristaStep::Complete).await
 }
 
-async fn act(state: &AppState, raw: &str, action: Action) -> Result<Json<OrderView>, ApiError> {
+async fn act(state: &AppState, raw: &str, step: BaristaStep) -> Result<Json<OrderView>, ApiError> {
     let id = OrderId::parse(raw).map_err(|_| ApiError::not_found(format!("ticket {raw:?}")))?;
     record_order(&id);
     let orders = state.orders()?;
-    let outcome = match action {
-        Action::Start => state.guard.call_worker(queues::CAFE, orders.start_brewing(&id)).await?,
-        Action::Complete => state.guard.call_worker(queues::CAFE, orders.complete(&id)).await?,
-    };
+    let outcome = state.guard.call_worker(queues::CAFE, orders.barista(&id, step)).await?;
     answered(state, &id, outcome).await
 }

@@ -4,8 +4,8 @@
 //!
 //! `app(state)` builds the router without serving it, so tests can drive it on any listener.
 
-pub mod accounts;
 pub mod auth;
+pub mod identity;
 mod commands;
 mod json;
 pub mod just_placed;
@@ -15,9 +15,7 @@ pub mod metrics;
 pub mod ops;
 pub mod orders;
 mod page;
-pub mod passwords;
 pub mod problem;
-mod sessions;
 pub mod stocks;
 pub mod view;
 
@@ -48,7 +46,7 @@ pub struct AppState {
     pub temporal: Arc<OnceLock<Client>>,
     pub view: View,
     /// Accounts and sessions (the cafe's database).
-    pub accounts: accounts::Accounts,
+    pub accounts: identity::Accounts,
     pub guard: Arc<TemporalGuard>,
     pub metrics: Metrics,
     /// The live updates' fan-out (`GET /events`).

@@ -22,7 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use view::feed::Announcement;
 
-use crate::accounts::Role;
+use crate::identity::Role;
 use crate::auth::Caller;
 use crate::problem::ProblemDoc;
 use crate::view::{OrderView, StockView};

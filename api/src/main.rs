@@ -7,8 +7,8 @@ use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use api::accounts::{Accounts, SessionKey};
-use api::passwords::Passwords;
+use api::identity::{Accounts, SessionKey};
+use api::identity::Passwords;
 use api::{AppState, Metrics, TemporalGuard, View, app};
 use clap::Parser;
 use platform::config::{DatabaseUrl, PostgresConfig, Secret, ServeConfig, TemporalConfig};
@@ -84,15 +84,15 @@ struct Config {
     /// Threads that hash and check passwords (argon2id, 19 MiB each); default: one for every two
     /// cores.
     #[arg(long, env = "COFFEESHOP_PASSWORD_THREADS", value_name = "COFFEESHOP_PASSWORD_THREADS",
-        default_value_t = api::passwords::Passwords::default_threads())]
+        default_value_t = api::identity::Passwords::default_threads())]
     password_threads: usize,
     /// Sign-ins and sign-ups that may wait for a password thread; more are answered 503 at once.
     #[arg(long, env = "COFFEESHOP_PASSWORD_QUEUE", value_name = "COFFEESHOP_PASSWORD_QUEUE",
-        default_value_t = api::accounts::PASSWORD_QUEUE)]
+        default_value_t = api::identity::PASSWORD_QUEUE)]
     password_queue: usize,
     /// Sign-in and sign-up attempts allowed per client address a minute (429 beyond).
     #[arg(long, env = "COFFEESHOP_ANONYMOUS_PER_MINUTE", value_name = "COFFEESHOP_ANONYMOUS_PER_MINUTE",
-        default_value_t = api::accounts::ANONYMOUS_PER_MINUTE)]
+        default_value_t = api::identity::ANONYMOUS_PER_MINUTE)]
     anonymous_per_minute: u32,
     /// The header a trusted proxy puts the client's address in (e.g. `X-Forwarded-For`); unset:
     /// the connection's peer address. Set it only behind a proxy that overwrites it.

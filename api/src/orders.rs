@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 use workflows::OrderWorkflow;
 
-use crate::accounts::Role;
+use crate::identity::Role;
 use crate::auth::Caller;
 use crate::json::Body;
 use crate::problem::ProblemDoc;

@@ -81,16 +81,6 @@ impl ApiError {
 }
 
 /// The view (its database) could not answer: a 503, with the error chain kept for the log.
-/// Too many passwords waiting to be checked: 503, try again in a second.
-impl From<crate::passwords::Busy> for ApiError {
-    fn from(busy: crate::passwords::Busy) -> Self {
-        Self::Unavailable {
-            cause: busy.into(),
-            retry_after_secs: 1,
-        }
-    }
-}
-
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         Self::Unavailable {

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 use workflows::RestockWorkflow;
 
-use crate::accounts::Role;
+use crate::identity::Role;
 use crate::auth::Caller;
 use crate::json::Body;
 use crate::orders::idempotent_id;

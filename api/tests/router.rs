@@ -8,7 +8,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use api::accounts::{Accounts, Role, SessionKey};
+use api::identity::{Accounts, Role, SessionKey};
 use api::{AppState, Metrics, TemporalGuard, View, app};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use api::accounts::{Accounts, Role, SessionKey};
+use api::identity::{Accounts, Role, SessionKey};
 
 const KEY: &[u8] = b"sessions-tests-key-sessions-tests";
 

@@ -59,6 +59,14 @@ pub struct OrderCommands {
     client: Client,
 }
 
+/// What a barista does to an order: the `startBrewing` and `completeProduction` updates, whether a
+/// person sends them through the API's kitchen routes or an automatic barista does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaristaStep {
+    Start,
+    Complete,
+}
+
 impl OrderCommands {
     pub fn new(client: Client) -> Self {
         Self { client }
@@ -76,28 +84,16 @@ impl OrderCommands {
             .map_err(|e| CommandError::from_update(id, e))
     }
 
-    /// The barista starts brewing (only a Queued order).
-    pub async fn start_brewing(&self, id: &OrderId) -> Result<Order, CommandError> {
-        self.handle(id)
-            .execute_update(
-                OrderWorkflow::start_brewing,
-                (),
-                WorkflowExecuteUpdateOptions::default(),
-            )
-            .await
-            .map_err(|e| CommandError::from_update(id, e))
-    }
-
-    /// The barista hands the order over (only a Brewing order).
-    pub async fn complete(&self, id: &OrderId) -> Result<Order, CommandError> {
-        self.handle(id)
-            .execute_update(
-                OrderWorkflow::complete_production,
-                (),
-                WorkflowExecuteUpdateOptions::default(),
-            )
-            .await
-            .map_err(|e| CommandError::from_update(id, e))
+    /// A barista's step on the order: start brewing (only a Queued order) or hand it over (only a
+    /// Brewing one).
+    pub async fn barista(&self, id: &OrderId, step: BaristaStep) -> Result<Order, CommandError> {
+        let options = WorkflowExecuteUpdateOptions::default();
+        let handle = self.handle(id);
+        match step {
+            BaristaStep::Start => handle.execute_update(OrderWorkflow::start_brewing, (), options).await,
+            BaristaStep::Complete => handle.execute_update(OrderWorkflow::complete_production, (), options).await,
+        }
+        .map_err(|e| CommandError::from_update(id, e))
     }
 
     /// The order's full state, from its workflow.

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use activities::kitchen::{Claimed, KitchenDb};
-use domain::{Order, OrderId, OrderStatus};
-use order_commands::{CommandError, OrderCommands};
+use domain::{OrderId, OrderStatus};
+use order_commands::{BaristaStep, CommandError, OrderCommands};
 use temporalio_client::Client;
 use tokio::sync::watch;
 
@@ -80,7 +80,7 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
         };
         if status == OrderStatus::Brewing {
             tracing::info!(barista = %name, order_id = %order_id, "taking over a ticket whose barista stopped renewing its claim");
-        } else if !send(&orders, &order_id, Step::Start).await {
+        } else if !send(&orders, &order_id, BaristaStep::Start).await {
             // Refused. An order that is already Brewing while its ticket still reads Queued was
             // started by a barista whose claim ran out (it died between the order's answer and
             // the kitchen's move): finish it, or nobody will — once the ticket reads Brewing with
@@ -95,7 +95,7 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
             tracing::info!(barista = %name, order_id = %order_id, "taking over an order already brewing");
         }
         brew_renewing(&db, &name, &order_id, brew).await;
-        send(&orders, &order_id, Step::Complete).await;
+        send(&orders, &order_id, BaristaStep::Complete).await;
         // Let go of the ticket: the order took the completion, or someone else finished it, or it
         // was canceled; the kitchen's `moveTicket` has moved (or will move) the ticket itself.
         if let Err(e) = db.release_claim(&order_id, &name, Duration::ZERO).await {
@@ -127,29 +127,12 @@ async fn brew_renewing(db: &KitchenDb, name: &str, order_id: &OrderId, brew: Dur
     }
 }
 
-/// A barista's command.
-#[derive(Debug, Clone, Copy)]
-enum Step {
-    Start,
-    Complete,
-}
-
-impl Step {
-    /// Sends the command once.
-    async fn once(self, orders: &OrderCommands, order_id: &OrderId) -> Result<Order, CommandError> {
-        match self {
-            Step::Start => orders.start_brewing(order_id).await,
-            Step::Complete => orders.complete(order_id).await,
-        }
-    }
-}
-
 /// Sends one barista command, retrying while Temporal is unavailable. `false` when the workflow
 /// refused it (the order was canceled first, say) or is gone: a normal outcome, not an error.
-async fn send(orders: &OrderCommands, order_id: &OrderId, step: Step) -> bool {
+async fn send(orders: &OrderCommands, order_id: &OrderId, step: BaristaStep) -> bool {
     let mut delay = Duration::from_millis(100);
     loop {
-        match step.once(orders, order_id).await {
+        match orders.barista(order_id, step).await {
             Ok(order) => {
                 tracing::info!(order_id = %order_id, status = %order.status, "barista");
                 return true;

@@ -13,55 +13,16 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
 use crate::ApiError;
-use crate::passwords::{Busy, Passwords};
-use crate::sessions::SessionCache;
+use super::passwords::{Busy, Passwords};
+use super::sessions::SessionCache;
+use super::{Account, Role};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
-
-/// Who may do what (SPEC §8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Places orders as themselves; reads and cancels only their own.
-    Customer,
-    /// Works the kitchen board; reads any order.
-    Barista,
-    /// What a barista may, plus stock and staff accounts.
-    Manager,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Customer => "customer",
-            Self::Barista => "barista",
-            Self::Manager => "manager",
-        }
-    }
-
-    fn parse(raw: &str) -> Option<Self> {
-        [Self::Customer, Self::Barista, Self::Manager]
-            .into_iter()
-            .find(|r| r.as_str() == raw)
-    }
-
-    pub fn is_staff(self) -> bool {
-        self != Self::Customer
-    }
-}
-
-/// A signed-in account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Account {
-    pub name: String,
-    pub role: Role,
-}
 
 /// The key sessions are signed with. Never printed.
 #[derive(Clone)]
@@ -138,7 +99,7 @@ impl From<Busy> for SignInError {
 pub const ANONYMOUS_PER_MINUTE: u32 = 60;
 
 /// Sign-in attempts allowed per account name: a burst of this many, then one more per 12 s.
-pub const SIGN_IN_BURST: u32 = 5;
+pub(super) const SIGN_IN_BURST: u32 = 5;
 
 #[derive(Clone)]
 pub struct Accounts {
@@ -169,7 +130,7 @@ fn now() -> i64 {
 }
 
 /// Password rules, checked before anything is stored.
-pub fn check_password(password: &str) -> Result<(), ApiError> {
+pub(super) fn check_password(password: &str) -> Result<(), ApiError> {
     let chars = password.chars().count();
     if !(8..=128).contains(&chars) {
         return Err(ApiError::unprocessable("password must be 8 to 128 characters"));

@@ -18,6 +18,16 @@ use tokio::sync::oneshot;
 #[error("too many passwords are being checked right now")]
 pub struct Busy;
 
+/// Too many passwords waiting to be checked: 503, try again in a second.
+impl From<Busy> for crate::ApiError {
+    fn from(busy: Busy) -> Self {
+        Self::Unavailable {
+            cause: busy.into(),
+            retry_after_secs: 1,
+        }
+    }
+}
+
 enum Job {
     Hash {
         password: String,

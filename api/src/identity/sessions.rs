@@ -17,7 +17,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
 
-use crate::accounts::Account;
+use super::Account;
 
 const SIGNOUTS: &str = "coffeeshop_signouts";
 

@@ -8,8 +8,7 @@ use clap::Parser;
 use domain::queues;
 use platform::config::{HealthConfig, TemporalConfig, default_health_port};
 use platform::internal::InternalKeyConfig;
-use temporalio_sdk::WorkerOptions;
-use workers::{GRACEFUL_SHUTDOWN, readiness, serve, telemetry, temporal};
+use workers::Service;
 use workflows::OrderWorkflow;
 
 /// The cafe worker's configuration, from the environment (or the matching flags; `--help`).
@@ -31,23 +30,11 @@ struct Config {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    telemetry::init("cafe");
-    let client = temporal::connect(&config.temporal).await?;
-    let options = WorkerOptions::new(queues::CAFE)
+    let mut service = Service::connect("cafe", queues::CAFE, &config.temporal, &config.health).await?;
+    // The cafe keeps its orders in Temporal itself (the workflow is the order's record): no store.
+    service
+        .worker()
         .register_workflow::<OrderWorkflow>()?
-        .register_activities(CafeActivities::new(&config.customercenter_ingest_url, config.internal.authorization())?)
-        .graceful_shutdown_period(GRACEFUL_SHUTDOWN)
-        .build();
-    // The cafe keeps its orders in Temporal itself (the workflow is the order's record).
-    let ready = readiness(client.clone(), || async { Ok(()) });
-    serve(
-        "cafe",
-        &config.health,
-        client,
-        options,
-        ready,
-        axum::Router::new(),
-        |_| async {},
-    )
-    .await
+        .register_activities(CafeActivities::new(&config.customercenter_ingest_url, config.internal.authorization())?);
+    service.run().await
 }

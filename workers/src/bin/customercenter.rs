@@ -9,8 +9,7 @@ use clap::Parser;
 use domain::{OrderProjection, queues};
 use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, RetentionConfig, TemporalConfig};
 use platform::internal::{InternalKeyConfig, require_key};
-use temporalio_sdk::WorkerOptions;
-use workers::{GRACEFUL_SHUTDOWN, PRUNE_BATCH, prune_periodically, patiently, readiness, serve, telemetry, temporal};
+use workers::{Service, patiently};
 
 /// The customercenter worker's configuration, from the environment (or the matching flags; `--help`).
 #[derive(Debug, Parser)]
@@ -39,44 +38,18 @@ struct Config {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    telemetry::init("customercenter");
+    let mut service =
+        Service::connect("customercenter", queues::CUSTOMERCENTER, &config.temporal, &config.health).await?;
     let url = config.postgres.url("customercenter", config.database_url.as_ref());
-    let db = patiently("customercenter database", || async {
-        Ok(ViewDb::connect(url.expose(), 10).await?)
-    })
-    .await;
-    let client = temporal::connect(&config.temporal).await?;
-    let options = WorkerOptions::new(queues::CUSTOMERCENTER)
-        .register_activities(CustomerCenterActivities { db: db.clone() })
-        .graceful_shutdown_period(GRACEFUL_SHUTDOWN)
-        .build();
-    let (db_for_ingest, db_for_ping) = (db.clone(), db.clone());
-    let ready = readiness(client.clone(), move || {
-        let db = db_for_ping.clone();
-        async move { Ok(db.ping().await?) }
-    });
-    serve(
-        "customercenter",
-        &config.health,
-        client,
-        options,
-        ready,
-        // The probes are open to anyone who reaches the port; the ingest route only to the cafe
-        // worker.
-        axum::Router::new()
-            .route(INGEST_ROUTE, axum::routing::post(ingest).with_state(db_for_ingest))
-            .route_layer(axum::middleware::from_fn_with_state(config.internal.clone(), require_key)),
-        move |stop| {
-            prune_periodically("customercenter", config.retention, stop, move |age| {
-                let db = db.clone();
-                async move {
-                    let before = domain::timestamp(std::time::SystemTime::now() - age);
-                    Ok(db.prune(&before, PRUNE_BATCH).await?)
-                }
-            })
-        },
-    )
-    .await
+    let db = patiently("customercenter database", || async { Ok(ViewDb::connect(url.expose(), 10).await?) }).await;
+    service.worker().register_activities(CustomerCenterActivities { db: db.clone() });
+    // The probes are open to anyone who reaches the port; the ingest route only to the cafe
+    // worker.
+    let ingest_route = axum::Router::new()
+        .route(INGEST_ROUTE, axum::routing::post(ingest).with_state(db.clone()))
+        .route_layer(axum::middleware::from_fn_with_state(config.internal.clone(), require_key));
+    service.store(db.clone()).retention(config.retention, db).routes(ingest_route);
+    service.run().await
 }
 
 /// An order's projection, from the cafe worker: `204` once stored (or found stale), `503` when the

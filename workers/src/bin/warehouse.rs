@@ -7,8 +7,7 @@ use activities::warehouse::{WarehouseActivities, WarehouseDb};
 use clap::Parser;
 use domain::queues;
 use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, RetentionConfig, TemporalConfig};
-use temporalio_sdk::WorkerOptions;
-use workers::{GRACEFUL_SHUTDOWN, PRUNE_BATCH, prune_periodically, patiently, readiness, serve, telemetry, temporal};
+use workers::{Service, patiently};
 use workflows::RestockWorkflow;
 
 /// The warehouse worker's configuration, from the environment (or the matching flags; `--help`).
@@ -31,36 +30,13 @@ struct Config {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    telemetry::init("warehouse");
+    let mut service = Service::connect("warehouse", queues::WAREHOUSE, &config.temporal, &config.health).await?;
     let url = config.postgres.url("warehouse", config.database_url.as_ref());
-    let db = patiently("warehouse database", || async {
-        Ok(WarehouseDb::connect(url.expose(), 10).await?)
-    })
-    .await;
-    let client = temporal::connect(&config.temporal).await?;
-    let options = WorkerOptions::new(queues::WAREHOUSE)
+    let db = patiently("warehouse database", || async { Ok(WarehouseDb::connect(url.expose(), 10).await?) }).await;
+    service
+        .worker()
         .register_workflow::<RestockWorkflow>()?
-        .register_activities(WarehouseActivities { db: db.clone() })
-        .graceful_shutdown_period(GRACEFUL_SHUTDOWN)
-        .build();
-    let ping_db = db.clone();
-    let ready = readiness(client.clone(), move || {
-        let db = ping_db.clone();
-        async move { Ok(db.ping().await?) }
-    });
-    serve(
-        "warehouse",
-        &config.health,
-        client,
-        options,
-        ready,
-        axum::Router::new(),
-        move |stop| {
-            prune_periodically("warehouse", config.retention, stop, move |age| {
-                let db = db.clone();
-                async move { Ok(db.prune(age, PRUNE_BATCH).await?) }
-            })
-        },
-    )
-    .await
+        .register_activities(WarehouseActivities { db: db.clone() });
+    service.store(db.clone()).retention(config.retention, db);
+    service.run().await
 }

@@ -1,0 +1,190 @@
+//! [`Service`]: one worker process, from its configuration to its graceful stop. Every worker
+//! binary is the same sequence (connect to Temporal, register, name the store readiness depends
+//! on, add routes and background tasks, serve until told to stop); this is that sequence once.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use temporalio_client::Client;
+use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+use tokio::sync::watch;
+
+use crate::config::{HealthConfig, RetentionConfig, TemporalConfig};
+use crate::prune::Retained;
+use crate::{GRACEFUL_SHUTDOWN, HEALTH_PORT_VAR, health, recycle, shutdown_signal, telemetry, temporal};
+
+/// A store a worker cannot work without: readiness fails while it does not answer.
+pub trait Store: Clone + Send + Sync + 'static {
+    fn ping(&self) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+impl Store for activities::warehouse::WarehouseDb {
+    async fn ping(&self) -> anyhow::Result<()> {
+        Ok(activities::warehouse::WarehouseDb::ping(self).await?)
+    }
+}
+
+impl Store for activities::kitchen::KitchenDb {
+    async fn ping(&self) -> anyhow::Result<()> {
+        Ok(activities::kitchen::KitchenDb::ping(self).await?)
+    }
+}
+
+impl Store for activities::customercenter::ViewDb {
+    async fn ping(&self) -> anyhow::Result<()> {
+        Ok(activities::customercenter::ViewDb::ping(self).await?)
+    }
+}
+
+type Ping = Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
+type Background = Box<dyn FnOnce(watch::Receiver<bool>) -> BoxFuture<'static, ()> + Send>;
+
+/// One service's worker process, built up and then [run](Service::run).
+pub struct Service {
+    name: &'static str,
+    health: HealthConfig,
+    client: Client,
+    options: WorkerOptions,
+    store: Option<Ping>,
+    routes: axum::Router,
+    background: Vec<Background>,
+}
+
+impl Service {
+    /// Starts the service's logs and connects to Temporal (waiting for it); its worker will poll
+    /// `queue`.
+    pub async fn connect(
+        name: &'static str,
+        queue: &str,
+        temporal_config: &TemporalConfig,
+        health: &HealthConfig,
+    ) -> anyhow::Result<Self> {
+        telemetry::init(name);
+        let client = temporal::connect(temporal_config).await?;
+        Ok(Self {
+            name,
+            health: health.clone(),
+            client,
+            options: WorkerOptions::new(queue).graceful_shutdown_period(GRACEFUL_SHUTDOWN).build(),
+            store: None,
+            routes: axum::Router::new(),
+            background: Vec::new(),
+        })
+    }
+
+    /// The Temporal client, for what the service itself starts or asks (the automatic baristas).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Where to register the service's workflows and activities.
+    pub fn worker(&mut self) -> &mut WorkerOptions {
+        &mut self.options
+    }
+
+    /// The store readiness depends on, besides Temporal.
+    pub fn store(&mut self, store: impl Store) -> &mut Self {
+        self.store = Some(Arc::new(move || {
+            let store = store.clone();
+            Box::pin(async move { store.ping().await })
+        }));
+        self
+    }
+
+    /// Routes served beside the probes on the health port.
+    pub fn routes(&mut self, routes: axum::Router) -> &mut Self {
+        self.routes = std::mem::take(&mut self.routes).merge(routes);
+        self
+    }
+
+    /// Deletes what `store` keeps per order once it is past `retention` (decision 0003), beside
+    /// the worker.
+    pub fn retention(&mut self, retention: RetentionConfig, store: impl Retained) -> &mut Self {
+        let name = self.name;
+        self.background(move |stop| crate::prune::periodically(name, retention, store, stop))
+    }
+
+    /// A task that runs beside the worker and ends when its watch turns `true` (the worker is
+    /// stopping); the worker waits for it before the process ends.
+    pub fn background<F, Fut>(&mut self, task: F) -> &mut Self
+    where
+        F: FnOnce(watch::Receiver<bool>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.background.push(Box::new(move |stop| Box::pin(task(stop))));
+        self
+    }
+
+    /// Runs until SIGTERM/Ctrl-C: the health server (probes and the service's routes, with the
+    /// bounds of `COFFEESHOP_*` serve settings), the Temporal worker and the background tasks. On
+    /// the signal the worker stops polling and lets in-flight tasks finish (up to
+    /// [`GRACEFUL_SHUTDOWN`]), the background tasks end, the process exits. When its memory has
+    /// outgrown `COFFEESHOP_RECYCLE_GROWTH_MIB` it stops the same way and starts afresh
+    /// ([`recycle`]).
+    pub async fn run(self) -> anyhow::Result<()> {
+        let Self { name, health, client, options, store, routes, background } = self;
+        let port = health.health_port.unwrap_or(crate::config::default_health_port(name));
+        let listener = health.serve.bind(port, HEALTH_PORT_VAR).await?;
+        let address = listener.local_addr()?;
+        let (stop_tx, stop_rx) = watch::channel(false);
+
+        let app = health::router(readiness(client.clone(), store)).merge(routes);
+        let mut probes_stop = stop_rx.clone();
+        let probes = tokio::spawn(platform::http::serve(listener, app, health.serve.limits(), async move {
+            let _ = probes_stop.wait_for(|stop| *stop).await;
+        }));
+        let background: Vec<_> = background.into_iter().map(|task| tokio::spawn(task(stop_rx.clone()))).collect();
+
+        let runtime = Runtime::from_current_tokio(Default::default())?;
+        let mut worker = Worker::new(&runtime, client, options)?;
+        let shutdown_worker = worker.shutdown_handle();
+        let afresh = Arc::new(AtomicBool::new(false));
+        let (stop, start_afresh, recycle) = (stop_tx.clone(), afresh.clone(), health.recycle.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                () = shutdown_signal() => tracing::info!(service = name, "stopping: finishing in-flight work"),
+                (warm, now) = recycle::outgrown(&recycle) => {
+                    tracing::info!(service = name, warm_mib = warm, now_mib = now,
+                        "memory grew past COFFEESHOP_RECYCLE_GROWTH_MIB: finishing in-flight work first");
+                    start_afresh.store(true, Ordering::SeqCst);
+                }
+            }
+            let _ = stop.send(true);
+            shutdown_worker();
+        });
+        tracing::info!(service = name, health = %address, "worker running");
+        let result = worker.run().await;
+        let _ = stop_tx.send(true);
+        for task in background {
+            let _ = task.await;
+        }
+        probes.abort();
+        if result.is_ok() && afresh.load(Ordering::SeqCst) {
+            tracing::info!(service = name, "starting afresh");
+            return Err(recycle::start_afresh());
+        }
+        tracing::info!(service = name, "stopped");
+        result.map_err(Into::into)
+    }
+}
+
+/// Ready while Temporal answers and the store (if any) answers, each within a second.
+fn readiness(client: Client, store: Option<Ping>) -> health::ReadinessCheck {
+    Arc::new(move || {
+        let (client, store) = (client.clone(), store.clone());
+        Box::pin(async move {
+            if !temporal::is_serving(&client, Duration::from_secs(1)).await {
+                return Err("Temporal is not reachable".to_owned());
+            }
+            let Some(ping) = store else { return Ok(()) };
+            match tokio::time::timeout(Duration::from_secs(1), ping()).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(format!("database: {e}")),
+                Err(_) => Err("database: no answer within 1 s".to_owned()),
+            }
+        })
+    })
+}
