@@ -12,7 +12,7 @@ use order_commands::BaristaStep;
 
 use crate::identity::Role;
 use crate::auth::Caller;
-use crate::orders::answered;
+use crate::reading::answered;
 use crate::problem::ProblemDoc;
 use crate::view::{OrderView, shown};
 use crate::{ApiError, AppState, record_order};

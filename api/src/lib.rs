@@ -7,15 +7,18 @@
 pub mod auth;
 pub mod identity;
 mod commands;
+pub(crate) mod idempotency;
 mod json;
 pub mod just_placed;
 pub mod kitchen;
 pub mod live;
 pub mod metrics;
+mod my_pages;
 pub mod ops;
 pub mod orders;
 mod page;
 pub mod problem;
+mod reading;
 pub mod stocks;
 pub mod view;
 

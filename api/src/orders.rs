@@ -1,34 +1,34 @@
 //! `/orders`: place, read, list (MyPages) and cancel orders.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::{
     CancelRequest, CustomerId, Order, OrderId, OrderRequest, OrderStatus, PlaceOrder, ProductName, Quantity,
     order_workflow_id, queues, search_attributes as sa,
 };
-use order_commands::CommandError;
 use serde::{Deserialize, Serialize};
 use temporalio_client::errors::WorkflowStartError;
 use temporalio_client::{WorkflowIdReusePolicy, WorkflowStartOptions};
 use temporalio_common::search_attributes::SearchAttributes;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 use workflows::OrderWorkflow;
 
 use crate::identity::Role;
 use crate::auth::Caller;
 use crate::json::Body;
 use crate::problem::ProblemDoc;
-use crate::view::{Cursor, OrderView, cut, page_bounds, shown};
+use crate::idempotency::order_id_for;
+use crate::reading::{answered, current, parse_id, visible};
+use crate::view::OrderView;
 use crate::{ApiError, AppState, record_order};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(place, list))
+        .routes(routes!(place, crate::my_pages::list))
         .routes(routes!(show, patch))
         .routes(routes!(cancel))
 }
@@ -48,31 +48,6 @@ pub struct Placed {
     pub order_id: String,
     pub workflow_id: String,
     pub status: String,
-}
-
-/// Ids chosen by an `Idempotency-Key` live in their own UUID namespace.
-const IDEMPOTENCY_NAMESPACE: Uuid = Uuid::from_u128(0x6c1f_3c2e_9a57_4e0b_8f0e_2d4a_c0ff_ee00);
-
-/// Reads the `Idempotency-Key` header, if any, and turns it into the order id it stands for: the
-/// key (scoped to the customer: two customers' keys never meet) decides the workflow id, so
-/// retries, races and API restarts all land on one workflow.
-fn order_id_for(headers: &HeaderMap, customer: &CustomerId) -> Result<OrderId, ApiError> {
-    let namespace = Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, customer.as_str().as_bytes());
-    let id = idempotent_id(headers, &namespace)?.unwrap_or_else(Uuid::now_v7);
-    Ok(OrderId::parse(&id.to_string()).expect("a UUID is a valid order id"))
-}
-
-/// The id an `Idempotency-Key` header stands for in `namespace` (`None` without the header).
-pub(crate) fn idempotent_id(headers: &HeaderMap, namespace: &Uuid) -> Result<Option<Uuid>, ApiError> {
-    let Some(key) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = key
-        .to_str()
-        .ok()
-        .filter(|k| (1..=255).contains(&k.len()))
-        .ok_or_else(|| ApiError::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters"))?;
-    Ok(Some(Uuid::new_v5(namespace, key.as_bytes())))
 }
 
 /// Place an order for the signed-in customer: starts its `OrderWorkflow`. Send an
@@ -169,46 +144,6 @@ async fn same_order_again(state: &AppState, input: &PlaceOrder) -> Result<String
     Ok(existing.status)
 }
 
-/// The order from the view; if the view has not caught up yet, as this replica has just placed it
-/// (for a few seconds), else from its workflow.
-async fn current(state: &AppState, id: &OrderId) -> Result<Option<OrderView>, ApiError> {
-    match state.view.order(id).await {
-        Ok(Some(order)) => return Ok(Some(order.into())),
-        Ok(None) => {}
-        Err(e) => tracing::warn!(order_id = %id, error = %e, "view unreadable; asking the workflow"),
-    }
-    if let Some(order) = state.just_placed.get(id) {
-        return Ok(Some(order.into()));
-    }
-    state.metrics.orders_read_from_workflow.inc();
-    match state
-        .guard
-        .call_worker(queues::CAFE, state.orders()?.status(id))
-        .await?
-    {
-        Ok(order) => Ok(Some(order.into())),
-        Err(CommandError::NotFound(_)) => Ok(None),
-        Err(e) => Err(ApiError::unavailable(format!(
-            "the order's workflow could not be read: {e}"
-        ))),
-    }
-}
-
-fn parse_id(raw: &str) -> Result<OrderId, ApiError> {
-    let id = OrderId::parse(raw).map_err(|_| ApiError::not_found(format!("order {raw:?}")))?;
-    record_order(&id);
-    Ok(id)
-}
-
-/// The order as `caller` may see it: staff see any; a customer sees only their own, and someone
-/// else's is "not found" (its existence is not theirs to learn).
-async fn visible(state: &AppState, caller: &Caller, id: &OrderId) -> Result<OrderView, ApiError> {
-    current(state, id)
-        .await?
-        .filter(|order| caller.role().is_staff() || order.customer_id == caller.account.name)
-        .ok_or_else(|| ApiError::not_found(format!("order {id}")))
-}
-
 /// One order with its full history, from the customercenter view. Requires: its customer, or staff.
 #[utoipa::path(get, path = "/orders/{order_id}", tag = "orders", params(("order_id" = String, Path)),
     responses((status = 200, body = OrderView), (status = 404, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
@@ -221,76 +156,6 @@ async fn show(
     visible(&state, &caller, &id).await.map(Json)
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase")]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    pub customer_id: Option<String>,
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Page {
-    pub items: Vec<OrderView>,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next: Option<String>,
-}
-
-pub use crate::view::{DEFAULT_PAGE, MAX_PAGE};
-
-/// MyPages: a customer's orders, newest first, a page at a time (follow `next`). A customer sees
-/// their own (`customerId` may be left out); staff name the customer.
-#[utoipa::path(get, path = "/orders", tag = "orders", params(ListQuery),
-    responses((status = 200, body = Page), (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
-async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Page>, ApiError> {
-    let Query(q) = query?;
-    let customer = match (caller.role(), q.customer_id.as_deref()) {
-        (Role::Customer, None) => caller.customer_id()?,
-        (Role::Customer, Some(given)) if given == caller.account.name => caller.customer_id()?,
-        (Role::Customer, Some(_)) => {
-            return Err(ApiError::Forbidden {
-                detail: "customers see only their own orders: leave customerId out or pass your own".to_owned(),
-            });
-        }
-        (_, given) => CustomerId::parse(given.unwrap_or(""))
-            .map_err(|e| ApiError::bad_request(format!("{e}; pass ?customerId=...")))?,
-    };
-    let (limit, cursor) = page_bounds(q.limit, q.cursor.as_deref())?;
-    let mut rows = state
-        .view
-        .orders_of(customer.as_str(), cursor.as_ref(), limit + 1)
-        .await?;
-    let next_cursor = cut(&mut rows, limit, Cursor::after);
-    let items = shown(rows);
-    let next = next_cursor
-        .as_deref()
-        .map(|c| next_page_link(customer.as_str(), limit, c));
-    Ok(Json(Page {
-        items,
-        next_cursor,
-        next,
-    }))
-}
-
-/// The link to the next page of MyPages, every value URL-encoded (a customer id may hold a space,
-/// `+` or `&`).
-fn next_page_link(customer: &str, limit: i64, cursor: &str) -> String {
-    let query = form_urlencoded::Serializer::new(String::new())
-        .append_pair("customerId", customer)
-        .append_pair("limit", &limit.to_string())
-        .append_pair("cursor", cursor)
-        .finish();
-    format!("/orders?{query}")
-}
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -365,53 +230,4 @@ async fn cancel_order(
         tracing::info!(order_id = %id, "order canceled");
     }
     answered(state, &id, canceled).await
-}
-
-/// How a command's outcome reads over HTTP: the order as it is now (200), the workflow's refusal
-/// (409), a finished or unknown order (409 or 404), Temporal unavailable (503).
-pub(crate) async fn answered(
-    state: &AppState,
-    id: &OrderId,
-    outcome: Result<Order, CommandError>,
-) -> Result<Json<OrderView>, ApiError> {
-    match outcome {
-        Ok(order) => Ok(Json(order.into())),
-        Err(CommandError::Refused(why)) => Err(ApiError::Conflict { detail: why }),
-        Err(CommandError::NotFound(_)) => finished_or_unknown(state, id).await,
-        Err(e @ CommandError::Unavailable { .. }) => Err(ApiError::unavailable(e)),
-    }
-}
-
-/// A command for an order whose workflow is gone: finished (409, with its final status) or never
-/// existed (404).
-pub(crate) async fn finished_or_unknown<T>(state: &AppState, id: &OrderId) -> Result<T, ApiError> {
-    match state.view.order(id).await? {
-        Some(order) => Err(ApiError::Conflict {
-            detail: format!("order {id} is {}: it is finished", order.status),
-        }),
-        None => Err(ApiError::not_found(format!("order {id}"))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::next_page_link;
-
-    #[test]
-    fn the_next_page_link_gives_back_exactly_the_customer_id_it_was_made_for() {
-        for customer in ["c-1", "ann smith", "a+b", "x&customerId=y", "100%", "é"] {
-            let link = next_page_link(customer, 20, "abc");
-            let query = link.strip_prefix("/orders?").unwrap();
-            assert!(!query.contains(' '), "a valid URL has no raw space: {link}");
-            let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-            assert_eq!(
-                pairs,
-                [
-                    ("customerId".to_owned(), customer.to_owned()),
-                    ("limit".to_owned(), "20".to_owned()),
-                    ("cursor".to_owned(), "abc".to_owned())
-                ]
-            );
-        }
-    }
 }

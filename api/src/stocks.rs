@@ -20,7 +20,7 @@ use workflows::RestockWorkflow;
 use crate::identity::Role;
 use crate::auth::Caller;
 use crate::json::Body;
-use crate::orders::idempotent_id;
+use crate::idempotency::idempotent_id;
 use crate::problem::ProblemDoc;
 use crate::view::{Cursor, StockView, cut, page_bounds, shown};
 use crate::{ApiError, AppState};
