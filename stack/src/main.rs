@@ -106,172 +106,16 @@ async fn main() {
 
 async fn run() -> anyhow::Result<()> {
     let config = Config::parse();
-    let admin_from_env = config.admin_password.is_some();
-    let dir = stack::tools::stack_dir();
-    let tools = Tools::locate(&dir)?;
-    let (api_port, pg_port, ui_port) = (config.api_port, config.pg_port, config.ui_port);
-    let temporal_address = config.temporal_address.clone();
-    let temporal_port: u16 = temporal_address
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("TEMPORAL_ADDRESS={temporal_address:?} is not host:port"))?;
-
-    // Temporal: use one that answers already, else start the dev server there.
-    let temporal = if stack::temporal::healthy(&tools.temporal, &temporal_address).await {
-        say!("• using the Temporal server already at {temporal_address}");
-        TemporalChoice::Existing(temporal_address.clone())
-    } else {
-        anyhow::ensure!(
-            temporal_address.starts_with("127.0.0.1:") || temporal_address.starts_with("localhost:"),
-            "no Temporal answers at TEMPORAL_ADDRESS={temporal_address}, and a dev server can only be started on this machine"
-        );
-        ensure_free(temporal_port, "TEMPORAL_ADDRESS")?;
-        ensure_free(ui_port, "TEMPORAL_UI_PORT")?;
-        TemporalChoice::Start {
-            port: temporal_port,
-            ui_port: Some(ui_port),
-            db_file: Some(dir.join("temporal.db")),
-        }
-    };
-    ensure_free(pg_port, "COFFEESHOP_PG_PORT")?;
-    ensure_free(api_port, "COFFEESHOP_API_PORT")?;
-    let base = config.health_port_base;
-    let health_ports = [base, base + 1, base + 2, base + 3];
-    for (name, p) in WORKERS.iter().zip(health_ports) {
-        anyhow::ensure!(
-            !port_answers(p),
-            "port {p} (the {name} worker's health port) is taken; set COFFEESHOP_HEALTH_PORT_BASE to the first of four free ports"
-        );
-    }
-
-    let config = StackConfig {
-        dir: dir.clone(),
-        tools,
-        temporal,
-        pg_data: stack::postgres::data_dir(&dir),
-        pg_port,
-        api_port,
-        health_ports,
-        warehouse_url: config.warehouse_database_url.as_ref().map(|u| u.expose().to_owned()),
-        baristas: config.baristas.auto_baristas,
-        brew_ms: config.baristas.brew_ms,
-        rust_log: config.rust_log.clone(),
-        extra_env: Vec::new(),
-        admin_password: match &config.admin_password {
-            Some(p) => p.clone(),
-            None => kept_secret(&dir, "admin-password", 9)?,
-        },
-        session_key: match &config.session_key {
-            Some(k) => k.clone(),
-            None => kept_secret(&dir, "session-key", 32)?,
-        },
-        // Every process that uses it starts with this run: a new one each time.
-        internal_key: stack::random_secret(32).into(),
-    };
+    let stack_config = stack_config(&config).await?;
     say!(
         "• starting Temporal, PostgreSQL, the workers ({}) and the API; logs in {}",
         WORKERS.join(", "),
-        config.logs().display()
+        stack_config.logs().display()
     );
-    let mut stack = Stack::start(config).await?;
+    let mut stack = Stack::start(stack_config).await?;
     seed_menu(&stack).await?;
-
-    let api = format!("http://localhost:{api_port}");
-    say!("");
-    say!("CoffeeShop is running.");
-    say!("  web page      {api}/");
-    say!("  API           {api}          (try: curl {api}/stocks)");
-    let password_from = if admin_from_env {
-        "from COFFEESHOP_ADMIN_PASSWORD".to_owned()
-    } else {
-        let file = dir.join("admin-password");
-        format!("kept in {}", std::fs::canonicalize(&file).unwrap_or(file).display())
-    };
-    say!(
-        "  manager       admin / {}   ({password_from})",
-        stack.config.admin_password.expose()
-    );
-    match &stack.config.temporal {
-        TemporalChoice::Start { .. } => say!("  Temporal UI   http://localhost:{ui_port}"),
-        TemporalChoice::Existing(a) => say!("  Temporal      {a} (already running; its UI is wherever it is)"),
-    }
-    say!(
-        "  Temporal CLI  {} workflow list --address {}",
-        stack.config.tools.temporal.display(),
-        stack.temporal_address
-    );
-    say!("  logs          {}", stack.config.logs().display());
-    say!(
-        "  settings      {} --help   (each variable with its default; the same for cafe, warehouse, kitchen, customercenter)",
-        Stack::bin_dir().join("api").display()
-    );
-
-    let pids: Vec<String> = stack.pids().iter().map(|(name, pid)| format!("{name}={pid}")).collect();
-    say!("  processes     {}", pids.join(" "));
-    say!("Press Ctrl-C to stop everything.");
-
-    // Run until asked to stop. A process that dies on its own is started again (with a growing
-    // backoff), as Kubernetes restarts a pod's container; only a crash loop stops the shop.
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut restarts = Restarts::default();
-    let mut due: Vec<(String, Instant)> = Vec::new();
-    let mut crash_loop = None;
-    'running: loop {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
-            _ = sigterm.recv() => break,
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-        }
-        for (name, status) in stack.exited() {
-            if due.iter().any(|(n, _)| *n == name) {
-                continue;
-            }
-            let now = Instant::now();
-            match restarts.died(&name, now) {
-                Decision::CrashLoop => {
-                    crash_loop = Some(name);
-                    break 'running;
-                }
-                Decision::Restart { after, n } => {
-                    let line = format!(
-                        "{name} exited ({status}); restarting it in {} s (restart {n} within a minute)",
-                        after.as_secs()
-                    );
-                    say!("• {line}");
-                    log_supervision(&stack, &line);
-                    due.push((name, now + after));
-                }
-            }
-        }
-        let ready: Vec<String> = due
-            .iter()
-            .filter(|(_, at)| *at <= Instant::now())
-            .map(|(n, _)| n.clone())
-            .collect();
-        for name in ready {
-            due.retain(|(n, _)| *n != name);
-            let revived = tokio::select! {
-                r = stack.revive(&name) => r,
-                _ = tokio::signal::ctrl_c() => break 'running,
-                _ = sigterm.recv() => break 'running,
-            };
-            let line = match revived {
-                Ok(()) => {
-                    let pid = stack.pids().into_iter().find(|(n, _)| *n == name).map(|(_, p)| p);
-                    format!(
-                        "{name} restarted (pid {})",
-                        pid.map_or("?".to_owned(), |p| p.to_string())
-                    )
-                }
-                // Counted as another death on the next look, so a process that cannot start at
-                // all ends in a crash loop rather than being retried forever.
-                Err(e) => format!("{name} could not be restarted: {e:#}"),
-            };
-            say!("• {line}");
-            log_supervision(&stack, &line);
-        }
-    }
+    print_where(&stack, &config);
+    let crash_loop = supervise(&mut stack).await?;
     if let Some(name) = &crash_loop {
         let line = format!(
             "{name} keeps dying ({MAX_RESTARTS} restarts within {} s): stopping everything; see the logs in {}",
@@ -288,6 +132,166 @@ async fn run() -> anyhow::Result<()> {
         std::process::exit(1);
     }
     Ok(())
+}
+
+/// What to start, from the configuration: Temporal (one that answers already, else the dev server
+/// on this machine), every port checked free, the secrets (kept in the stack directory, or given).
+async fn stack_config(config: &Config) -> anyhow::Result<StackConfig> {
+    let dir = stack::tools::stack_dir();
+    let tools = Tools::locate(&dir)?;
+    let temporal_address = config.temporal_address.clone();
+    let temporal_port: u16 = temporal_address
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("TEMPORAL_ADDRESS={temporal_address:?} is not host:port"))?;
+    let temporal = if stack::temporal::healthy(&tools.temporal, &temporal_address).await {
+        say!("• using the Temporal server already at {temporal_address}");
+        TemporalChoice::Existing(temporal_address.clone())
+    } else {
+        anyhow::ensure!(
+            temporal_address.starts_with("127.0.0.1:") || temporal_address.starts_with("localhost:"),
+            "no Temporal answers at TEMPORAL_ADDRESS={temporal_address}, and a dev server can only be started on this machine"
+        );
+        ensure_free(temporal_port, "TEMPORAL_ADDRESS")?;
+        ensure_free(config.ui_port, "TEMPORAL_UI_PORT")?;
+        TemporalChoice::Start {
+            port: temporal_port,
+            ui_port: Some(config.ui_port),
+            db_file: Some(dir.join("temporal.db")),
+        }
+    };
+    ensure_free(config.pg_port, "COFFEESHOP_PG_PORT")?;
+    ensure_free(config.api_port, "COFFEESHOP_API_PORT")?;
+    let base = config.health_port_base;
+    let health_ports = [base, base + 1, base + 2, base + 3];
+    for (name, p) in WORKERS.iter().zip(health_ports) {
+        anyhow::ensure!(
+            !port_answers(p),
+            "port {p} (the {name} worker's health port) is taken; set COFFEESHOP_HEALTH_PORT_BASE to the first of four free ports"
+        );
+    }
+    Ok(StackConfig {
+        tools,
+        temporal,
+        pg_data: stack::postgres::data_dir(&dir),
+        pg_port: config.pg_port,
+        api_port: config.api_port,
+        health_ports,
+        warehouse_url: config.warehouse_database_url.as_ref().map(|u| u.expose().to_owned()),
+        baristas: config.baristas.auto_baristas,
+        brew_ms: config.baristas.brew_ms,
+        rust_log: config.rust_log.clone(),
+        extra_env: Vec::new(),
+        admin_password: match &config.admin_password {
+            Some(p) => p.clone(),
+            None => kept_secret(&dir, "admin-password", 9)?,
+        },
+        session_key: match &config.session_key {
+            Some(k) => k.clone(),
+            None => kept_secret(&dir, "session-key", 32)?,
+        },
+        // Every process that uses it starts with this run: a new one each time.
+        internal_key: stack::random_secret(32).into(),
+        dir,
+    })
+}
+
+/// Prints where everything is: the page, the API, the manager's password, Temporal, the logs.
+fn print_where(stack: &Stack, config: &Config) {
+    let api = format!("http://localhost:{}", config.api_port);
+    say!("");
+    say!("CoffeeShop is running.");
+    say!("  web page      {api}/");
+    say!("  API           {api}          (try: curl {api}/stocks)");
+    let password_from = if config.admin_password.is_some() {
+        "from COFFEESHOP_ADMIN_PASSWORD".to_owned()
+    } else {
+        let file = stack.config.dir.join("admin-password");
+        format!("kept in {}", std::fs::canonicalize(&file).unwrap_or(file).display())
+    };
+    say!(
+        "  manager       admin / {}   ({password_from})",
+        stack.config.admin_password.expose()
+    );
+    match &stack.config.temporal {
+        TemporalChoice::Start { .. } => say!("  Temporal UI   http://localhost:{}", config.ui_port),
+        TemporalChoice::Existing(a) => say!("  Temporal      {a} (already running; its UI is wherever it is)"),
+    }
+    say!(
+        "  Temporal CLI  {} workflow list --address {}",
+        stack.config.tools.temporal.display(),
+        stack.temporal_address
+    );
+    say!("  logs          {}", stack.config.logs().display());
+    say!(
+        "  settings      {} --help   (each variable with its default; the same for cafe, warehouse, kitchen, customercenter)",
+        Stack::bin_dir().join("api").display()
+    );
+    let pids: Vec<String> = stack.pids().iter().map(|(name, pid)| format!("{name}={pid}")).collect();
+    say!("  processes     {}", pids.join(" "));
+    say!("Press Ctrl-C to stop everything.");
+}
+
+/// Runs until Ctrl-C or SIGTERM. A process that dies on its own is started again (with a growing
+/// backoff), as Kubernetes restarts a pod's container; only a crash loop stops the shop: then the
+/// name of the process that keeps dying.
+async fn supervise(stack: &mut Stack) -> anyhow::Result<Option<String>> {
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut restarts = Restarts::default();
+    let mut due: Vec<(String, Instant)> = Vec::new();
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(None),
+            _ = sigterm.recv() => return Ok(None),
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+        for (name, status) in stack.exited() {
+            if due.iter().any(|(n, _)| *n == name) {
+                continue;
+            }
+            let now = Instant::now();
+            match restarts.died(&name, now) {
+                Decision::CrashLoop => return Ok(Some(name)),
+                Decision::Restart { after, n } => {
+                    let line = format!(
+                        "{name} exited ({status}); restarting it in {} s (restart {n} within a minute)",
+                        after.as_secs()
+                    );
+                    say!("• {line}");
+                    log_supervision(stack, &line);
+                    due.push((name, now + after));
+                }
+            }
+        }
+        let ready: Vec<String> = due
+            .iter()
+            .filter(|(_, at)| *at <= Instant::now())
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in ready {
+            due.retain(|(n, _)| *n != name);
+            let revived = tokio::select! {
+                r = stack.revive(&name) => r,
+                _ = tokio::signal::ctrl_c() => return Ok(None),
+                _ = sigterm.recv() => return Ok(None),
+            };
+            let line = match revived {
+                Ok(()) => {
+                    let pid = stack.pids().into_iter().find(|(n, _)| *n == name).map(|(_, p)| p);
+                    format!(
+                        "{name} restarted (pid {})",
+                        pid.map_or("?".to_owned(), |p| p.to_string())
+                    )
+                }
+                // Counted as another death on the next look, so a process that cannot start at
+                // all ends in a crash loop rather than being retried forever.
+                Err(e) => format!("{name} could not be restarted: {e:#}"),
+            };
+            say!("• {line}");
+            log_supervision(stack, &line);
+        }
+    }
 }
 
 /// Appends one line to the supervisor's log (beside every process's own log).

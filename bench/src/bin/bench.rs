@@ -57,16 +57,34 @@ fn plan(url: &str, orders: usize, concurrency: usize, wait: bool) -> Plan {
     }
 }
 
+/// Everything `make bench` measured, for the table.
+struct Figures {
+    saturation: Saturation,
+    fixed_before: f64,
+    fixed_after: f64,
+    ceiling: f64,
+    half: f64,
+    post: Report,
+    view: Percentiles,
+    query: Percentiles,
+    rss: Vec<(&'static str, f64)>,
+    outage: Percentiles,
+}
+
+/// The saturation run (1): orders end to end, the CPU they cost, and the shape of one's history.
+struct Saturation {
+    e2e: Report,
+    cpu_ours_ms: f64,
+    cpu_server_ms: f64,
+    breakdown: String,
+    from_workflow: f64,
+    shape: HistoryShape,
+}
+
 async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
     let url = stack.api_url();
     // The manager restocks and reads the kitchen board; orders come from customer accounts.
-    let token = stack::sign_in(
-        &reqwest::Client::new(),
-        &url,
-        "admin",
-        stack.config.admin_password.expose(),
-    )
-    .await?;
+    let token = stack::sign_in(&reqwest::Client::new(), &url, "admin", stack.config.admin_password.expose()).await?;
     let http = stack::client_with(&token)?;
     for product in PRODUCTS {
         http.post(format!("{url}/stocks"))
@@ -75,7 +93,6 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
             .await?
             .error_for_status()?;
     }
-
     println!("• warming up");
     bench::run(plan(&url, 40, 8, true)).await?;
     // The fixed ceiling is measured before the orders and again after them, and the ratio is
@@ -88,10 +105,47 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
         bench::ceiling::measure(client.clone(), FIXED_CEILING_ACTIVITIES, args.orders, args.concurrency).await?;
     println!("  {fixed_before:.1} workflows/s");
 
+    let saturation = saturation(args, &mut stack, &http, &url).await?;
+    let activities = saturation.shape.activities;
     println!(
-        "• 1/5 end to end at saturation: {} orders, {} in flight",
-        args.orders, args.concurrency
+        "• 2/5 the ceilings: bare workflows with {FIXED_CEILING_ACTIVITIES} and with {activities} no-op activities each"
     );
+    let fixed_after =
+        bench::ceiling::measure(client.clone(), FIXED_CEILING_ACTIVITIES, args.orders, args.concurrency).await?;
+    let ceiling = bench::ceiling::measure(client.clone(), activities, args.orders, args.concurrency).await?;
+    println!("  {fixed_after:.1} and {ceiling:.1} workflows/s");
+
+    let half = (saturation.e2e.e2e_throughput.unwrap_or(0.0) / 2.0).max(1.0);
+    let n = ((half * 20.0) as usize).clamp(40, 400);
+    println!("• 3/5 POST /orders latency at half saturation: {n} orders at {half:.1}/s");
+    let mut paced = plan(&url, n, args.concurrency.max(64), false);
+    paced.rate = Some(half);
+    let post: Report = bench::run(paced).await?;
+    bench::print(&post);
+
+    let (view, query) = reads(args.reads, &client, &http, &url).await?;
+
+    println!("• 5/5 footprint");
+    let rss = std::iter::once("api")
+        .chain(WORKERS)
+        .map(|name| (name, bench::memory_mib(stack.process(name).pid().unwrap_or_default(), "VmHWM")))
+        .collect();
+
+    println!("• and failing fast: POST /orders while Temporal is stopped, {} times", args.reads);
+    let outage = fail_fast(&mut stack, &http, &url, args.reads).await?;
+    stack.stop();
+
+    print_table(
+        args,
+        &Figures { saturation, fixed_before, fixed_after, ceiling, half, post, view, query, rss, outage },
+    );
+    Ok(())
+}
+
+/// 1: orders through the API at saturation, followed to Completed, with the CPU every process
+/// spent on them and how many reads the view could not answer.
+async fn saturation(args: &Args, stack: &mut Stack, http: &reqwest::Client, url: &str) -> anyhow::Result<Saturation> {
+    println!("• 1/5 end to end at saturation: {} orders, {} in flight", args.orders, args.concurrency);
     let ours: Vec<u32> = std::iter::once("api")
         .chain(WORKERS)
         .filter_map(|name| stack.process(name).pid())
@@ -110,8 +164,8 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
         .collect();
     let each = || everyone.iter().map(|(_, pids)| cpu_seconds(pids)).collect::<Vec<_>>();
     let (ours_before, server_before, each_before) = (cpu_seconds(&ours), cpu_seconds(&temporal_pid), each());
-    let from_workflow_before = metric(&http, &url, FROM_WORKFLOW).await?;
-    let e2e = bench::run(plan(&url, args.orders, args.concurrency, true)).await?;
+    let from_workflow_before = metric(http, url, FROM_WORKFLOW).await?;
+    let e2e = bench::run(plan(url, args.orders, args.concurrency, true)).await?;
     let completed = e2e.finished.values().sum::<usize>().max(1) as f64;
     let cpu_ours_ms = (cpu_seconds(&ours) - ours_before) * 1000.0 / completed;
     let cpu_server_ms = (cpu_seconds(&temporal_pid) - server_before) * 1000.0 / completed;
@@ -123,78 +177,54 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
         .collect();
     let breakdown = breakdown.join(", ");
     println!("  CPU ms per completed order, by process: {breakdown}");
-    let from_workflow = (metric(&http, &url, FROM_WORKFLOW).await? - from_workflow_before) / completed;
+    let from_workflow = (metric(http, url, FROM_WORKFLOW).await? - from_workflow_before) / completed;
     println!(
         "  reads answered by the workflow's query (the view had not got the order yet): {from_workflow:.2} per order"
     );
-    let e2e_rate = e2e.e2e_throughput.unwrap_or(0.0);
-
-    let shape = history_of_an_order(&stack, &http, &url).await?;
-    let activities = shape.activities;
+    let shape = history_of_an_order(stack, http, url).await?;
     println!(
         "  one completed order: {} history events, {} workflow tasks, {} activities, {} local activities",
         shape.events, shape.workflow_tasks, shape.activities, shape.markers
     );
-    println!(
-        "• 2/5 the ceilings: bare workflows with {FIXED_CEILING_ACTIVITIES} and with {activities} no-op activities each"
-    );
-    let fixed_after =
-        bench::ceiling::measure(client.clone(), FIXED_CEILING_ACTIVITIES, args.orders, args.concurrency).await?;
-    let ceiling = bench::ceiling::measure(client.clone(), activities, args.orders, args.concurrency).await?;
-    println!("  {fixed_after:.1} and {ceiling:.1} workflows/s");
-    let fixed = (fixed_before + fixed_after) / 2.0;
+    Ok(Saturation { e2e, cpu_ours_ms, cpu_server_ms, breakdown, from_workflow, shape })
+}
 
-    let half = (e2e_rate / 2.0).max(1.0);
-    let n = ((half * 20.0) as usize).clamp(40, 400);
-    println!("• 3/5 POST /orders latency at half saturation: {n} orders at {half:.1}/s");
-    let mut paced = plan(&url, n, args.concurrency.max(64), false);
-    paced.rate = Some(half);
-    let post: Report = bench::run(paced).await?;
-    bench::print(&post);
-
-    println!(
-        "• 4/5 reads: GET /orders/<id> (view) vs the `status` workflow query, {} each",
-        args.reads
-    );
-    let ids = completed_orders(&http, &url).await?;
+/// 4: `n` reads of completed orders from the view (`GET /orders/<id>`), and as many `status`
+/// queries to their workflows.
+async fn reads(
+    n: usize,
+    client: &temporalio_client::Client,
+    http: &reqwest::Client,
+    url: &str,
+) -> anyhow::Result<(Percentiles, Percentiles)> {
+    println!("• 4/5 reads: GET /orders/<id> (view) vs the `status` workflow query, {n} each");
+    let ids = completed_orders(http, url).await?;
     anyhow::ensure!(!ids.is_empty(), "no completed orders to read");
-    let view = time_each(args.reads, |i| {
-        let (http, url, id) = (http.clone(), url.clone(), ids[i % ids.len()].clone());
+    let view = time_each(n, |i| {
+        let (http, url, id) = (http.clone(), url.to_owned(), ids[i % ids.len()].clone());
         async move {
-            http.get(format!("{url}/orders/{id}"))
-                .send()
-                .await?
-                .error_for_status()?;
+            http.get(format!("{url}/orders/{id}")).send().await?.error_for_status()?;
             anyhow::Ok(())
         }
     })
     .await?;
-    let query = time_each(args.reads, |i| {
+    let query = time_each(n, |i| {
         let handle = client
             .get_workflow_handle::<OrderWorkflow>(order_workflow_id(&OrderId::parse(&ids[i % ids.len()]).unwrap()));
         async move {
-            handle
-                .query(OrderWorkflow::status, (), WorkflowQueryOptions::default())
-                .await?;
+            handle.query(OrderWorkflow::status, (), WorkflowQueryOptions::default()).await?;
             anyhow::Ok(())
         }
     })
     .await?;
+    Ok((view, query))
+}
 
-    println!("• 5/5 footprint");
-    let mut rss = Vec::new();
-    for name in std::iter::once("api").chain(WORKERS) {
-        let pid = stack.process(name).pid().unwrap_or_default();
-        rss.push((name, bench::memory_mib(pid, "VmHWM")));
-    }
-
-    println!(
-        "• and failing fast: POST /orders while Temporal is stopped, {} times",
-        args.reads
-    );
-    let outage = fail_fast(&mut stack, &http, &url, args.reads).await?;
-    stack.stop();
-
+/// The table the README shows, and the machine it was measured on.
+fn print_table(args: &Args, f: &Figures) {
+    let Saturation { e2e, cpu_ours_ms, cpu_server_ms, breakdown, from_workflow, shape } = &f.saturation;
+    let e2e_rate = e2e.e2e_throughput.unwrap_or(0.0);
+    let fixed = (f.fixed_before + f.fixed_after) / 2.0;
     println!();
     println!("| measure | result |");
     println!("|---|---|");
@@ -222,44 +252,43 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
         "| 1. reads answered by the workflow's `status` query | {from_workflow:.2} per order (the rest by the view, or by the API that just placed the order) |"
     );
     println!(
-        "| 2. fixed ceiling: bare workflow, {FIXED_CEILING_ACTIVITIES} no-op activities | **{fixed:.1} workflows/s** (mean of {fixed_before:.1} before the orders and {fixed_after:.1} after); ours is {:.2}× it |",
+        "| 2. fixed ceiling: bare workflow, {FIXED_CEILING_ACTIVITIES} no-op activities | **{fixed:.1} workflows/s** (mean of {:.1} before the orders and {:.1} after); ours is {:.2}× it |",
+        f.fixed_before,
+        f.fixed_after,
         e2e_rate / fixed
     );
     println!(
-        "| 2. ceiling: bare workflow, {activities} no-op activities (as many as an order) | **{ceiling:.1} workflows/s**; ours is {:.0}% of it |",
-        100.0 * e2e_rate / ceiling
+        "| 2. ceiling: bare workflow, {} no-op activities (as many as an order) | **{:.1} workflows/s**; ours is {:.0}% of it |",
+        shape.activities,
+        f.ceiling,
+        100.0 * e2e_rate / f.ceiling
     );
+    let post = &f.post.post_latency_ms;
     println!(
-        "| 3. POST /orders at {half:.1}/s | p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms |",
-        post.post_latency_ms.p50, post.post_latency_ms.p95, post.post_latency_ms.p99, post.post_latency_ms.max
+        "| 3. POST /orders at {:.1}/s | p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms |",
+        f.half, post.p50, post.p95, post.p99, post.max
     );
-    println!(
-        "| 4. GET /orders/<id> (view) | p50 {:.2} ms, p99 {:.2} ms |",
-        view.p50, view.p99
-    );
+    println!("| 4. GET /orders/<id> (view) | p50 {:.2} ms, p99 {:.2} ms |", f.view.p50, f.view.p99);
     println!(
         "| 4. `status` query (workflow) | p50 {:.2} ms, p99 {:.2} ms; the view is {:.0}× faster at p50 |",
-        query.p50,
-        query.p99,
-        query.p50 / view.p50.max(0.001)
+        f.query.p50,
+        f.query.p99,
+        f.query.p50 / f.view.p50.max(0.001)
     );
-    let footprint: Vec<String> = rss.iter().map(|(n, m)| format!("{n} {m:.0}")).collect();
+    let footprint: Vec<String> = f.rss.iter().map(|(n, m)| format!("{n} {m:.0}")).collect();
     println!("| 5. peak RSS (MiB) | {} |", footprint.join(", "));
     println!(
         "| 503 while Temporal is down (breaker open) | p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms |",
-        outage.p50, outage.p99, outage.max
+        f.outage.p50, f.outage.p99, f.outage.max
     );
-    println!(
-        "| errors | {} |",
-        if e2e.errors.is_empty() && post.errors.is_empty() {
-            "none".to_owned()
-        } else {
-            format!("{:?} {:?}", e2e.errors, post.errors)
-        }
-    );
+    let errors = if e2e.errors.is_empty() && f.post.errors.is_empty() {
+        "none".to_owned()
+    } else {
+        format!("{:?} {:?}", e2e.errors, f.post.errors)
+    };
+    println!("| errors | {errors} |");
     println!();
     println!("machine: {}", machine());
-    Ok(())
 }
 
 /// Stops Temporal, waits for the API's breaker to open, and times `n` refused orders.
