@@ -399,7 +399,7 @@ mod tests {
         assert_eq!(c.health.recycle.recycle_check, Duration::from_secs(30));
         let c = Worker::try_parse_from(["x", "--recycle-growth-mib", "0"]).unwrap();
         assert_eq!(c.health.recycle.recycle_growth_mib, 0.0);
-        let err = Worker::try_parse_from(["x", "--recycle-growth-mib", "-1"]).unwrap_err().to_string();
+        let err = Worker::try_parse_from(["x", "--recycle-growth-mib=-1"]).unwrap_err().to_string();
         assert!(err.contains("COFFEESHOP_RECYCLE_GROWTH_MIB") && err.contains("0 or more"), "{err}");
     }
 }
