@@ -11,6 +11,7 @@
 //! | `customercenter` | `customercenter` | the view: the projections' ingest route, `projectStock` |
 
 pub mod barista;
+pub mod metrics;
 mod prune;
 pub mod recycle;
 mod service;

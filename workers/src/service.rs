@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use temporalio_client::Client;
+use temporalio_sdk::runtime::RuntimeOptions;
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use tokio::sync::watch;
 
 use crate::config::{HealthConfig, RetentionConfig, TemporalConfig};
+use crate::metrics::SdkMetrics;
 use crate::prune::Retained;
 use crate::{GRACEFUL_SHUTDOWN, HEALTH_PORT_VAR, health, recycle, shutdown_signal, telemetry, temporal};
 
@@ -48,6 +50,7 @@ pub struct Service {
     health: HealthConfig,
     client: Client,
     options: WorkerOptions,
+    metrics: SdkMetrics,
     store: Option<Ping>,
     routes: axum::Router,
     background: Vec<Background>,
@@ -63,12 +66,14 @@ impl Service {
         health: &HealthConfig,
     ) -> anyhow::Result<Self> {
         telemetry::init(name);
+        let metrics = SdkMetrics::start(name)?;
         let client = temporal::connect(temporal_config).await?;
         Ok(Self {
             name,
             health: health.clone(),
             client,
             options: WorkerOptions::new(queue).graceful_shutdown_period(GRACEFUL_SHUTDOWN).build(),
+            metrics,
             store: None,
             routes: axum::Router::new(),
             background: Vec::new(),
@@ -118,27 +123,34 @@ impl Service {
         self
     }
 
-    /// Runs until SIGTERM/Ctrl-C: the health server (probes and the service's routes, with the
+    /// Runs until SIGTERM/Ctrl-C: the health server (probes, the SDK's metrics on `GET /metrics`,
+    /// and the service's routes, with the
     /// bounds of `COFFEESHOP_*` serve settings), the Temporal worker and the background tasks. On
     /// the signal the worker stops polling and lets in-flight tasks finish (up to
     /// [`GRACEFUL_SHUTDOWN`]), the background tasks end, the process exits. When its memory has
     /// outgrown `COFFEESHOP_RECYCLE_GROWTH_MIB` it stops the same way and starts afresh
     /// ([`recycle`]).
     pub async fn run(self) -> anyhow::Result<()> {
-        let Self { name, health, client, options, store, routes, background } = self;
+        let Self { name, health, client, options, metrics, store, routes, background } = self;
         let port = health.health_port.unwrap_or(crate::config::default_health_port(name));
         let listener = health.serve.bind(port, HEALTH_PORT_VAR).await?;
         let address = listener.local_addr()?;
         let (stop_tx, stop_rx) = watch::channel(false);
 
-        let app = health::router(readiness(client.clone(), store)).merge(routes);
+        let telemetry = metrics.telemetry();
+        let scrape = axum::routing::get(move || async move { metrics.scrape().await });
+        let app = health::router(readiness(client.clone(), store)).route("/metrics", scrape).merge(routes);
         let mut probes_stop = stop_rx.clone();
         let probes = tokio::spawn(platform::http::serve(listener, app, health.serve.limits(), async move {
             let _ = probes_stop.wait_for(|stop| *stop).await;
         }));
         let background: Vec<_> = background.into_iter().map(|task| tokio::spawn(task(stop_rx.clone()))).collect();
 
-        let runtime = Runtime::from_current_tokio(Default::default())?;
+        let runtime_options = RuntimeOptions::builder()
+            .telemetry_options(telemetry)
+            .build()
+            .map_err(|e| anyhow::anyhow!("the SDK's runtime options: {e}"))?;
+        let runtime = Runtime::from_current_tokio(runtime_options)?;
         let mut worker = Worker::new(&runtime, client, options)?;
         let shutdown_worker = worker.shutdown_handle();
         let afresh = Arc::new(AtomicBool::new(false));

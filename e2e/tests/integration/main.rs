@@ -17,6 +17,7 @@ mod kitchen_wait;
 mod late_attempts;
 mod lost_task;
 mod make_run;
+mod metrics;
 mod operations;
 mod operator_cancel;
 mod page;
