@@ -292,6 +292,39 @@ fn configuration_keys_are_the_ones_the_code_reads() {
     }
 }
 
+#[test]
+fn prometheus_scrapes_every_process_where_it_serves_its_metrics() {
+    let all = resources();
+    for d in of_kind(&all, "Deployment") {
+        let name = d["metadata"]["name"].as_str().unwrap();
+        if name == "postgresql" {
+            continue;
+        }
+        let annotations = &d["spec"]["template"]["metadata"]["annotations"];
+        let port = d["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"].to_string();
+        assert_eq!(annotations["prometheus.io/scrape"], "true", "{name} is scraped");
+        assert_eq!(annotations["prometheus.io/port"], port.as_str(), "{name}: on the port it listens on");
+        assert_eq!(annotations["prometheus.io/path"], "/metrics", "{name}: where it serves them");
+    }
+    // Compose: Prometheus reads each process's metrics at the port compose gives it.
+    let compose = &yaml(&repo().join("docker-compose.yml"))[0];
+    let prometheus = &yaml(&repo().join("deploy/prometheus/prometheus.yml"))[0];
+    let targets = prometheus["scrape_configs"][0]["static_configs"][0]["targets"].to_string();
+    assert_eq!(prometheus["scrape_configs"][0]["metrics_path"], "/metrics");
+    for name in ["api", "cafe", "warehouse", "kitchen", "customercenter"] {
+        let env = &compose["services"][name]["environment"];
+        let port = env["COFFEESHOP_HEALTH_PORT"].as_str().or(env["COFFEESHOP_API_PORT"].as_str()).unwrap();
+        assert!(targets.contains(&format!("\"{name}:{port}\"")), "Prometheus scrapes {name}:{port}: {targets}");
+    }
+    assert!(
+        compose["services"]["prometheus"]["volumes"].to_string().contains("deploy/prometheus/prometheus.yml"),
+        "compose's Prometheus reads that file"
+    );
+    // And the code serves /metrics: the API's route, and every worker's health server.
+    assert!(std::fs::read_to_string(repo().join("api/src/lib.rs")).unwrap().contains("\"/metrics\""));
+    assert!(std::fs::read_to_string(repo().join("workers/src/service.rs")).unwrap().contains("\"/metrics\""));
+}
+
 /// The pod labels a NetworkPolicy's `podSelector` selects, among `names`.
 fn selected<'a>(policy: &Value, names: &[&'a str]) -> Vec<&'a str> {
     let selector = &policy["spec"]["podSelector"];
@@ -312,7 +345,7 @@ fn selected<'a>(policy: &Value, names: &[&'a str]) -> Vec<&'a str> {
 }
 
 #[test]
-fn only_the_cafe_reaches_a_worker_and_only_the_api_is_open() {
+fn only_the_cafe_and_prometheus_reach_a_worker_and_anyone_the_api() {
     let all = resources();
     let policies = of_kind(&all, "NetworkPolicy");
     let services = ["api", "cafe", "warehouse", "kitchen", "customercenter"];
@@ -323,16 +356,23 @@ fn only_the_cafe_reaches_a_worker_and_only_the_api_is_open() {
             .collect();
         assert_eq!(governing.len(), 1, "one NetworkPolicy governs {service}'s pods");
         let ingress = governing[0]["spec"]["ingress"].as_array().unwrap();
-        match service {
-            "api" => assert!(ingress.iter().all(|rule| rule["from"].is_null()), "anyone reaches the API"),
-            "customercenter" => {
-                assert_eq!(ingress.len(), 1);
-                let from = ingress[0]["from"].as_array().unwrap();
-                assert_eq!(from.len(), 1);
-                assert_eq!(from[0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"], "cafe");
-            }
-            _ => assert!(ingress.is_empty(), "no one connects to the {service} worker"),
+        if service == "api" {
+            assert!(ingress.iter().all(|rule| rule["from"].is_null()), "anyone reaches the API");
+            continue;
         }
+        // A worker's one port: Prometheus, and for the customercenter the cafe, nobody else.
+        let mut callers: Vec<&str> = ingress
+            .iter()
+            .map(|rule| {
+                assert_eq!(rule["ports"][0]["port"], "health", "{service}: only its health port");
+                let from = rule["from"].as_array().expect("every rule names who");
+                assert_eq!(from.len(), 1);
+                from[0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as_str().unwrap()
+            })
+            .collect();
+        callers.sort();
+        let expected: &[&str] = if service == "customercenter" { &["cafe", "prometheus"] } else { &["prometheus"] };
+        assert_eq!(callers, expected, "who connects to the {service} worker");
     }
     // The internal key goes to the two processes that use it, and nowhere else.
     for d in of_kind(&all, "Deployment") {
