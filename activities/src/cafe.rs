@@ -13,9 +13,42 @@ use temporalio_macros::activities;
 use temporalio_sdk::ApplicationFailure;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
+use crate::Tally;
 use crate::customercenter::INGEST_ROUTE;
 
+/// The counter of orders that ended, by `outcome` (their final status) and `reason` (a refusal's
+/// or the kitchen timeout's kind, `other` for a reason someone wrote, `none` when completed).
+pub const ORDERS_FINISHED: &str = "coffeeshop_orders_finished";
+
+/// An order's reason as a label: one of a few kinds, never the free text someone wrote.
+fn reason_kind(reason: &str) -> &'static str {
+    // "InvalidOrder: …" carries what was invalid after its kind.
+    let kind = reason.split(':').next().unwrap_or(reason);
+    match domain::RejectReason::parse(kind) {
+        Some(refusal) => refusal.as_str(),
+        None if reason == domain::KITCHEN_TIMEOUT => domain::KITCHEN_TIMEOUT,
+        None => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_reason_becomes_one_of_a_few_labels() {
+        for (reason, label) in [
+            ("OutOfStock", "OutOfStock"),
+            ("InvalidOrder: qty must be from 1 to 100", "InvalidOrder"),
+            ("KitchenTimeout", "KitchenTimeout"),
+            ("changed my mind", "other"),
+            ("canceled through Temporal: OutOfStock", "other"),
+        ] {
+            assert_eq!(super::reason_kind(reason), label, "{reason}");
+        }
+    }
+}
+
 pub struct CafeActivities {
+    tally: Arc<dyn Tally>,
     http: reqwest::Client,
     projections: String,
     /// `Bearer <COFFEESHOP_INTERNAL_KEY>`: the ingest route is the cafe worker's alone.
@@ -25,9 +58,11 @@ pub struct CafeActivities {
 impl CafeActivities {
     /// `customercenter`: the base URL of the customercenter's health server (e.g.
     /// `http://127.0.0.1:8093`), where it takes projections; `authorization`: the header value
-    /// that route requires.
-    pub fn new(customercenter: &str, authorization: String) -> Result<Self, reqwest::Error> {
+    /// that route requires; `tally`: where an order's end is counted (once its final state is in
+    /// the view).
+    pub fn new(customercenter: &str, authorization: String, tally: Arc<dyn Tally>) -> Result<Self, reqwest::Error> {
         Ok(Self {
+            tally,
             // Well inside the local activity's own timeout.
             http: reqwest::Client::builder().timeout(Duration::from_secs(1)).build()?,
             projections: format!("{}{INGEST_ROUTE}", customercenter.trim_end_matches('/')),
@@ -54,6 +89,10 @@ impl CafeActivities {
         match answer.map(|r| r.status()) {
             Ok(status) if status.is_success() => {
                 tracing::info!(order_id = %p.order.order_id, status = %p.order.status, "order step projected");
+                if p.order.status.is_final() {
+                    let reason = p.order.reason.as_deref().map_or("none", reason_kind);
+                    self.tally.count(ORDERS_FINISHED, &[("outcome", p.order.status.as_str()), ("reason", reason)]);
+                }
                 Ok(())
             }
             // A configuration mistake the operator fixes; the projection waits for it.

@@ -8,6 +8,21 @@ pub mod customercenter;
 pub mod kitchen;
 pub mod warehouse;
 
+/// Where activities count what they decided, for the worker's `GET /metrics` beside the SDK's
+/// own (`workers::metrics`). A count may be repeated when an activity whose outcome was lost runs
+/// again: metrics, not records.
+pub trait Tally: Send + Sync + 'static {
+    /// Adds one to the counter `name` with these labels (always the same label names for a name).
+    fn count(&self, name: &'static str, labels: &[(&'static str, &str)]);
+}
+
+/// Counts nothing (tests and tools that run activities without a worker).
+pub struct NoTally;
+
+impl Tally for NoTally {
+    fn count(&self, _name: &'static str, _labels: &[(&'static str, &str)]) {}
+}
+
 /// Errors of the stores behind the activities.
 /// They convert into retryable activity errors: Temporal retries until the database is back.
 #[derive(Debug, thiserror::Error)]

@@ -4,15 +4,18 @@
 //!
 //! The SDK's Prometheus exporter serves its registry on a listener of its own and offers no other
 //! way to read it, so it listens on a loopback port nobody else is told about, and the health
-//! port's `/metrics` relays what it answers.
+//! port's `/metrics` relays what it answers. The service's own counters (orders finished by
+//! outcome, reservations refused by reason: [`activities::Tally`]) are made with the SDK's meter,
+//! so they are in the same registry and on the same page.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use temporalio_common::telemetry::metrics::CoreMeter;
+use temporalio_common::telemetry::metrics::{CoreMeter, Counter, MetricKeyValue, MetricParameters, NewAttributes};
 use temporalio_common::telemetry::{PrometheusExporterOptions, TelemetryOptions, start_prometheus_metric_exporter};
 
 /// The SDK's metrics of this process.
@@ -21,6 +24,7 @@ pub struct SdkMetrics {
     meter: Arc<dyn CoreMeter>,
     exporter: SocketAddr,
     http: reqwest::Client,
+    counters: Arc<Mutex<HashMap<&'static str, Counter>>>,
 }
 
 impl SdkMetrics {
@@ -37,6 +41,7 @@ impl SdkMetrics {
             meter: started.meter,
             exporter: started.bound_addr,
             http: reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?,
+            counters: Arc::default(),
         })
     }
 
@@ -61,5 +66,19 @@ impl SdkMetrics {
             Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("the SDK's metrics are not readable now: {e}\n"))
                 .into_response(),
         }
+    }
+}
+
+impl activities::Tally for SdkMetrics {
+    fn count(&self, name: &'static str, labels: &[(&'static str, &str)]) {
+        let counter = {
+            let mut counters = self.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            counters
+                .entry(name)
+                .or_insert_with(|| self.meter.counter(MetricParameters::builder().name(name).build()))
+                .clone()
+        };
+        let labels: Vec<MetricKeyValue> = labels.iter().map(|(k, v)| MetricKeyValue::new(*k, v.to_string())).collect();
+        counter.add(1, &self.meter.new_attributes(NewAttributes::from(labels)));
     }
 }

@@ -85,6 +85,11 @@ impl Service {
         &self.client
     }
 
+    /// Where the service's activities count what they decided, on this worker's `GET /metrics`.
+    pub fn tally(&self) -> Arc<dyn activities::Tally> {
+        Arc::new(self.metrics.clone())
+    }
+
     /// Where to register the service's workflows and activities.
     pub fn worker(&mut self) -> &mut WorkerOptions {
         &mut self.options

@@ -332,7 +332,12 @@ fn price(cents: Option<i64>) -> Option<Price> {
 /// The warehouse's activities (task queue `warehouse`).
 pub struct WarehouseActivities {
     pub db: WarehouseDb,
+    /// Where refused reservations are counted ([`RESERVATIONS_REFUSED`]).
+    pub tally: Arc<dyn crate::Tally>,
 }
+
+/// The counter of reservations the warehouse refused, by `reason` (`OutOfStock`, …).
+pub const RESERVATIONS_REFUSED: &str = "coffeeshop_reservations_refused";
 
 fn refuse(kind: &str, message: String) -> ActivityError {
     ActivityError::application(
@@ -351,7 +356,11 @@ impl WarehouseActivities {
         _ctx: ActivityContext,
         r: Reservation,
     ) -> Result<StockLevel, ActivityError> {
-        match crate::logged("reserveStock", &r.order_id, self.db.reserve(&r).await)? {
+        let reserved = crate::logged("reserveStock", &r.order_id, self.db.reserve(&r).await)?;
+        if let Some(reason) = reserved.refusal_kind() {
+            self.tally.count(RESERVATIONS_REFUSED, &[("reason", reason)]);
+        }
+        match reserved {
             Reserved::Taken(level) => Ok(level),
             Reserved::OutOfStock { available } => Err(refuse(
                 failures::OUT_OF_STOCK,

@@ -32,9 +32,8 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     let mut service = Service::connect("cafe", queues::CAFE, &config.temporal, &config.health).await?;
     // The cafe keeps its orders in Temporal itself (the workflow is the order's record): no store.
-    service
-        .worker()
-        .register_workflow::<OrderWorkflow>()?
-        .register_activities(CafeActivities::new(&config.customercenter_ingest_url, config.internal.authorization())?);
+    let projections =
+        CafeActivities::new(&config.customercenter_ingest_url, config.internal.authorization(), service.tally())?;
+    service.worker().register_workflow::<OrderWorkflow>()?.register_activities(projections);
     service.run().await
 }

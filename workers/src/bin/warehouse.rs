@@ -33,10 +33,8 @@ async fn main() -> anyhow::Result<()> {
     let mut service = Service::connect("warehouse", queues::WAREHOUSE, &config.temporal, &config.health).await?;
     let url = config.postgres.url("warehouse", config.database_url.as_ref());
     let db = patiently("warehouse database", || async { Ok(WarehouseDb::connect(url.expose(), 10).await?) }).await;
-    service
-        .worker()
-        .register_workflow::<RestockWorkflow>()?
-        .register_activities(WarehouseActivities { db: db.clone() });
+    let activities = WarehouseActivities { db: db.clone(), tally: service.tally() };
+    service.worker().register_workflow::<RestockWorkflow>()?.register_activities(activities);
     service.store(db.clone()).retention(config.retention, db);
     service.run().await
 }
