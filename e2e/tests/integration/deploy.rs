@@ -325,6 +325,42 @@ fn prometheus_scrapes_every_process_where_it_serves_its_metrics() {
     assert!(std::fs::read_to_string(repo().join("workers/src/service.rs")).unwrap().contains("\"/metrics\""));
 }
 
+#[test]
+fn grafanas_dashboards_read_metrics_the_code_exposes_from_compose_prometheus() {
+    let compose = &yaml(&repo().join("docker-compose.yml"))[0];
+    let grafana = compose["services"]["grafana"]["volumes"].to_string();
+    assert!(grafana.contains("deploy/grafana/provisioning") && grafana.contains("deploy/grafana/dashboards"));
+    let datasource = &yaml(&repo().join("deploy/grafana/provisioning/datasources/prometheus.yml"))[0];
+    assert_eq!(datasource["datasources"][0]["url"], "http://prometheus:9090", "compose's Prometheus");
+    assert!(compose["services"]["prometheus"].is_object());
+    // Every metric a panel asks for is one the code makes: ours by name in the source, the SDK's
+    // by their `temporal_` prefix (the metrics test scrapes them from the workers).
+    let src = source();
+    for file in ["shop.json", "sdk.json"] {
+        let dashboard: Value =
+            serde_json::from_str(&std::fs::read_to_string(repo().join("deploy/grafana/dashboards").join(file)).unwrap())
+                .unwrap_or_else(|e| panic!("{file} is JSON: {e}"));
+        let panels = dashboard["panels"].as_array().unwrap();
+        assert!(!panels.is_empty(), "{file} has panels");
+        for target in panels.iter().flat_map(|p| p["targets"].as_array().unwrap()) {
+            let expr = target["expr"].as_str().unwrap();
+            let names = expr
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.starts_with("coffeeshop_") || w.starts_with("temporal_"));
+            for name in names {
+                if name.starts_with("temporal_") && name != "temporal_circuit_open" {
+                    continue;
+                }
+                let made = name
+                    .trim_start_matches("coffeeshop_")
+                    .trim_end_matches("_bucket")
+                    .trim_end_matches("_total");
+                assert!(src.contains(made), "{file}: {name} is made by the code ({expr})");
+            }
+        }
+    }
+}
+
 /// The pod labels a NetworkPolicy's `podSelector` selects, among `names`.
 fn selected<'a>(policy: &Value, names: &[&'a str]) -> Vec<&'a str> {
     let selector = &policy["spec"]["podSelector"];
