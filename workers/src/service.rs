@@ -128,13 +128,12 @@ impl Service {
         self
     }
 
-    /// Runs until SIGTERM/Ctrl-C: the health server (probes, the SDK's metrics on `GET /metrics`,
-    /// and the service's routes, with the
-    /// bounds of `COFFEESHOP_*` serve settings), the Temporal worker and the background tasks. On
-    /// the signal the worker stops polling and lets in-flight tasks finish (up to
-    /// [`GRACEFUL_SHUTDOWN`]), the background tasks end, the process exits. When its memory has
-    /// outgrown `COFFEESHOP_RECYCLE_GROWTH_MIB` it stops the same way and starts afresh
-    /// ([`recycle`]).
+    /// Runs until SIGTERM/Ctrl-C: the health server (probes, the SDK's metrics and the service's
+    /// counts on `GET /metrics`, the service's routes; bounded by the `COFFEESHOP_*` serve
+    /// settings), the Temporal worker and the background tasks. On the signal the worker stops
+    /// polling and lets in-flight tasks finish (up to [`GRACEFUL_SHUTDOWN`]), the background tasks
+    /// end, the process exits. When its memory has outgrown `COFFEESHOP_RECYCLE_GROWTH_MIB` it
+    /// stops the same way and starts afresh ([`recycle`]).
     pub async fn run(self) -> anyhow::Result<()> {
         let Self { name, health, client, options, metrics, store, routes, background } = self;
         let port = health.health_port.unwrap_or(crate::config::default_health_port(name));
