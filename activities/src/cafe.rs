@@ -83,6 +83,8 @@ impl CafeActivities {
             .http
             .post(&self.projections)
             .header(reqwest::header::AUTHORIZATION, &self.authorization)
+            // The order's trace goes on to the customercenter.
+            .headers(platform::telemetry::outgoing_headers())
             .json(&p)
             .send()
             .await;

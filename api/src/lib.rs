@@ -178,7 +178,9 @@ pub fn app(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id, order_id = tracing::field::Empty, account = tracing::field::Empty)
+            let span = tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id, order_id = tracing::field::Empty, account = tracing::field::Empty);
+            platform::telemetry::continue_trace(&span, req.headers());
+            span
         }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)

@@ -107,7 +107,7 @@ struct Config {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    telemetry::init("api");
+    let _telemetry = telemetry::init("api");
     let listener = config.serve.bind(config.port, "COFFEESHOP_API_PORT").await?;
     let view_url = config
         .postgres

@@ -424,6 +424,7 @@ impl TestApp {
 }
 
 pub mod browser;
+pub mod collector;
 
 pub use stack::postgres::fresh_test_database as fresh_database;
 

@@ -54,10 +54,7 @@ fn connection_options_from(
 
 async fn try_connect_configured(config: &TemporalConfig) -> anyhow::Result<Client> {
     let connection = Connection::connect(connection_options(config)?).await?;
-    Ok(Client::new(
-        connection,
-        ClientOptions::new(config.temporal_namespace.clone()).build(),
-    )?)
+    Ok(Client::new(connection, client_options(&config.temporal_namespace))?)
 }
 
 /// One connection attempt to a local server, bounded so that a silent address fails fast, with
@@ -69,10 +66,13 @@ pub async fn try_connect(url: &Url, namespace: &str) -> anyhow::Result<Client> {
         .grpc_compression(GrpcCompression::None)
         .build();
     let connection = Connection::connect(options).await?;
-    Ok(Client::new(
-        connection,
-        ClientOptions::new(namespace.to_owned()).build(),
-    )?)
+    Ok(Client::new(connection, client_options(namespace))?)
+}
+
+/// The client's options: its namespace, and the tracing plugin when traces are on (workers made
+/// from the client inherit it).
+fn client_options(namespace: &str) -> ClientOptions {
+    ClientOptions::new(namespace.to_owned()).plugins(crate::telemetry::temporal_plugin()).build()
 }
 
 /// Whether Temporal's frontend answers its health check right now (bounded by `timeout`).

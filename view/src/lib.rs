@@ -75,6 +75,7 @@ impl ViewDb {
     }
 
     /// Applies one projection in one transaction.
+    #[tracing::instrument(name = "db.project_order", skip_all, fields(order_id = %p.order.order_id, status = %p.order.status))]
     pub async fn project_order(&self, p: &OrderProjection) -> sqlx::Result<()> {
         let mut tx = self.pool.begin().await?;
         upsert_order(&mut tx, &p.order, p.at_event).await?;
@@ -84,6 +85,7 @@ impl ViewDb {
         tx.commit().await
     }
 
+    #[tracing::instrument(name = "db.project_stock", skip_all, fields(product = %level.product_name))]
     pub async fn project_stock(&self, level: &StockLevel) -> sqlx::Result<()> {
         let mut tx = self.pool.begin().await?;
         upsert_stock(&mut tx, level).await?;

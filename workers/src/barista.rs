@@ -9,6 +9,7 @@ use domain::{OrderId, OrderStatus};
 use order_commands::{BaristaStep, CommandError, OrderCommands};
 use temporalio_client::Client;
 use tokio::sync::watch;
+use tracing::Instrument as _;
 
 /// How long an idle barista waits before looking at the board again, unless this process puts a
 /// ticket on the board first (then one idle barista is woken at once). The look finds what no
@@ -70,7 +71,7 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
                 None
             }
         };
-        let Some(Claimed { order_id, status }) = claimed else {
+        let Some(Claimed { order_id, status, trace_parent }) = claimed else {
             tokio::select! {
                 _ = tokio::time::sleep(IDLE_POLL) => {},
                 _ = db.ticket_opened().notified() => {},
@@ -78,29 +79,37 @@ async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands
             }
             continue;
         };
-        if status == OrderStatus::Brewing {
-            tracing::info!(barista = %name, order_id = %order_id, "taking over a ticket whose barista stopped renewing its claim");
-        } else if !send(&orders, &order_id, BaristaStep::Start).await {
-            // Refused. An order that is already Brewing while its ticket still reads Queued was
-            // started by a barista whose claim ran out (it died between the order's answer and
-            // the kitchen's move): finish it, or nobody will — once the ticket reads Brewing with
-            // no claim it looks like a person's. Anything else goes back on the board for a later
-            // look.
-            if !workflow_says(&orders, &order_id, OrderStatus::Brewing).await {
-                if let Err(e) = db.release_claim(&order_id, &name, REFUSED_BACKOFF).await {
-                    tracing::warn!(order_id = %order_id, error = %e, "cannot put the ticket back");
-                }
-                continue;
+        // The barista's work on the order is part of the order's trace.
+        let span = tracing::info_span!("barista", barista = %name, order_id = %order_id);
+        platform::telemetry::continue_trace_from(&span, trace_parent.as_deref());
+        make(&name, brew, &db, &orders, order_id, status).instrument(span).await;
+    }
+}
+
+/// One order through a barista's hands: start brewing (unless a barista before it did), brew,
+/// complete, let go of the ticket.
+async fn make(name: &str, brew: Duration, db: &KitchenDb, orders: &OrderCommands, order_id: OrderId, status: OrderStatus) {
+    if status == OrderStatus::Brewing {
+        tracing::info!(barista = %name, order_id = %order_id, "taking over a ticket whose barista stopped renewing its claim");
+    } else if !send(orders, &order_id, BaristaStep::Start).await {
+        // Refused. An order that is already Brewing while its ticket still reads Queued was
+        // started by a barista whose claim ran out (it died between the order's answer and the
+        // kitchen's move): finish it, or nobody will — once the ticket reads Brewing with no
+        // claim it looks like a person's. Anything else goes back on the board for a later look.
+        if !workflow_says(orders, &order_id, OrderStatus::Brewing).await {
+            if let Err(e) = db.release_claim(&order_id, name, REFUSED_BACKOFF).await {
+                tracing::warn!(order_id = %order_id, error = %e, "cannot put the ticket back");
             }
-            tracing::info!(barista = %name, order_id = %order_id, "taking over an order already brewing");
+            return;
         }
-        brew_renewing(&db, &name, &order_id, brew).await;
-        send(&orders, &order_id, BaristaStep::Complete).await;
-        // Let go of the ticket: the order took the completion, or someone else finished it, or it
-        // was canceled; the kitchen's `moveTicket` has moved (or will move) the ticket itself.
-        if let Err(e) = db.release_claim(&order_id, &name, Duration::ZERO).await {
-            tracing::warn!(order_id = %order_id, error = %e, "cannot let go of the ticket");
-        }
+        tracing::info!(barista = %name, order_id = %order_id, "taking over an order already brewing");
+    }
+    brew_renewing(db, name, &order_id, brew).await;
+    send(orders, &order_id, BaristaStep::Complete).await;
+    // Let go of the ticket: the order took the completion, or someone else finished it, or it was
+    // canceled; the kitchen's `moveTicket` has moved (or will move) the ticket itself.
+    if let Err(e) = db.release_claim(&order_id, name, Duration::ZERO).await {
+        tracing::warn!(order_id = %order_id, error = %e, "cannot let go of the ticket");
     }
 }
 

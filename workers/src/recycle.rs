@@ -46,6 +46,8 @@ pub async fn outgrown(config: &RecycleConfig) -> (f64, f64) {
 /// even if a build has replaced it since), with the same arguments and environment. Returns only
 /// if that fails.
 pub fn start_afresh() -> anyhow::Error {
+    // `exec` drops nothing: send the spans still buffered first.
+    platform::telemetry::flush();
     let mut args = std::env::args_os();
     let mut command = std::process::Command::new("/proc/self/exe");
     if let Some(arg0) = args.next() {

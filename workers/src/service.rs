@@ -47,6 +47,8 @@ type Background = Box<dyn FnOnce(watch::Receiver<bool>) -> BoxFuture<'static, ()
 /// One service's worker process, built up and then [run](Service::run).
 pub struct Service {
     name: &'static str,
+    /// Logs and traces; flushed when the service ends.
+    telemetry: telemetry::Telemetry,
     health: HealthConfig,
     client: Client,
     options: WorkerOptions,
@@ -65,11 +67,12 @@ impl Service {
         temporal_config: &TemporalConfig,
         health: &HealthConfig,
     ) -> anyhow::Result<Self> {
-        telemetry::init(name);
+        let telemetry = telemetry::init(name);
         let metrics = SdkMetrics::start(name)?;
         let client = temporal::connect(temporal_config).await?;
         Ok(Self {
             name,
+            telemetry,
             health: health.clone(),
             client,
             options: WorkerOptions::new(queue).graceful_shutdown_period(GRACEFUL_SHUTDOWN).build(),
@@ -135,13 +138,13 @@ impl Service {
     /// end, the process exits. When its memory has outgrown `COFFEESHOP_RECYCLE_GROWTH_MIB` it
     /// stops the same way and starts afresh ([`recycle`]).
     pub async fn run(self) -> anyhow::Result<()> {
-        let Self { name, health, client, options, metrics, store, routes, background } = self;
+        let Self { name, telemetry: _telemetry, health, client, options, metrics, store, routes, background } = self;
         let port = health.health_port.unwrap_or(crate::config::default_health_port(name));
         let listener = health.serve.bind(port, HEALTH_PORT_VAR).await?;
         let address = listener.local_addr()?;
         let (stop_tx, stop_rx) = watch::channel(false);
 
-        let telemetry = metrics.telemetry();
+        let sdk_telemetry = metrics.telemetry();
         let scrape = axum::routing::get(move || async move { metrics.scrape().await });
         let app = health::router(readiness(client.clone(), store)).route("/metrics", scrape).merge(routes);
         let mut probes_stop = stop_rx.clone();
@@ -151,7 +154,7 @@ impl Service {
         let background: Vec<_> = background.into_iter().map(|task| tokio::spawn(task(stop_rx.clone()))).collect();
 
         let runtime_options = RuntimeOptions::builder()
-            .telemetry_options(telemetry)
+            .telemetry_options(sdk_telemetry)
             .build()
             .map_err(|e| anyhow::anyhow!("the SDK's runtime options: {e}"))?;
         let runtime = Runtime::from_current_tokio(runtime_options)?;

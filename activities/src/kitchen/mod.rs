@@ -39,14 +39,16 @@ impl KitchenDb {
     }
 
     /// Puts the ticket on the board, once.
+    #[tracing::instrument(name = "db.open_ticket", skip_all, fields(order_id = %t.order_id))]
     pub async fn open(&self, t: &Ticket) -> Result<(), StoreError> {
         let opened = sqlx::query(
-            "INSERT INTO tickets (order_id, product_name, qty, status) VALUES ($1, $2, $3, 'Queued')
+            "INSERT INTO tickets (order_id, product_name, qty, status, trace_parent) VALUES ($1, $2, $3, 'Queued', $4)
              ON CONFLICT (order_id) DO NOTHING",
         )
         .bind(t.order_id.as_str())
         .bind(t.product_name.as_str())
         .bind(t.qty.get() as i32)
+        .bind(platform::telemetry::traceparent())
         .execute(&self.pool)
         .await?;
         tracing::info!(order_id = %t.order_id, product = %t.product_name, "ticket queued");
@@ -60,6 +62,7 @@ impl KitchenDb {
     /// Only a move the board allows from where the ticket is now takes effect (Queued → Brewing →
     /// Completed, Queued or Brewing → Canceled), so a late or repeated attempt (a
     /// `moveTicket(Brewing)` arriving after `Completed`) changes nothing.
+    #[tracing::instrument(name = "db.move_ticket", skip_all, fields(order_id = %order_id, status = %status))]
     pub async fn set_status(&self, order_id: &OrderId, status: OrderStatus) -> Result<(), StoreError> {
         let from: &[&str] = match status {
             OrderStatus::Brewing => &["Queued"],
@@ -78,6 +81,7 @@ impl KitchenDb {
 
     /// Withdraws a ticket; when the ticket has not reached the board yet, leaves a Canceled one in
     /// its place so that the late `startProduction` finds it and puts nothing on the board.
+    #[tracing::instrument(name = "db.withdraw_ticket", skip_all, fields(order_id = %order_id))]
     pub async fn withdraw(&self, order_id: &OrderId) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO tickets (order_id, status) VALUES ($1, 'Canceled')
@@ -120,7 +124,7 @@ impl KitchenDb {
     /// without taking the same ticket. Tickets a person started (Brewing, never claimed) are left
     /// to that person.
     pub async fn claim(&self, barista: &str, lease: Duration) -> Result<Option<Claimed>, StoreError> {
-        let row: Option<(String, String)> = sqlx::query_as(
+        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
             "UPDATE tickets SET claimed_by = $1, lease_until = now() + $2 * interval '1 millisecond',
                  updated_at = now()
              WHERE order_id = (
@@ -128,7 +132,7 @@ impl KitchenDb {
                  WHERE (status = 'Queued' AND (lease_until IS NULL OR lease_until < now()))
                     OR (status = 'Brewing' AND claimed_by IS NOT NULL AND lease_until < now())
                  ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-             RETURNING order_id, status",
+             RETURNING order_id, status, trace_parent",
         )
         .bind(barista)
         .bind(lease.as_millis() as f64)
@@ -186,10 +190,11 @@ impl KitchenDb {
     }
 }
 
-fn claimed((id, status): (String, String)) -> Option<Claimed> {
+fn claimed((id, status, trace_parent): (String, String, Option<String>)) -> Option<Claimed> {
     Some(Claimed {
         order_id: OrderId::parse(&id).ok()?,
         status: OrderStatus::parse(&status)?,
+        trace_parent,
     })
 }
 
@@ -200,6 +205,8 @@ pub struct Claimed {
     /// Where the ticket is on the board: Queued; or Brewing, when a barista that died mid-brew
     /// started it (the new one only finishes it).
     pub status: OrderStatus,
+    /// The order's trace (`traceparent`), when traces were on as the ticket was opened.
+    pub trace_parent: Option<String>,
 }
 
 /// The kitchen's activities (task queue `kitchen`).

@@ -114,6 +114,7 @@ impl WarehouseDb {
     /// the same order (a retry, or an earlier attempt that wakes up late) finds the order's row and
     /// takes nothing: the row records what was decided, a refusal included, so a late attempt can
     /// never contradict it. A row of another order with the same id is refused.
+    #[tracing::instrument(name = "db.reserve", skip_all, fields(order_id = %r.order_id))]
     pub async fn reserve(&self, r: &Reservation) -> Result<Reserved, StoreError> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
@@ -200,6 +201,7 @@ impl WarehouseDb {
     /// Puts an order's reservation back, once. `None` when the order holds nothing. When the
     /// order has no reservation at all, leaves a released one in its place, so an attempt to
     /// reserve that arrives after the compensation takes nothing.
+    #[tracing::instrument(name = "db.release", skip_all, fields(order_id = %order_id))]
     pub async fn release(&self, order_id: &OrderId) -> Result<Option<StockLevel>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let held = sqlx::query(
@@ -251,6 +253,7 @@ impl WarehouseDb {
     }
 
     /// Adds stock (creating the product if new), once per restock id.
+    #[tracing::instrument(name = "db.restock", skip_all, fields(product = %r.product_name))]
     pub async fn restock(&self, r: &Restock) -> Result<StockLevel, StoreError> {
         let mut tx = self.pool.begin().await?;
         let first_time = sqlx::query(

@@ -90,10 +90,15 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Whether the code reads variable `key`: as a literal, or as the `<SERVICE>_DATABASE_URL` that
-/// `config::database_url` builds.
+/// The OpenTelemetry SDK's own variables that the processes honour (the SDK reads them; the code
+/// names the endpoint and the service name itself).
+const OTEL_SDK_READS: [&str; 3] = ["OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG", "OTEL_RESOURCE_ATTRIBUTES"];
+
+/// Whether the code reads variable `key`: as a literal, as the `<SERVICE>_DATABASE_URL` that
+/// `config::database_url` builds, or through the OpenTelemetry SDK.
 fn code_reads(src: &str, key: &str) -> bool {
-    src.contains(&format!("\"{key}\""))
+    OTEL_SDK_READS.contains(&key)
+        || src.contains(&format!("\"{key}\""))
         || key
             .strip_suffix("_DATABASE_URL")
             .is_some_and(|svc| src.contains(&format!("database_url(\"{}\")", svc.to_lowercase())))
@@ -426,4 +431,28 @@ fn only_the_cafe_and_prometheus_reach_a_worker_and_anyone_the_api() {
             assert!(port.as_str().unwrap().starts_with("127.0.0.1:"), "compose {name} publishes {port} on loopback only");
         }
     }
+}
+
+#[test]
+fn traces_go_to_composes_jaeger_and_the_clusters_collector() {
+    let compose = &yaml(&repo().join("docker-compose.yml"))[0];
+    let services = compose["services"].as_object().unwrap();
+    let jaeger = &services["jaeger"];
+    assert!(jaeger["image"].as_str().unwrap().starts_with("jaegertracing/"));
+    for port in jaeger["ports"].as_array().unwrap() {
+        assert!(port.as_str().unwrap().starts_with("127.0.0.1:"), "Jaeger's {port} is on loopback only");
+    }
+    for (name, service) in services.iter().filter(|(_, s)| s["image"] == "coffeeshop:latest") {
+        assert_eq!(
+            service["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"], "http://jaeger:4317",
+            "{name} exports its spans to Jaeger's OTLP/gRPC port"
+        );
+        assert!(service["environment"]["OTEL_SERVICE_NAME"].is_null(), "{name} names itself");
+    }
+    let all = resources();
+    let config = of_kind(&all, "ConfigMap").into_iter().find(|c| c["metadata"]["name"] == "coffeeshop-config").unwrap();
+    assert!(config["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"].as_str().unwrap().ends_with(":4317"));
+    assert_eq!(config["data"]["OTEL_TRACES_SAMPLER"], "parentbased_traceidratio");
+    let ratio: f64 = config["data"]["OTEL_TRACES_SAMPLER_ARG"].as_str().unwrap().parse().unwrap();
+    assert!((0.0..=1.0).contains(&ratio));
 }

@@ -28,6 +28,7 @@ mod retention;
 mod saga;
 mod signin_storm;
 mod temporal_surface;
+mod traces;
 mod upgrade;
 mod view;
 mod walkthrough;

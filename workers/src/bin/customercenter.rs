@@ -6,6 +6,7 @@
 
 use activities::customercenter::{CustomerCenterActivities, INGEST_ROUTE, ViewDb};
 use clap::Parser;
+use tracing::Instrument as _;
 use domain::{OrderProjection, queues};
 use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, RetentionConfig, TemporalConfig};
 use platform::internal::{InternalKeyConfig, require_key};
@@ -53,11 +54,19 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// An order's projection, from the cafe worker: `204` once stored (or found stale), `503` when the
-/// view cannot take it now (the cafe worker's local activity retries).
+/// view cannot take it now (the cafe worker's local activity retries). Served in the order's trace
+/// (the cafe sends it in `traceparent`).
 async fn ingest(
     axum::extract::State(db): axum::extract::State<ViewDb>,
+    headers: axum::http::HeaderMap,
     axum::Json(p): axum::Json<OrderProjection>,
 ) -> axum::http::StatusCode {
+    let span = tracing::info_span!("ingest projection", order_id = %p.order.order_id, status = %p.order.status);
+    platform::telemetry::continue_trace(&span, &headers);
+    project(db, p).instrument(span).await
+}
+
+async fn project(db: ViewDb, p: OrderProjection) -> axum::http::StatusCode {
     match db.project_order(&p).await {
         Ok(()) => {
             tracing::info!(order_id = %p.order.order_id, status = %p.order.status, "order step in the view");
