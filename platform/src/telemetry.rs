@@ -24,7 +24,9 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider};
 use temporalio_sdk::SimplePlugin;
 use temporalio_sdk::opentelemetry::{OpenTelemetryPlugin, WorkflowIdGenerator, WorkflowSpanProcessor};
-use tracing_subscriber::EnvFilter;
+use tracing::Level;
+use tracing_subscriber::{EnvFilter, Registry};
+use tracing_subscriber::filter::{FilterExt as _, Targets, filter_fn};
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -64,8 +66,12 @@ pub fn init(service: &'static str) -> Telemetry {
             None
         }
     });
-    let spans = traces.as_ref().map(|provider| tracing_opentelemetry::layer().with_tracer(provider.tracer(service)));
-    let _ = tracing_subscriber::registry().with(filter).with(lines).with(spans).try_init();
+    // Each layer has its own filter: RUST_LOG decides the lines, not which spans a trace has.
+    let mut layers: Vec<Box<dyn tracing_subscriber::Layer<Registry> + Send + Sync>> = vec![lines.with_filter(filter).boxed()];
+    if let Some(provider) = &traces {
+        layers.push(tracing_opentelemetry::layer().with_tracer(provider.tracer(service)).with_filter(our_spans()).boxed());
+    }
+    let _ = tracing_subscriber::registry().with(layers).try_init();
     if let Some(provider) = traces {
         let _ = TRACES.set(provider);
         tracing::info!(service, "exporting traces over OTLP");
@@ -75,6 +81,17 @@ pub fn init(service: &'static str) -> Telemetry {
     }
     tracing::info!(service, version = env!("CARGO_PKG_VERSION"), "starting");
     Telemetry(())
+}
+
+/// What becomes an OpenTelemetry span: our crates' spans at `info` and above (a request, a
+/// projection, a barista's work, a database call), whatever `RUST_LOG` says; not their events
+/// (those are the log lines) nor the SDK's internal spans (its plugin makes the Temporal ones).
+fn our_spans() -> impl tracing_subscriber::layer::Filter<Registry> {
+    const OURS: [&str; 10] =
+        ["api", "platform", "activities", "view", "workers", "order_commands", "cafe", "warehouse", "kitchen", "customercenter"];
+    Targets::new()
+        .with_targets(OURS.map(|target| (target, Level::INFO)))
+        .and(filter_fn(|meta| meta.is_span()))
 }
 
 fn traces_wanted() -> bool {

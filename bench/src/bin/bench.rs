@@ -5,7 +5,9 @@
 //!    started directly with the client: workflows/s (and the ratio 1 ÷ 2);
 //! 3. POST /orders latency at half the saturation rate;
 //! 4. reads: GET /orders/<id> from the view vs the workflow's `status` query;
-//! 5. footprint: peak RSS of the API and each worker.
+//! 5. footprint: peak RSS of the API and each worker;
+//! 6. the cost of tracing: the saturation run again with every process exporting its spans to an
+//!    OTLP collector (in this process), against the run without.
 //!
 //! Then prints one table and the machine it ran on.
 
@@ -68,6 +70,8 @@ struct Figures {
     view: Percentiles,
     query: Percentiles,
     rss: Vec<(&'static str, f64)>,
+    traced: Saturation,
+    spans_per_order: f64,
     outage: Percentiles,
 }
 
@@ -105,10 +109,10 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
         bench::ceiling::measure(client.clone(), FIXED_CEILING_ACTIVITIES, args.orders, args.concurrency).await?;
     println!("  {fixed_before:.1} workflows/s");
 
-    let saturation = saturation(args, &mut stack, &http, &url).await?;
+    let saturation = saturation("1/6 end to end at saturation", args, &mut stack, &http, &url).await?;
     let activities = saturation.shape.activities;
     println!(
-        "• 2/5 the ceilings: bare workflows with {FIXED_CEILING_ACTIVITIES} and with {activities} no-op activities each"
+        "• 2/6 the ceilings: bare workflows with {FIXED_CEILING_ACTIVITIES} and with {activities} no-op activities each"
     );
     let fixed_after =
         bench::ceiling::measure(client.clone(), FIXED_CEILING_ACTIVITIES, args.orders, args.concurrency).await?;
@@ -117,7 +121,7 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
 
     let half = (saturation.e2e.e2e_throughput.unwrap_or(0.0) / 2.0).max(1.0);
     let n = ((half * 20.0) as usize).clamp(40, 400);
-    println!("• 3/5 POST /orders latency at half saturation: {n} orders at {half:.1}/s");
+    println!("• 3/6 POST /orders latency at half saturation: {n} orders at {half:.1}/s");
     let mut paced = plan(&url, n, args.concurrency.max(64), false);
     paced.rate = Some(half);
     let post: Report = bench::run(paced).await?;
@@ -125,11 +129,13 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
 
     let (view, query) = reads(args.reads, &client, &http, &url).await?;
 
-    println!("• 5/5 footprint");
+    println!("• 5/6 footprint");
     let rss = std::iter::once("api")
         .chain(WORKERS)
         .map(|name| (name, bench::memory_mib(stack.process(name).pid().unwrap_or_default(), "VmHWM")))
         .collect();
+
+    let (traced, spans_per_order) = traced(args, &mut stack, &http, &url).await?;
 
     println!("• and failing fast: POST /orders while Temporal is stopped, {} times", args.reads);
     let outage = fail_fast(&mut stack, &http, &url, args.reads).await?;
@@ -137,15 +143,39 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
 
     print_table(
         args,
-        &Figures { saturation, fixed_before, fixed_after, ceiling, half, post, view, query, rss, outage },
+        &Figures { saturation, fixed_before, fixed_after, ceiling, half, post, view, query, rss, traced, spans_per_order, outage },
     );
     Ok(())
 }
 
+/// 6: every process restarted with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at a collector in this
+/// process, then the saturation run again; returns it and the spans exported per order.
+async fn traced(args: &Args, stack: &mut Stack, http: &reqwest::Client, url: &str) -> anyhow::Result<(Saturation, f64)> {
+    println!("• 6/6 tracing on: every process restarted exporting its spans over OTLP");
+    let collector = e2e::collector::Collector::start().await;
+    stack.config.extra_env.push(("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), collector.endpoint.clone()));
+    for worker in WORKERS {
+        stack.restart_gracefully(worker).await?;
+    }
+    stack.respawn_api().await?;
+    stack.wait_ready("api").await?;
+    let traced = saturation("6/6 the saturation run again, traced", args, stack, http, url).await?;
+    let completed = traced.e2e.finished.values().sum::<usize>().max(1) as f64;
+    // The last batches are a moment behind the last order.
+    let spans = bench::settled(|| collector.spans().len()).await;
+    Ok((traced, spans as f64 / completed))
+}
+
 /// 1: orders through the API at saturation, followed to Completed, with the CPU every process
 /// spent on them and how many reads the view could not answer.
-async fn saturation(args: &Args, stack: &mut Stack, http: &reqwest::Client, url: &str) -> anyhow::Result<Saturation> {
-    println!("• 1/5 end to end at saturation: {} orders, {} in flight", args.orders, args.concurrency);
+async fn saturation(
+    label: &str,
+    args: &Args,
+    stack: &mut Stack,
+    http: &reqwest::Client,
+    url: &str,
+) -> anyhow::Result<Saturation> {
+    println!("• {label}: {} orders, {} in flight", args.orders, args.concurrency);
     let ours: Vec<u32> = std::iter::once("api")
         .chain(WORKERS)
         .filter_map(|name| stack.process(name).pid())
@@ -197,7 +227,7 @@ async fn reads(
     http: &reqwest::Client,
     url: &str,
 ) -> anyhow::Result<(Percentiles, Percentiles)> {
-    println!("• 4/5 reads: GET /orders/<id> (view) vs the `status` workflow query, {n} each");
+    println!("• 4/6 reads: GET /orders/<id> (view) vs the `status` workflow query, {n} each");
     let ids = completed_orders(http, url).await?;
     anyhow::ensure!(!ids.is_empty(), "no completed orders to read");
     let view = time_each(n, |i| {
@@ -277,6 +307,15 @@ fn print_table(args: &Args, f: &Figures) {
     );
     let footprint: Vec<String> = f.rss.iter().map(|(n, m)| format!("{n} {m:.0}")).collect();
     println!("| 5. peak RSS (MiB) | {} |", footprint.join(", "));
+    let traced_rate = f.traced.e2e.e2e_throughput.unwrap_or(0.0);
+    println!(
+        "| 6. tracing on (every span exported over OTLP, {:.0} spans per order) | **{traced_rate:.1} orders/s** ({:.0}% of off); CPU per completed order: ours {:.1} ms (off {cpu_ours_ms:.1}), Temporal server {:.1} ms (off {cpu_server_ms:.1}); p50 {:.0} ms placed to completed |",
+        f.spans_per_order,
+        100.0 * traced_rate / e2e_rate.max(0.001),
+        f.traced.cpu_ours_ms,
+        f.traced.cpu_server_ms,
+        f.traced.e2e.e2e_latency_ms.unwrap_or_default().p50
+    );
     println!(
         "| 503 while Temporal is down (breaker open) | p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms |",
         f.outage.p50, f.outage.p99, f.outage.max

@@ -39,6 +39,8 @@ async fn one_orders_spans_from_every_process_share_one_trace_with_the_right_pare
     let endpoint = collector.endpoint.clone();
     let mut app = TestApp::spawn_with(|c| {
         c.baristas = 1;
+        // The log level decides the log lines, not which spans a trace has.
+        c.rust_log = "warn".to_owned();
         c.extra_env.push(("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), endpoint));
         c.extra_env.push(("OTEL_BSP_SCHEDULE_DELAY".to_owned(), "100".to_owned()));
     })
