@@ -19,6 +19,7 @@ pub mod orders;
 mod page;
 pub mod problem;
 mod reading;
+pub mod shop;
 pub mod stocks;
 pub mod view;
 
@@ -101,6 +102,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(orders::router())
         .merge(stocks::router())
+        .merge(shop::router())
         .merge(kitchen::router())
         .merge(auth::router())
         .merge(ops::router())

@@ -7,10 +7,10 @@ const CANCELABLE = new Set(["Ordered", "StockReserved", "Queued"]);
 const VIEWS = {
   customer: ["menu", "orders"],
   barista: ["kitchen"],
-  manager: ["kitchen", "stock"],
+  manager: ["kitchen", "stock", "shop"],
 };
-const TITLES = { menu: "Menu", orders: "My orders", kitchen: "Kitchen", stock: "Stock & staff" };
-const NEEDS = { menu: "a customer", orders: "a customer", kitchen: "a barista or manager", stock: "a manager" };
+const TITLES = { menu: "Menu", orders: "My orders", kitchen: "Kitchen", stock: "Stock & staff", shop: "Shop" };
+const NEEDS = { menu: "a customer", orders: "a customer", kitchen: "a barista or manager", stock: "a manager", shop: "a manager" };
 /// An order's status as a person says it.
 const STATUS_WORDS = {
   Ordered: "Ordered",
@@ -34,6 +34,7 @@ const state = {
   stock: new Map(), // product -> qty
   prices: new Map(), // product -> price of one unit ("3.50"), for those that have one
   events: null,
+  shopPending: null, // a timer: the Shop view reads the dashboard again when it fires
 };
 
 // ---- talking to the API ------------------------------------------------------------------------
@@ -301,7 +302,7 @@ window.addEventListener("hashchange", route);
 /// Reads a fresh snapshot of what the view shows (on opening it, and whenever the live stream
 /// says changes may have been missed).
 function refresh(view = location.hash.slice(1) || VIEWS[state.me.role][0]) {
-  const load = { menu: loadMenu, orders: loadOrders, kitchen: loadKitchen, stock: loadStock }[view];
+  const load = { menu: loadMenu, orders: loadOrders, kitchen: loadKitchen, stock: loadStock, shop: loadShop }[view];
   if (load && VIEWS[state.me.role].includes(view)) act(load);
 }
 
@@ -340,6 +341,7 @@ function connectEvents() {
 }
 
 function orderChanged(order) {
+  shopChanged();
   const previous = state.orders.get(order.orderId);
   if (previous && previous.updatedAt > order.updatedAt) return;
   state.orders.set(order.orderId, order);
@@ -348,6 +350,7 @@ function orderChanged(order) {
 }
 
 function stockChanged(level) {
+  shopChanged();
   state.stock.set(level.productName, level.qty);
   if (level.price) state.prices.set(level.productName, level.price);
   if (state.me.role === "customer") renderMenu();
@@ -591,5 +594,105 @@ onSubmit("#staff-form", async (form, fields) => {
   await loadStock();
   notice(`Created ${created.name} (${created.role}).`);
 });
+
+// ---- the manager: the shop's last hour ------------------------------------------------------------
+
+const SVG = "http://www.w3.org/2000/svg";
+const OUTCOMES = ["completed", "rejected", "canceled"];
+/// The charts' drawing size (their viewBox); the page scales them to the column.
+const [CHART_W, CHART_H] = [360, 170];
+const LINE_COLOURS = ["#7a3e12", "#1f6b3a", "#2f5d9a", "#a12a1f", "#8a5a00"];
+
+/// An SVG element (the charts are drawn by the page itself: no library, nothing fetched).
+function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
+const seconds = (ms) => (ms === null || ms === undefined ? "–" : `${(ms / 1000).toFixed(1)} s`);
+
+async function loadShop() {
+  renderShop(await api("GET", "/shop"));
+}
+
+/// While the Shop view is open, a change in the live stream reads the dashboard again: at most
+/// once every two seconds, however busy the shop.
+function shopChanged() {
+  if (location.hash !== "#shop" || state.me?.role !== "manager" || state.shopPending) return;
+  state.shopPending = setTimeout(() => {
+    state.shopPending = null;
+    if (location.hash === "#shop") act(loadShop);
+  }, 2000);
+}
+
+function renderShop(shop) {
+  const f = shop.finished;
+  $("#shop-finished").textContent = `${f.completed} completed · ${f.rejected} rejected · ${f.canceled} canceled`;
+  const t = shop.placedToCompleted;
+  $("#shop-times").textContent = `p50 ${seconds(t.p50Ms)} · p95 ${seconds(t.p95Ms)} (${t.orders} orders)`;
+  $("#shop-waiting").textContent = `${shop.waiting.queued} queued · ${shop.waiting.brewing} brewing`;
+  drawOutcomes(shop.perMinute);
+  drawRefusals(shop.refusals);
+  drawStock(shop.stock, shop.perMinute.map((m) => m.minute));
+}
+
+/// A label of the chart's time axis: the minute's local time.
+const clock = (minute) => new Date(`${minute}:00Z`).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+
+function drawOutcomes(minutes) {
+  const [w, h, top, bottom] = [CHART_W, CHART_H, 16, 16];
+  const most = Math.max(1, ...minutes.map((m) => m.completed + m.rejected + m.canceled));
+  const scale = (h - top - bottom) / most;
+  const step = w / minutes.length;
+  const bars = minutes.flatMap((m, i) => {
+    let y = h - bottom;
+    return OUTCOMES.filter((o) => m[o] > 0).map((o) => {
+      y -= m[o] * scale;
+      return svg("rect", { class: o, "data-minute": m.minute, "data-outcome": o, "data-orders": m[o], x: i * step + 1, y, width: Math.max(step - 2, 1), height: m[o] * scale },
+        svg("title", {}, `${clock(m.minute)}: ${m[o]} ${o}`));
+    });
+  });
+  $("#chart-outcomes").replaceChildren(
+    ...bars,
+    svg("text", { x: 2, y: 12, class: "axis" }, `${most} a minute`),
+    svg("text", { x: 2, y: h - 4, class: "axis" }, clock(minutes[0].minute)),
+    svg("text", { x: w - 2, y: h - 4, class: "axis", "text-anchor": "end" }, clock(minutes[minutes.length - 1].minute)),
+  );
+}
+
+function drawRefusals(refusals) {
+  const rows = Object.entries(refusals).sort(([, a], [, b]) => b - a);
+  const most = Math.max(1, ...rows.map(([, n]) => n));
+  const drawn = rows.slice(0, 6).flatMap(([reason, n], i) => {
+    const y = 6 + i * 26;
+    const words = REASON_WORDS[reason] || reason;
+    const width = Math.max(2, (150 * n) / most);
+    return [
+      svg("text", { x: 0, y: y + 14, class: "label" }, words),
+      svg("rect", { class: "refused", "data-reason": reason, "data-orders": n, x: 170, y, width, height: 20 }),
+      svg("text", { x: 175 + width, y: y + 14, class: "label" }, String(n)),
+    ];
+  });
+  $("#chart-refusals").replaceChildren(...(drawn.length ? drawn : [svg("text", { x: 0, y: 24, class: "label" }, "Nothing refused.")]));
+}
+
+function drawStock(series, minutes) {
+  const [w, h, top, bottom] = [CHART_W, CHART_H, 16, 16];
+  const most = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p.qty)));
+  const x = (minute) => (w * Math.max(0, minutes.indexOf(minute))) / (minutes.length - 1);
+  const y = (qty) => h - bottom - ((h - top - bottom) * qty) / most;
+  const lines = series.filter((s) => s.points.length).map((s, i) => {
+    // A level holds until the next one: steps, carried on to now.
+    const corners = s.points.flatMap((p, j) => (j === 0 ? [[x(p.minute), y(p.qty)]] : [[x(p.minute), y(s.points[j - 1].qty)], [x(p.minute), y(p.qty)]]));
+    corners.push([w, y(s.points[s.points.length - 1].qty)]);
+    return svg("polyline", { class: "level", "data-product": s.productName, stroke: LINE_COLOURS[i % LINE_COLOURS.length], points: corners.map((c) => c.join(",")).join(" ") },
+      svg("title", {}, `${s.productName}: ${s.points[s.points.length - 1].qty} now`));
+  });
+  $("#chart-stock").replaceChildren(...lines, svg("text", { x: 2, y: 12, class: "axis" }, String(most)));
+  $("#stock-legend").replaceChildren(...series.map((s, i) =>
+    el("span", { class: "key", style: `--key: ${LINE_COLOURS[i % LINE_COLOURS.length]}` }, `${s.productName} ${s.points.length ? s.points[s.points.length - 1].qty : "–"}`)));
+}
 
 start();

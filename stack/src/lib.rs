@@ -375,6 +375,15 @@ impl Stack {
         self.wait_http("api", &url).await
     }
 
+    /// Stops the API (SIGTERM: it finishes its requests) and starts a new one, waited for until
+    /// ready.
+    pub async fn restart_api(&mut self) -> anyhow::Result<()> {
+        if let Some(api) = self.api.as_mut() {
+            api.shutdown(Duration::from_secs(15)).await;
+        }
+        self.start_api().await
+    }
+
     /// Stops the API and starts a new one without waiting for it to be ready (it may be unable to
     /// be, e.g. while Temporal is down).
     pub async fn respawn_api(&mut self) -> anyhow::Result<()> {

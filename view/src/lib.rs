@@ -5,8 +5,10 @@
 
 pub mod feed;
 mod queries;
+mod shop;
 
 pub use queries::{Cursor, OrderRow, RestockRow, Step, StockRow, View};
+pub use shop::{Finished, LevelAt, ShopRows};
 
 use domain::{Order, OrderProjection, StockLevel};
 use platform::postgres::OpenError;
@@ -42,8 +44,8 @@ impl ViewDb {
     }
 
     /// Deletes at most `batch` finished orders last changed before `before` (RFC 3339, as the
-    /// view stores times), with their history, and at most `batch` restock log entries recorded
-    /// before it; returns how many orders and entries went. Orders still under way stay, however
+    /// view stores times), with their history, and at most `batch` restock log entries and stock
+    /// levels recorded before it; returns how many orders and entries went. Orders still under way stay, however
     /// old.
     pub async fn prune(&self, before: &str, batch: i64) -> sqlx::Result<u64> {
         let orders: i64 = sqlx::query_scalar(
@@ -71,7 +73,18 @@ impl ViewDb {
         .bind(batch)
         .fetch_one(&self.pool)
         .await?;
-        Ok((orders + restocks) as u64)
+        let levels: i64 = sqlx::query_scalar(
+            "WITH gone AS (
+                 DELETE FROM stock_history WHERE id IN (
+                     SELECT id FROM stock_history WHERE at < $1 LIMIT $2)
+                 RETURNING 1)
+             SELECT count(*) FROM gone",
+        )
+        .bind(before)
+        .bind(batch)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((orders + restocks + levels) as u64)
     }
 
     /// Applies one projection in one transaction.

@@ -157,8 +157,7 @@ async fn traced(args: &Args, stack: &mut Stack, http: &reqwest::Client, url: &st
     for worker in WORKERS {
         stack.restart_gracefully(worker).await?;
     }
-    stack.respawn_api().await?;
-    stack.wait_ready("api").await?;
+    stack.restart_api().await?;
     let traced = saturation("6/6 the saturation run again, traced", args, stack, http, url).await?;
     let completed = traced.e2e.finished.values().sum::<usize>().max(1) as f64;
     // The last batches are a moment behind the last order.

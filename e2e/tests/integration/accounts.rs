@@ -119,6 +119,7 @@ async fn every_route_answers_each_role_as_the_rules_say() {
             None,
             [una, forb, forb, forb, ok],
         ),
+        (Method::GET, "/shop".into(), None, [una, forb, forb, forb, ok]),
         // The live updates (each sees what it may: see the page tests); the page itself is open.
         (Method::GET, "/events".into(), None, [una, ok, ok, ok, ok]),
         (Method::GET, "/".into(), None, [ok, ok, ok, ok, ok]),

@@ -26,6 +26,7 @@ mod recycle;
 mod restock_retries;
 mod retention;
 mod saga;
+mod shop;
 mod signin_storm;
 mod temporal_surface;
 mod traces;
