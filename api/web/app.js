@@ -683,14 +683,21 @@ function drawStock(series, minutes) {
   const most = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p.qty)));
   const x = (minute) => (w * Math.max(0, minutes.indexOf(minute))) / (minutes.length - 1);
   const y = (qty) => h - bottom - ((h - top - bottom) * qty) / most;
-  const lines = series.filter((s) => s.points.length).map((s, i) => {
-    // A level holds until the next one: steps, carried on to now.
+  const lines = series.flatMap((s, i) => {
+    const colour = LINE_COLOURS[i % LINE_COLOURS.length];
+    // A level holds until the next one: steps, carried on to now; a dot where each minute ended.
     const corners = s.points.flatMap((p, j) => (j === 0 ? [[x(p.minute), y(p.qty)]] : [[x(p.minute), y(s.points[j - 1].qty)], [x(p.minute), y(p.qty)]]));
-    corners.push([w, y(s.points[s.points.length - 1].qty)]);
-    return svg("polyline", { class: "level", "data-product": s.productName, stroke: LINE_COLOURS[i % LINE_COLOURS.length], points: corners.map((c) => c.join(",")).join(" ") },
-      svg("title", {}, `${s.productName}: ${s.points[s.points.length - 1].qty} now`));
+    corners.push([w - 3, y(s.points[s.points.length - 1].qty)]);
+    const dots = s.points.map((p) => svg("circle", { cx: Math.min(x(p.minute), w - 3), cy: y(p.qty), r: 3, fill: colour },
+      svg("title", {}, `${s.productName}: ${p.qty} at ${clock(p.minute)}`)));
+    return [svg("polyline", { class: "level", "data-product": s.productName, stroke: colour, points: corners.map((c) => c.join(",")).join(" ") }), ...dots];
   });
-  $("#chart-stock").replaceChildren(...lines, svg("text", { x: 2, y: 12, class: "axis" }, String(most)));
+  $("#chart-stock").replaceChildren(
+    ...lines,
+    svg("text", { x: 2, y: 12, class: "axis" }, String(most)),
+    svg("text", { x: 2, y: h - 4, class: "axis" }, clock(minutes[0])),
+    svg("text", { x: w - 2, y: h - 4, class: "axis", "text-anchor": "end" }, clock(minutes[minutes.length - 1])),
+  );
   $("#stock-legend").replaceChildren(...series.map((s, i) =>
     el("span", { class: "key", style: `--key: ${LINE_COLOURS[i % LINE_COLOURS.length]}` }, `${s.productName} ${s.points.length ? s.points[s.points.length - 1].qty : "–"}`)));
 }

@@ -3,6 +3,7 @@
 //! and by `coffeeshop-bench` (`make bench`).
 
 pub mod ceiling;
+pub mod dashboard;
 
 /// A process's memory from `/proc/<pid>/status`, in MiB: `VmRSS` (now) or `VmHWM` (its peak); 0
 /// if it is gone.

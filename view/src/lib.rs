@@ -62,29 +62,24 @@ impl ViewDb {
         .bind(batch)
         .fetch_one(&self.pool)
         .await?;
-        let restocks: i64 = sqlx::query_scalar(
-            "WITH gone AS (
-                 DELETE FROM restocks WHERE restock_id IN (
-                     SELECT restock_id FROM restocks WHERE recorded_at < $1 LIMIT $2)
-                 RETURNING 1)
-             SELECT count(*) FROM gone",
-        )
-        .bind(before)
-        .bind(batch)
-        .fetch_one(&self.pool)
-        .await?;
-        let levels: i64 = sqlx::query_scalar(
-            "WITH gone AS (
-                 DELETE FROM stock_history WHERE id IN (
-                     SELECT id FROM stock_history WHERE at < $1 LIMIT $2)
-                 RETURNING 1)
-             SELECT count(*) FROM gone",
-        )
-        .bind(before)
-        .bind(batch)
-        .fetch_one(&self.pool)
-        .await?;
+        let restocks = self.delete_before("restocks", "restock_id", "recorded_at", before, batch).await?;
+        let levels = self.delete_before("stock_history", "id", "at", before, batch).await?;
         Ok((orders + restocks + levels) as u64)
+    }
+
+    /// Deletes at most `batch` rows of `table` (keyed by `key`) whose time `at` is before
+    /// `before`; returns how many went. The names are this file's own, never input.
+    async fn delete_before(&self, table: &str, key: &str, at: &str, before: &str, batch: i64) -> sqlx::Result<i64> {
+        sqlx::query_scalar(&format!(
+            "WITH gone AS (
+                 DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {at} < $1 LIMIT $2)
+                 RETURNING 1)
+             SELECT count(*) FROM gone"
+        ))
+        .bind(before)
+        .bind(batch)
+        .fetch_one(&self.pool)
+        .await
     }
 
     /// Applies one projection in one transaction.

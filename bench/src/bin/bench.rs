@@ -7,7 +7,8 @@
 //! 4. reads: GET /orders/<id> from the view vs the workflow's `status` query;
 //! 5. footprint: peak RSS of the API and each worker;
 //! 6. the cost of tracing: the saturation run again with every process exporting its spans to an
-//!    OTLP collector (in this process), against the run without.
+//!    OTLP collector (in this process), against the run without;
+//! 7. the Shop dashboard's reads (`GET /shop`) on a view of a million orders.
 //!
 //! Then prints one table and the machine it ran on.
 
@@ -72,6 +73,7 @@ struct Figures {
     rss: Vec<(&'static str, f64)>,
     traced: Saturation,
     spans_per_order: f64,
+    dashboard: bench::dashboard::Figures,
     outage: Percentiles,
 }
 
@@ -109,10 +111,10 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
         bench::ceiling::measure(client.clone(), FIXED_CEILING_ACTIVITIES, args.orders, args.concurrency).await?;
     println!("  {fixed_before:.1} workflows/s");
 
-    let saturation = saturation("1/6 end to end at saturation", args, &mut stack, &http, &url).await?;
+    let saturation = saturation("1/7 end to end at saturation", args, &mut stack, &http, &url).await?;
     let activities = saturation.shape.activities;
     println!(
-        "• 2/6 the ceilings: bare workflows with {FIXED_CEILING_ACTIVITIES} and with {activities} no-op activities each"
+        "• 2/7 the ceilings: bare workflows with {FIXED_CEILING_ACTIVITIES} and with {activities} no-op activities each"
     );
     let fixed_after =
         bench::ceiling::measure(client.clone(), FIXED_CEILING_ACTIVITIES, args.orders, args.concurrency).await?;
@@ -121,7 +123,7 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
 
     let half = (saturation.e2e.e2e_throughput.unwrap_or(0.0) / 2.0).max(1.0);
     let n = ((half * 20.0) as usize).clamp(40, 400);
-    println!("• 3/6 POST /orders latency at half saturation: {n} orders at {half:.1}/s");
+    println!("• 3/7 POST /orders latency at half saturation: {n} orders at {half:.1}/s");
     let mut paced = plan(&url, n, args.concurrency.max(64), false);
     paced.rate = Some(half);
     let post: Report = bench::run(paced).await?;
@@ -129,13 +131,15 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
 
     let (view, query) = reads(args.reads, &client, &http, &url).await?;
 
-    println!("• 5/6 footprint");
+    println!("• 5/7 footprint");
     let rss = std::iter::once("api")
         .chain(WORKERS)
         .map(|name| (name, bench::memory_mib(stack.process(name).pid().unwrap_or_default(), "VmHWM")))
         .collect();
 
     let (traced, spans_per_order) = traced(args, &mut stack, &http, &url).await?;
+    println!("• 7/7 the Shop dashboard's reads on a view of a million orders (seeding it first)");
+    let dashboard = bench::dashboard::on_a_million(&stack.postgres, args.reads).await?;
 
     println!("• and failing fast: POST /orders while Temporal is stopped, {} times", args.reads);
     let outage = fail_fast(&mut stack, &http, &url, args.reads).await?;
@@ -143,7 +147,7 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
 
     print_table(
         args,
-        &Figures { saturation, fixed_before, fixed_after, ceiling, half, post, view, query, rss, traced, spans_per_order, outage },
+        &Figures { saturation, fixed_before, fixed_after, ceiling, half, post, view, query, rss, traced, spans_per_order, dashboard, outage },
     );
     Ok(())
 }
@@ -151,14 +155,14 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
 /// 6: every process restarted with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at a collector in this
 /// process, then the saturation run again; returns it and the spans exported per order.
 async fn traced(args: &Args, stack: &mut Stack, http: &reqwest::Client, url: &str) -> anyhow::Result<(Saturation, f64)> {
-    println!("• 6/6 tracing on: every process restarted exporting its spans over OTLP");
+    println!("• 6/7 tracing on: every process restarted exporting its spans over OTLP");
     let collector = e2e::collector::Collector::start().await;
     stack.config.extra_env.push(("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), collector.endpoint.clone()));
     for worker in WORKERS {
         stack.restart_gracefully(worker).await?;
     }
     stack.restart_api().await?;
-    let traced = saturation("6/6 the saturation run again, traced", args, stack, http, url).await?;
+    let traced = saturation("6/7 the saturation run again, traced", args, stack, http, url).await?;
     let completed = traced.e2e.finished.values().sum::<usize>().max(1) as f64;
     // The last batches are a moment behind the last order.
     let spans = bench::settled(|| collector.spans().len()).await;
@@ -226,7 +230,7 @@ async fn reads(
     http: &reqwest::Client,
     url: &str,
 ) -> anyhow::Result<(Percentiles, Percentiles)> {
-    println!("• 4/6 reads: GET /orders/<id> (view) vs the `status` workflow query, {n} each");
+    println!("• 4/7 reads: GET /orders/<id> (view) vs the `status` workflow query, {n} each");
     let ids = completed_orders(http, url).await?;
     anyhow::ensure!(!ids.is_empty(), "no completed orders to read");
     let view = time_each(n, |i| {
@@ -314,6 +318,14 @@ fn print_table(args: &Args, f: &Figures) {
         f.traced.cpu_ours_ms,
         f.traced.cpu_server_ms,
         f.traced.e2e.e2e_latency_ms.unwrap_or_default().p50
+    );
+    println!(
+        "| 7. the Shop dashboard's reads (`GET /shop`) on a view of {} orders | p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms (seeded in {:.0} s) |",
+        bench::dashboard::ORDERS,
+        f.dashboard.reads.p50,
+        f.dashboard.reads.p95,
+        f.dashboard.reads.p99,
+        f.dashboard.seeded_in.as_secs_f64()
     );
     println!(
         "| 503 while Temporal is down (breaker open) | p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms |",

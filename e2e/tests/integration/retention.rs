@@ -1,6 +1,7 @@
 //! Nothing per order is kept for ever: each service deletes, once they are older than
 //! `COFFEESHOP_RETENTION`, the rows it holds for orders that are over (the view's order and its
-//! history, the kitchen's ticket, the warehouse's reservation) and the restock log's entries;
+//! history, the kitchen's ticket, the warehouse's reservation), the restock log's entries and the
+//! stock levels the Shop dashboard draws;
 //! an order still under way keeps its rows however old they are.
 
 use domain::OrderStatus::*;
@@ -54,6 +55,11 @@ async fn rows_of_finished_orders_and_old_restocks_go_after_the_retention_and_run
         0,
         "the warehouse's own restock records go too"
     );
+    eventually("the Shop dashboard's stock history forgets the old levels", || async {
+        let levels = count(&view, "SELECT count(*) FROM stock_history WHERE product_name = $1", &product).await;
+        (levels == 0).then_some(())
+    })
+    .await;
 
     // The order still waiting for a barista is older, and still all there.
     assert_eq!(count(&view, "SELECT count(*) FROM orders WHERE order_id = $1", waiting.as_str()).await, 1);

@@ -62,7 +62,8 @@ async fn the_shop_dashboard_shows_the_last_hour_to_a_manager_and_follows_it_live
     assert!(page.text("#shop-times").await.contains("(3 orders)"));
     assert_eq!(page.run(&SUM_ORDERS.replace("arguments[0]", "'#chart-outcomes rect.completed'")).await, 3);
     assert_eq!(page.run(&SUM_ORDERS.replace("arguments[0]", "'#chart-refusals rect.refused'")).await, 2);
-    page.find(&format!("#chart-stock polyline[data-product='{product}']")).await;
+    let line = format!("return document.querySelectorAll(\"#chart-stock polyline[data-product='{product}']\").length");
+    assert_eq!(page.run(&line).await, 1, "the product's stock is drawn");
 
     page.run("window.notReloaded = true; return null").await;
     app.restock(&product, 5).await;
