@@ -597,7 +597,8 @@ onSubmit("#staff-form", async (form, fields) => {
 
 // ---- the manager: the shop's last hour ------------------------------------------------------------
 
-const SVG = "http://www.w3.org/2000/svg";
+/// SVG's namespace, as the page's own charts have it (the script runs once the page is parsed).
+const SVG = $("#chart-outcomes").namespaceURI;
 const OUTCOMES = ["completed", "rejected", "canceled"];
 /// The charts' drawing size (their viewBox); the page scales them to the column.
 const [CHART_W, CHART_H] = [360, 170];
