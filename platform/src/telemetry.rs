@@ -51,6 +51,8 @@ impl Drop for Telemetry {
     }
 }
 
+/// Sets up the process's logs and, when an OTLP endpoint is configured, its traces; `service` is
+/// the name its lines and spans carry.
 pub fn init(service: &'static str) -> Telemetry {
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let format = std::env::var(LOG_FORMAT_VAR).unwrap_or_default();
@@ -59,13 +61,13 @@ pub fn init(service: &'static str) -> Telemetry {
         "json" => lines.json().with_current_span(true).with_span_list(false).boxed(),
         _ => lines.with_ansi(std::io::stdout().is_terminal()).boxed(),
     };
-    let traces = traces_wanted().then(|| tracer_provider(service)).and_then(|made| match made {
-        Ok(provider) => Some(provider),
-        Err(e) => {
-            eprintln!("traces are off: the OTLP exporter could not be set up: {e}");
-            None
-        }
-    });
+    let traces = if traces_wanted() {
+        tracer_provider(service)
+            .inspect_err(|e| eprintln!("traces are off: the OTLP exporter could not be set up: {e}"))
+            .ok()
+    } else {
+        None
+    };
     // Each layer has its own filter: RUST_LOG decides the lines, not which spans a trace has.
     let mut layers: Vec<Box<dyn tracing_subscriber::Layer<Registry> + Send + Sync>> = vec![lines.with_filter(filter).boxed()];
     if let Some(provider) = &traces {
@@ -107,7 +109,6 @@ fn tracer_provider(service: &'static str) -> anyhow::Result<SdkTracerProvider> {
         Ok(name) if !name.trim().is_empty() => Resource::builder().build(),
         _ => Resource::builder().with_service_name(service).build(),
     };
-    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     Ok(SdkTracerProvider::builder()
         .with_id_generator(WorkflowIdGenerator::default())
         .with_span_processor(WorkflowSpanProcessor::new(BatchSpanProcessor::builder(exporter).build()))
