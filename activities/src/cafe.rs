@@ -20,33 +20,6 @@ use crate::customercenter::INGEST_ROUTE;
 /// or the kitchen timeout's kind, `other` for a reason someone wrote, `none` when completed).
 pub const ORDERS_FINISHED: &str = "coffeeshop_orders_finished";
 
-/// An order's reason as a label: one of a few kinds, never the free text someone wrote.
-fn reason_kind(reason: &str) -> &'static str {
-    // "InvalidOrder: …" carries what was invalid after its kind.
-    let kind = reason.split(':').next().unwrap_or(reason);
-    match domain::RejectReason::parse(kind) {
-        Some(refusal) => refusal.as_str(),
-        None if reason == domain::KITCHEN_TIMEOUT => domain::KITCHEN_TIMEOUT,
-        None => "other",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_reason_becomes_one_of_a_few_labels() {
-        for (reason, label) in [
-            ("OutOfStock", "OutOfStock"),
-            ("InvalidOrder: qty must be from 1 to 100", "InvalidOrder"),
-            ("KitchenTimeout", "KitchenTimeout"),
-            ("changed my mind", "other"),
-            ("canceled through Temporal: OutOfStock", "other"),
-        ] {
-            assert_eq!(super::reason_kind(reason), label, "{reason}");
-        }
-    }
-}
-
 pub struct CafeActivities {
     tally: Arc<dyn Tally>,
     http: reqwest::Client,
@@ -92,7 +65,7 @@ impl CafeActivities {
             Ok(status) if status.is_success() => {
                 tracing::info!(order_id = %p.order.order_id, status = %p.order.status, "order step projected");
                 if p.order.status.is_final() {
-                    let reason = p.order.reason.as_deref().map_or("none", reason_kind);
+                    let reason = p.order.reason.as_deref().map_or("none", domain::reason_kind);
                     self.tally.count(ORDERS_FINISHED, &[("outcome", p.order.status.as_str()), ("reason", reason)]);
                 }
                 Ok(())

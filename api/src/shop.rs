@@ -138,13 +138,11 @@ fn most_ordered(rows: &ShopRows) -> Vec<String> {
 
 /// A refusal's reason kind as the dashboard counts it; `None` for an order that was not refused
 /// (completed, or canceled by someone).
-fn refusal(status: &str, reason: &str) -> Option<String> {
+fn refusal(status: &str, reason: &str) -> Option<&'static str> {
+    let kind = domain::reason_kind(reason);
     match status {
-        "Rejected" => Some(match domain::RejectReason::parse(reason) {
-            Some(r) => r.as_str().to_owned(),
-            None => "other".to_owned(),
-        }),
-        "Canceled" if reason == domain::KITCHEN_TIMEOUT => Some(reason.to_owned()),
+        "Rejected" => Some(kind),
+        "Canceled" if kind == domain::KITCHEN_TIMEOUT => Some(kind),
         _ => None,
     }
 }
@@ -153,7 +151,7 @@ fn dashboard(minutes: &[String], rows: ShopRows, products: &[String], levels: Ve
     let mut per_minute: Vec<Minute> =
         minutes.iter().map(|m| Minute { minute: m.clone(), ..Minute::default() }).collect();
     let mut finished = Outcomes::default();
-    let mut refusals = BTreeMap::new();
+    let mut refusals: BTreeMap<String, i64> = BTreeMap::new();
     for f in &rows.finished {
         let slot = per_minute.iter_mut().find(|m| m.minute == f.minute);
         let (total, in_minute) = match f.status.as_str() {
@@ -166,7 +164,7 @@ fn dashboard(minutes: &[String], rows: ShopRows, products: &[String], levels: Ve
             *count += f.orders;
         }
         if let Some(kind) = refusal(&f.status, &f.reason) {
-            *refusals.entry(kind).or_default() += f.orders;
+            *refusals.entry(kind.to_owned()).or_default() += f.orders;
         }
     }
     let stock = products

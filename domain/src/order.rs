@@ -104,6 +104,19 @@ impl RejectReason {
 /// The reason of an order canceled because no barista started it within its kitchen wait limit.
 pub const KITCHEN_TIMEOUT: &str = "KitchenTimeout";
 
+/// An order's reason as one of a few kinds (a refusal's, [`KITCHEN_TIMEOUT`], or `other`), never
+/// the free text someone wrote: what metrics label and the Shop dashboard count by.
+pub fn reason_kind(reason: &str) -> &'static str {
+    // "InvalidOrder: …" carries what was invalid after its kind.
+    let kind = reason.split(':').next().unwrap_or(reason);
+    match RejectReason::parse(kind) {
+        Some(refusal) => refusal.as_str(),
+        None if reason == KITCHEN_TIMEOUT => KITCHEN_TIMEOUT,
+        None => "other",
+    }
+}
+
+
 /// Something that happens to an order. Each one is a step in its history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderEvent {
@@ -574,5 +587,18 @@ mod tests {
             assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{s}\""));
         }
         assert_eq!(OrderStatus::parse("queued"), None);
+    }
+
+    #[test]
+    fn a_reason_becomes_one_of_a_few_kinds() {
+        for (reason, kind) in [
+            ("OutOfStock", "OutOfStock"),
+            ("InvalidOrder: qty must be from 1 to 100", "InvalidOrder"),
+            ("KitchenTimeout", "KitchenTimeout"),
+            ("changed my mind", "other"),
+            ("canceled through Temporal: OutOfStock", "other"),
+        ] {
+            assert_eq!(reason_kind(reason), kind, "{reason}");
+        }
     }
 }
