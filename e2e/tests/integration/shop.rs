@@ -9,9 +9,10 @@ use e2e::browser::Browser;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-/// The sum of `data-orders` over the elements `css` matches.
-const SUM_ORDERS: &str =
-    "return [...document.querySelectorAll(arguments[0])].reduce((n, e) => n + Number(e.dataset.orders), 0)";
+/// A script that sums `data-orders` over the elements `css` matches.
+fn sum_orders(css: &str) -> String {
+    format!("return [...document.querySelectorAll(\"{css}\")].reduce((n, e) => n + Number(e.dataset.orders), 0)")
+}
 
 #[tokio::test]
 async fn the_shop_dashboard_shows_the_last_hour_to_a_manager_and_follows_it_live() {
@@ -60,8 +61,8 @@ async fn the_shop_dashboard_shows_the_last_hour_to_a_manager_and_follows_it_live
     page.wait_text("#shop-finished", "3 completed · 2 rejected").await;
     page.wait_text("#shop-waiting", "0 queued · 0 brewing").await;
     assert!(page.text("#shop-times").await.contains("(3 orders)"));
-    assert_eq!(page.run(&SUM_ORDERS.replace("arguments[0]", "'#chart-outcomes rect.completed'")).await, 3);
-    assert_eq!(page.run(&SUM_ORDERS.replace("arguments[0]", "'#chart-refusals rect.refused'")).await, 2);
+    assert_eq!(page.run(&sum_orders("#chart-outcomes rect.completed")).await, 3);
+    assert_eq!(page.run(&sum_orders("#chart-refusals rect.refused")).await, 2);
     let line = format!("return document.querySelectorAll(\"#chart-stock polyline[data-product='{product}']\").length");
     assert_eq!(page.run(&line).await, 1, "the product's stock is drawn");
 
