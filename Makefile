@@ -63,9 +63,16 @@ test: build browser
 	exit $$status
 
 ## Benchmarks of what `make run` runs (the dev profile, dependencies optimised): starts its own
-## stack, prints one table (see the README).
-bench: build
+## stack, prints one table (see the README). Its peer, the saga written with Temporal's Python SDK,
+## needs that SDK in the stack's venv.
+bench: build $(VENV)/.bench-installed
 	@target/debug/coffeeshop-bench $(BENCH_ARGS)
+
+$(VENV)/.bench-installed: bench/python/requirements.txt $(STAMP)
+	@echo "==> installing Temporal's Python SDK into $(VENV) for the bench's peer"
+	@$(VENV)/bin/pip install --disable-pip-version-check --progress-bar on -r bench/python/requirements.txt \
+		|| { echo "make: downloading the Python SDK from PyPI failed; check the network (or a proxy) and retry." >&2; exit 1; }
+	@touch $@
 
 ## A long run of orders through one stack (SOAK_ARGS, e.g. --orders 20000 --every 2000): each
 ## process's memory and the reads' latency at intervals; nothing may grow after warm-up.

@@ -1,12 +1,22 @@
 //! The ceiling: what the same Temporal server and worker settings allow for a workflow with the
 //! same number of activities as an order, all no-ops. Our own code's cost is the distance to it.
+//! And what each of Temporal's features costs on its own ([`Feature`]): the bare workflow with one
+//! more update, signal, upsert, local activity, timer or activity, so that a change to the order's
+//! shape is decided from measured figures.
 
 use std::time::{Duration, Instant};
 
-use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
+use serde::{Deserialize, Serialize};
+use temporalio_client::{
+    Client, WorkflowExecuteUpdateOptions, WorkflowGetResultOptions, WorkflowHandle, WorkflowSignalOptions,
+    WorkflowStartOptions,
+};
 use temporalio_macros::{activities, workflow, workflow_methods};
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
-use temporalio_sdk::{ActivityOptions, Runtime, Worker, WorkerOptions, WorkflowContext, WorkflowResult};
+use temporalio_sdk::{
+    ActivityOptions, LocalActivityOptions, Runtime, SyncWorkflowContext, Worker, WorkerOptions, WorkflowContext,
+    WorkflowResult,
+};
 
 pub const QUEUE: &str = "bench-ceiling";
 
@@ -20,36 +30,122 @@ impl Noop {
     }
 }
 
+/// One of Temporal's features, added once to the bare workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Feature {
+    Nothing,
+    /// The client sends an update once the workflow has started; the workflow waits for it.
+    Update,
+    /// The same with a signal.
+    Signal,
+    /// One search-attribute upsert (`OrderStatus`).
+    Upsert,
+    /// One no-op local activity.
+    LocalActivity,
+    /// One 1 ms timer.
+    Timer,
+    /// One more no-op activity.
+    Activity,
+}
+
+impl Feature {
+    pub const ALL: [Feature; 7] = [
+        Feature::Nothing,
+        Feature::Update,
+        Feature::Signal,
+        Feature::Upsert,
+        Feature::LocalActivity,
+        Feature::Timer,
+        Feature::Activity,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Feature::Nothing => "the bare workflow",
+            Feature::Update => "+ 1 update",
+            Feature::Signal => "+ 1 signal",
+            Feature::Upsert => "+ 1 search-attribute upsert",
+            Feature::LocalActivity => "+ 1 local activity",
+            Feature::Timer => "+ 1 timer",
+            Feature::Activity => "+ 1 activity",
+        }
+    }
+}
+
+/// The bare workflow's activities, then one feature.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Shape {
+    pub activities: u32,
+    pub feature: Feature,
+}
+
 #[workflow]
 #[derive(Default)]
-pub struct BareWorkflow;
+pub struct FeatureWorkflow {
+    poked: bool,
+}
 
 #[workflow_methods]
-impl BareWorkflow {
-    /// Runs `activities` no-op activities one after another.
+impl FeatureWorkflow {
     #[run]
-    pub async fn run(ctx: &mut WorkflowContext<Self>, activities: u32) -> WorkflowResult<()> {
-        for _ in 0..activities {
-            let options = ActivityOptions::with_start_to_close_timeout(Duration::from_secs(10)).build();
-            ctx.execute_activity(Noop::noop, (), options).await?;
+    pub async fn run(ctx: &mut WorkflowContext<Self>, shape: Shape) -> WorkflowResult<()> {
+        let step = || ActivityOptions::with_start_to_close_timeout(Duration::from_secs(10)).build();
+        for _ in 0..shape.activities {
+            ctx.execute_activity(Noop::noop, (), step()).await?;
+        }
+        match shape.feature {
+            Feature::Nothing => {}
+            Feature::Update | Feature::Signal => {
+                let _ = ctx.wait_condition(|s| s.poked).await;
+            }
+            Feature::Upsert => {
+                ctx.upsert_search_attributes([domain::search_attributes::ORDER_STATUS.value_set("Bench".to_owned())]);
+            }
+            Feature::LocalActivity => {
+                let local = LocalActivityOptions::builder()
+                    .start_to_close_timeout(Duration::from_secs(10))
+                    .build();
+                ctx.execute_local_activity(Noop::noop, (), local).await?;
+            }
+            Feature::Timer => {
+                ctx.timer(Duration::from_millis(1)).await;
+            }
+            Feature::Activity => {
+                ctx.execute_activity(Noop::noop, (), step()).await?;
+            }
         }
         Ok(())
+    }
+
+    #[update(name = "poke")]
+    pub fn poke(&mut self, _ctx: &mut SyncWorkflowContext<Self>) {
+        self.poked = true;
+    }
+
+    #[signal(name = "nudge")]
+    pub fn nudge(&mut self, _ctx: &mut SyncWorkflowContext<Self>) {
+        self.poked = true;
     }
 }
 
 /// Starts a worker for the bare workflow in this process, runs `count` of them at `concurrency`,
 /// and returns workflows per second.
 pub async fn measure(client: Client, activities: u32, count: usize, concurrency: usize) -> anyhow::Result<f64> {
+    measure_shape(client, Shape { activities, feature: Feature::Nothing }, count, concurrency).await
+}
+
+/// As [`measure`], for the bare workflow with one feature added.
+pub async fn measure_shape(client: Client, shape: Shape, count: usize, concurrency: usize) -> anyhow::Result<f64> {
     let runtime = Runtime::from_current_tokio(Default::default())?;
     let options = WorkerOptions::new(QUEUE)
-        .register_workflow::<BareWorkflow>()?
+        .register_workflow::<FeatureWorkflow>()?
         .register_activities(Noop)
         .build();
     let mut worker = Worker::new(&runtime, client.clone(), options)?;
     let stop = worker.shutdown_handle();
     // The worker's future is not Send: it runs beside the load in this task, not spawned.
     let load = async move {
-        let result = start_all(client, activities, count, concurrency).await;
+        let result = start_all(client, shape, count, concurrency).await;
         stop();
         result
     };
@@ -58,7 +154,7 @@ pub async fn measure(client: Client, activities: u32, count: usize, concurrency:
     rate
 }
 
-async fn start_all(client: Client, activities: u32, count: usize, concurrency: usize) -> anyhow::Result<f64> {
+async fn start_all(client: Client, shape: Shape, count: usize, concurrency: usize) -> anyhow::Result<f64> {
     let run_id = uuid::Uuid::now_v7().simple().to_string();
     let started = Instant::now();
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
@@ -69,12 +165,9 @@ async fn start_all(client: Client, activities: u32, count: usize, concurrency: u
         let id = format!("bare-{run_id}-{i}");
         runs.spawn(async move {
             let handle = client
-                .start_workflow(
-                    BareWorkflow::run,
-                    activities,
-                    WorkflowStartOptions::new(QUEUE, id).build(),
-                )
+                .start_workflow(FeatureWorkflow::run, shape, WorkflowStartOptions::new(QUEUE, id.clone()).build())
                 .await?;
+            poke(&client.get_workflow_handle::<FeatureWorkflow>(id), shape.feature).await?;
             handle.get_result(WorkflowGetResultOptions::default()).await?;
             drop(permit);
             anyhow::Ok(())
@@ -84,4 +177,18 @@ async fn start_all(client: Client, activities: u32, count: usize, concurrency: u
         done??;
     }
     Ok(count as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Sends the update or signal the shape waits for.
+async fn poke(handle: &WorkflowHandle<Client, FeatureWorkflow>, feature: Feature) -> anyhow::Result<()> {
+    match feature {
+        Feature::Update => {
+            handle
+                .execute_update(FeatureWorkflow::poke, (), WorkflowExecuteUpdateOptions::default())
+                .await?;
+        }
+        Feature::Signal => handle.signal(FeatureWorkflow::nudge, (), WorkflowSignalOptions::default()).await?,
+        _ => {}
+    }
+    Ok(())
 }

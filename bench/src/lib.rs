@@ -3,7 +3,9 @@
 //! and by `coffeeshop-bench` (`make bench`).
 
 pub mod ceiling;
+pub mod counter;
 pub mod dashboard;
+pub mod peer;
 
 /// A process's memory from `/proc/<pid>/status`, in MiB: `VmRSS` (now) or `VmHWM` (its peak); 0
 /// if it is gone.

@@ -425,6 +425,7 @@ impl TestApp {
 
 pub mod browser;
 pub mod collector;
+pub mod history;
 
 pub use stack::postgres::fresh_test_database as fresh_database;
 

@@ -58,8 +58,9 @@ impl Baristas {
 pub const LEASE: Duration = Duration::from_secs(10);
 
 /// How long a ticket whose start the workflow refused stays off the board for every barista: the
-/// ticket can reach the board a moment before the workflow records the order as Queued, or the
-/// order was canceled and the ticket is about to be withdrawn.
+/// order was canceled and the ticket is about to be withdrawn. (A ticket that reaches the board a
+/// moment before the workflow hears of it is no reason: the workflow takes that start and
+/// answers it once it has.)
 const REFUSED_BACKOFF: Duration = Duration::from_millis(500);
 
 async fn work(name: String, brew: Duration, db: KitchenDb, orders: OrderCommands, mut stop: watch::Receiver<bool>) {

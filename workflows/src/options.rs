@@ -45,7 +45,7 @@ pub(crate) fn kitchen() -> ActivityOptions {
     on(queues::KITCHEN)
 }
 
-/// The durable `projectOrder`, for v5 orders only.
+/// `projectStock`, for a restock (`RestockWorkflow`).
 pub(crate) fn customercenter() -> ActivityOptions {
     on(queues::CUSTOMERCENTER)
 }
@@ -67,17 +67,6 @@ pub(crate) fn projection() -> LocalActivityOptions {
                 .build(),
         )
         .timer_backoff_threshold(Duration::from_secs(1))
-        .cancellation_token(WorkflowCancellationToken::new())
-        .build()
-}
-
-/// The v5 orders' hand-overs (see `order/v5.rs`): one attempt, bounded to 2 s, never retried
-/// here; a failure sends the step through its durable activity.
-pub(crate) fn hand_over() -> LocalActivityOptions {
-    LocalActivityOptions::builder()
-        .start_to_close_timeout(Duration::from_secs(2))
-        .schedule_to_close_timeout(Duration::from_secs(2))
-        .retry_policy(RetryPolicy::builder().maximum_attempts(1).build())
         .cancellation_token(WorkflowCancellationToken::new())
         .build()
 }

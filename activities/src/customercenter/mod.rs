@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 
-use domain::{OrderProjection, StockLevel};
+use domain::StockLevel;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
 pub use view::ViewDb;
 
-/// Where the customercenter takes an order's projections (`POST`, JSON [`OrderProjection`]), on
+/// Where the customercenter takes an order's projections (`POST`, JSON [`domain::OrderProjection`]), on
 /// its health port; the only route between the workers.
 pub const INGEST_ROUTE: &str = "/ingest/order";
 
@@ -22,23 +22,6 @@ pub struct CustomerCenterActivities {
 
 #[activities]
 impl CustomerCenterActivities {
-    /// The durable form, still scheduled by orders started by the v5 workflow code when their
-    /// hand-over fails; it goes with that code (see docs/workflow-versioning.md).
-    #[activity(definition = domain::definitions::ProjectOrder)]
-    pub async fn project_order(
-        self: Arc<Self>,
-        _ctx: ActivityContext,
-        p: OrderProjection,
-    ) -> Result<(), ActivityError> {
-        crate::logged(
-            "projectOrder",
-            &p.order.order_id,
-            self.db.project_order(&p).await.map_err(Into::into),
-        )?;
-        tracing::debug!(order_id = %p.order.order_id, status = %p.order.status, seq = p.order.seq(), "projected");
-        Ok(())
-    }
-
     #[activity(definition = domain::definitions::ProjectStock)]
     pub async fn project_stock(self: Arc<Self>, _ctx: ActivityContext, level: StockLevel) -> Result<(), ActivityError> {
         crate::logged(

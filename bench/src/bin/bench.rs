@@ -2,8 +2,13 @@
 //! as `make run` uses, automatic baristas brewing in 0 ms) and measures, in one go:
 //! 1. end to end: final orders/s from POST to Completed at saturation;
 //! 2. the ceiling: a bare workflow with as many no-op activities as an order, on the same server,
-//!    started directly with the client: workflows/s (and the ratio 1 ÷ 2);
-//! 3. POST /orders latency at half the saturation rate;
+//!    started directly with the client: workflows/s (and the ratio 1 ÷ 2); what each Temporal
+//!    feature adds to it (an update, a signal, an upsert, a local activity, a timer, an activity),
+//!    workflows/s and server CPU; and the peer, the same saga written the ordinary way with
+//!    Temporal's Python SDK;
+//! 3. POST /orders latency at half the saturation rate; at the counter at that rate with people
+//!    instead of automatic baristas: placed → on the board, a barista's command → its answer; what
+//!    a canceled Queued order and a rejected order cost Temporal;
 //! 4. reads: GET /orders/<id> from the view vs the workflow's `status` query;
 //! 5. footprint: peak RSS of the API and each worker;
 //! 6. the cost of tracing: the saturation run again with every process exporting its spans to an
@@ -14,9 +19,11 @@
 
 use std::time::Instant;
 
+use bench::ceiling::{Feature, Shape};
 use bench::{Percentiles, Plan, Report};
 use clap::Parser;
 use domain::{OrderId, order_workflow_id};
+use e2e::history::Cost;
 use stack::{Stack, WORKERS};
 use temporalio_client::WorkflowQueryOptions;
 use workflows::OrderWorkflow;
@@ -66,8 +73,13 @@ struct Figures {
     fixed_before: f64,
     fixed_after: f64,
     ceiling: f64,
+    features: Vec<(Feature, Measured)>,
+    peer: Measured,
     half: f64,
     post: Report,
+    counter: bench::counter::Counter,
+    canceled: Cost,
+    rejected: Cost,
     view: Percentiles,
     query: Percentiles,
     rss: Vec<(&'static str, f64)>,
@@ -85,6 +97,13 @@ struct Saturation {
     breakdown: String,
     from_workflow: f64,
     shape: HistoryShape,
+}
+
+/// Workflows per second, and the Temporal server's CPU per workflow (ms), of one ceiling run.
+#[derive(Debug, Clone, Copy, Default)]
+struct Measured {
+    rate: f64,
+    server_ms: f64,
 }
 
 async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
@@ -120,6 +139,23 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
         bench::ceiling::measure(client.clone(), FIXED_CEILING_ACTIVITIES, args.orders, args.concurrency).await?;
     let ceiling = bench::ceiling::measure(client.clone(), activities, args.orders, args.concurrency).await?;
     println!("  {fixed_after:.1} and {ceiling:.1} workflows/s");
+    let server = server_cpu(&stack);
+    let mut features = Vec::new();
+    for feature in Feature::ALL {
+        let shape = Shape { activities: FIXED_CEILING_ACTIVITIES, feature };
+        let before = server();
+        let rate = bench::ceiling::measure_shape(client.clone(), shape, args.orders, args.concurrency).await?;
+        let measured = Measured { rate, server_ms: (server() - before) * 1000.0 / args.orders as f64 };
+        println!("  {}: {rate:.1} workflows/s, server {:.1} ms each", feature.name(), measured.server_ms);
+        features.push((feature, measured));
+    }
+    println!("• the peer: the same saga with Temporal's Python SDK, written the ordinary way");
+    let before = server();
+    let rate =
+        bench::peer::measure(&stack.config.tools.temporal, &stack.temporal_address, args.orders, args.concurrency)
+            .await?;
+    let peer = Measured { rate, server_ms: (server() - before) * 1000.0 / args.orders as f64 };
+    println!("  {rate:.1} orders/s, server {:.1} ms each", peer.server_ms);
 
     let half = (saturation.e2e.e2e_throughput.unwrap_or(0.0) / 2.0).max(1.0);
     let n = ((half * 20.0) as usize).clamp(40, 400);
@@ -128,6 +164,7 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
     paced.rate = Some(half);
     let post: Report = bench::run(paced).await?;
     bench::print(&post);
+    let (counter, canceled, rejected) = at_the_counter(&mut stack, &http, &url, half, n).await?;
 
     let (view, query) = reads(args.reads, &client, &http, &url).await?;
 
@@ -147,7 +184,26 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
 
     print_table(
         args,
-        &Figures { saturation, fixed_before, fixed_after, ceiling, half, post, view, query, rss, traced, spans_per_order, dashboard, outage },
+        &Figures {
+            saturation,
+            fixed_before,
+            fixed_after,
+            ceiling,
+            features,
+            peer,
+            half,
+            post,
+            counter,
+            canceled,
+            rejected,
+            view,
+            query,
+            rss,
+            traced,
+            spans_per_order,
+            dashboard,
+            outage,
+        },
     );
     Ok(())
 }
@@ -216,8 +272,11 @@ async fn saturation(
     );
     let shape = history_of_an_order(stack, http, url).await?;
     println!(
-        "  one completed order: {} history events, {} workflow tasks, {} activities, {} local activities",
-        shape.events, shape.workflow_tasks, shape.activities, shape.markers
+        "  one completed order: {} history events, {} workflow tasks, {} billable actions ({})",
+        shape.cost.events,
+        shape.cost.workflow_tasks,
+        shape.cost.billable(),
+        shape.cost.by_type()
     );
     Ok(Saturation { e2e, cpu_ours_ms, cpu_server_ms, breakdown, from_workflow, shape })
 }
@@ -273,16 +332,23 @@ fn print_table(args: &Args, f: &Figures) {
         "| 1. POST /orders at saturation | p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {shed} answered 503 |",
         e2e.post_latency_ms.p50, e2e.post_latency_ms.p95, e2e.post_latency_ms.p99, e2e.post_latency_ms.max
     );
-    println!(
-        "| 1. one completed order's history | {} events, {} workflow tasks, {} activities, {} local activities |",
-        shape.events, shape.workflow_tasks, shape.activities, shape.markers
-    );
+    let cost = |c: &Cost| {
+        format!(
+            "**{} billable actions** ({}); {} events, {} workflow tasks",
+            c.billable(),
+            c.by_type(),
+            c.events,
+            c.workflow_tasks
+        )
+    };
+    println!("| 1. one completed order's history | {} |", cost(&shape.cost));
+
     println!(
         "| 1. CPU per completed order | API + four workers {cpu_ours_ms:.1} ms (reads included); Temporal server {cpu_server_ms:.1} ms |"
     );
     println!("| 1. CPU per completed order, by process (ms) | {breakdown} |");
     println!(
-        "| 1. reads answered by the workflow's `status` query | {from_workflow:.2} per order (the rest by the view, or by the API that just placed the order) |"
+        "| 1. reads answered by the workflow's `status` query | {from_workflow:.2} per order (queries are billable too; the rest by the view, or by the API that just placed the order) |"
     );
     println!(
         "| 2. fixed ceiling: bare workflow, {FIXED_CEILING_ACTIVITIES} no-op activities | **{fixed:.1} workflows/s** (mean of {:.1} before the orders and {:.1} after); ours is {:.2}× it |",
@@ -296,11 +362,36 @@ fn print_table(args: &Args, f: &Figures) {
         f.ceiling,
         100.0 * e2e_rate / f.ceiling
     );
+    for (feature, m) in &f.features {
+        println!(
+            "| 2. feature cost: {FIXED_CEILING_ACTIVITIES} no-op activities {} | {:.1} workflows/s, Temporal server {:.1} ms CPU each |",
+            feature.name(),
+            m.rate,
+            m.server_ms
+        );
+    }
+    println!(
+        "| 2. the peer: the same saga with Temporal's Python SDK, the ordinary way | **{:.1} orders/s**, Temporal server {:.1} ms CPU each; ours is {:.2}× it |",
+        f.peer.rate,
+        f.peer.server_ms,
+        e2e_rate / f.peer.rate.max(0.001)
+    );
     let post = &f.post.post_latency_ms;
     println!(
         "| 3. POST /orders at {:.1}/s | p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms |",
         f.half, post.p50, post.p95, post.p99, post.max
     );
+    let c = &f.counter;
+    println!(
+        "| 3. at the counter at {:.1}/s ({} orders, no automatic baristas): placed → Queued in the view | p50 {:.1} ms, p99 {:.1} ms |",
+        f.half, c.orders, c.placed_to_queued.p50, c.placed_to_queued.p99
+    );
+    println!(
+        "| 3. at the counter: a barista's command (start, complete) → its answer | p50 {:.1} ms, p99 {:.1} ms; {} orders failed |",
+        c.barista.p50, c.barista.p99, c.failures
+    );
+    println!("| 3. one canceled Queued order's history | {} |", cost(&f.canceled));
+    println!("| 3. one rejected order's history (unknown product) | {} |", cost(&f.rejected));
     println!("| 4. GET /orders/<id> (view) | p50 {:.2} ms, p99 {:.2} ms |", f.view.p50, f.view.p99);
     println!(
         "| 4. `status` query (workflow) | p50 {:.2} ms, p99 {:.2} ms; the view is {:.0}× faster at p50 |",
@@ -417,16 +508,26 @@ fn with_children(pid: u32) -> Vec<u32> {
 
 /// What one completed order cost Temporal, from its history.
 struct HistoryShape {
-    events: usize,
-    workflow_tasks: usize,
+    cost: Cost,
     activities: u32,
-    markers: usize,
 }
 
 /// The history of one completed order, counted.
 async fn history_of_an_order(stack: &Stack, http: &reqwest::Client, url: &str) -> anyhow::Result<HistoryShape> {
     let ids = completed_orders(http, url).await?;
     let id = ids.first().ok_or_else(|| anyhow::anyhow!("no completed order"))?;
+    let events = history(stack, id).await?;
+    Ok(HistoryShape {
+        cost: Cost::of(&events),
+        activities: events
+            .iter()
+            .filter(|e| e.get("activityTaskScheduledEventAttributes").is_some())
+            .count() as u32,
+    })
+}
+
+/// An order's history as the `temporal` CLI shows it.
+async fn history(stack: &Stack, id: &str) -> anyhow::Result<Vec<serde_json::Value>> {
     let out = tokio::process::Command::new(&stack.config.tools.temporal)
         .args([
             "workflow",
@@ -440,22 +541,109 @@ async fn history_of_an_order(stack: &Stack, http: &reqwest::Client, url: &str) -
         ])
         .output()
         .await?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let history: serde_json::Value = serde_json::from_str(&text)?;
-    let events: &[serde_json::Value] = history["events"].as_array().map_or(&[], Vec::as_slice);
-    let having = |attributes: &str| events.iter().filter(|e| e.get(attributes).is_some()).count();
-    // A completed order has at least its start, a workflow task and its completion.
-    let workflow_tasks = having("workflowTaskCompletedEventAttributes");
-    anyhow::ensure!(workflow_tasks > 0, "could not read the history of order {id}");
-    Ok(HistoryShape {
-        events: events.len(),
-        workflow_tasks,
-        activities: having("activityTaskScheduledEventAttributes") as u32,
-        markers: events
+    let history: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let events = history["events"].as_array().cloned().unwrap_or_default();
+    anyhow::ensure!(
+        events.iter().any(|e| e.get("workflowTaskCompletedEventAttributes").is_some()),
+        "could not read the history of order {id}"
+    );
+    Ok(events)
+}
+
+/// The Temporal server's CPU time so far, in seconds.
+fn server_cpu(stack: &Stack) -> impl Fn() -> f64 + use<> {
+    let pids: Vec<u32> = stack
+        .pids()
+        .into_iter()
+        .filter(|(name, _)| name.as_str() == "temporal")
+        .map(|(_, pid)| pid)
+        .collect();
+    move || cpu_seconds(&pids)
+}
+
+/// 3, at the counter: the kitchen restarted without automatic baristas, `n` orders at `rate`
+/// placed, followed to the board and started and completed by the bench as a barista; then one
+/// order canceled while Queued and one of a product nobody sells, and what each cost Temporal.
+/// The automatic baristas are back afterwards.
+async fn at_the_counter(
+    stack: &mut Stack,
+    manager: &reqwest::Client,
+    url: &str,
+    rate: f64,
+    n: usize,
+) -> anyhow::Result<(bench::counter::Counter, Cost, Cost)> {
+    println!("• 3/7 at the counter at {rate:.1}/s: {n} orders, each followed to the board, started and completed by a person");
+    let baristas = stack.config.baristas;
+    stack.config.baristas = 0;
+    stack.restart_gracefully("kitchen").await?;
+    let customer = stack::client_with(
+        &stack::customer_token(&reqwest::Client::new(), url, "bench-counter", "bench-counter-password").await?,
+    )?;
+    let counter = bench::counter::run(url, &customer, manager, PRODUCTS[0], n, rate).await?;
+    println!(
+        "  placed → Queued in the view p50 {:.1} ms, p99 {:.1} ms; a barista's command p50 {:.1} ms, p99 {:.1} ms; {} failed",
+        counter.placed_to_queued.p50, counter.placed_to_queued.p99, counter.barista.p50, counter.barista.p99, counter.failures
+    );
+    let canceled = one_order(&customer, url, PRODUCTS[0], "Queued", Some("cancel")).await?;
+    let rejected = one_order(&customer, url, "Nobody-Sells-This", "Rejected", None).await?;
+    stack.config.baristas = baristas;
+    stack.restart_gracefully("kitchen").await?;
+    let (canceled, rejected) = (Cost::of(&closed(stack, &canceled).await?), Cost::of(&closed(stack, &rejected).await?));
+    println!("  a canceled Queued order: {} events, {} billable actions ({})", canceled.events, canceled.billable(), canceled.by_type());
+    println!("  a rejected order: {} events, {} billable actions ({})", rejected.events, rejected.billable(), rejected.by_type());
+    Ok((counter, canceled, rejected))
+}
+
+/// Places one order of `product`, waits for `status` in the view, and sends `command` if given.
+async fn one_order(
+    customer: &reqwest::Client,
+    url: &str,
+    product: &str,
+    status: &str,
+    command: Option<&str>,
+) -> anyhow::Result<String> {
+    let placed: serde_json::Value = customer
+        .post(format!("{url}/orders"))
+        .json(&serde_json::json!({"productName": product, "qty": 1}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = placed["orderId"].as_str().unwrap_or_default().to_owned();
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let order: serde_json::Value = customer.get(format!("{url}/orders/{id}")).send().await?.json().await?;
+        if order["status"] == status {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "order {id} not {status} within 30 s");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    if let Some(command) = command {
+        customer
+            .post(format!("{url}/orders/{id}/{command}"))
+            .send()
+            .await?
+            .error_for_status()?;
+    }
+    Ok(id)
+}
+
+/// The history of an order once its workflow has closed.
+async fn closed(stack: &Stack, id: &str) -> anyhow::Result<Vec<serde_json::Value>> {
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let events = history(stack, id).await?;
+        let done = events
             .iter()
-            .filter(|e| e["markerRecordedEventAttributes"]["markerName"] == "core_local_activity")
-            .count(),
-    })
+            .any(|e| e["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED");
+        if done {
+            return Ok(events);
+        }
+        anyhow::ensure!(Instant::now() < deadline, "order {id} did not end within 30 s");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 async fn completed_orders(http: &reqwest::Client, url: &str) -> anyhow::Result<Vec<String>> {

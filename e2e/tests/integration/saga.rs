@@ -3,6 +3,7 @@
 use domain::OrderId;
 use domain::OrderStatus::*;
 use e2e::{OrderView, TestApp, eventually, order_id};
+use order_commands::{BaristaStep, CommandError, OrderCommands};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -137,6 +138,65 @@ async fn an_order_with_stock_reserved_can_be_canceled_before_the_kitchen_queues_
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "Canceled");
 
     app.stack.restart("kitchen").await.unwrap();
+    app.wait_for_ticket(&id, Canceled).await;
+    app.wait_for_stock(&product, 5).await;
+    let order = app.wait_for_status(&id, Canceled).await;
+    assert_eq!(order.statuses(), [Ordered, StockReserved, Canceled]);
+}
+
+/// A barista's start sent while the order still reads StockReserved (the ticket reaches the board
+/// a moment before the workflow hears that `startProduction` put it there; here the kitchen is
+/// down, so the moment lasts): accepted, and waiting in the workflow until the order is Queued.
+async fn a_start_waiting_for_the_ticket(app: &mut TestApp, product: &str) -> (OrderId, tokio::task::JoinHandle<Result<domain::Order, CommandError>>) {
+    app.stack.kill("kitchen");
+    let id = app.place_order(product, 1, "c-eager").await;
+    app.wait_for_workflow_status(&id, StockReserved).await;
+    let orders = OrderCommands::new(app.temporal.clone());
+    let start = tokio::spawn({
+        let id = id.clone();
+        async move { orders.barista(&id, BaristaStep::Start).await }
+    });
+    eventually("the workflow has taken the start", || async {
+        let events = app.history_events(&id).await;
+        events
+            .iter()
+            .any(|e| e["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED")
+            .then_some(())
+    })
+    .await;
+    assert!(!start.is_finished(), "the start waits for the ticket, it is not answered yet");
+    (id, start)
+}
+
+#[tokio::test]
+async fn a_start_sent_before_the_workflow_hears_of_the_ticket_is_answered_brewing_once_it_does() {
+    let app = &mut TestApp::spawn().await;
+    let product = app.stocked_product(5).await;
+    let (id, start) = a_start_waiting_for_the_ticket(app, &product).await;
+
+    app.stack.restart("kitchen").await.unwrap();
+
+    let answer = start.await.unwrap().expect("the start is taken, not refused");
+    assert_eq!(answer.status, Brewing);
+    app.wait_for_ticket(&id, Brewing).await;
+    let order = app.wait_for_status(&id, Brewing).await;
+    assert_eq!(order.statuses(), [Ordered, StockReserved, Queued, Brewing]);
+}
+
+#[tokio::test]
+async fn a_cancel_that_comes_while_a_start_waits_wins_and_the_start_is_refused() {
+    let app = &mut TestApp::spawn().await;
+    let product = app.stocked_product(5).await;
+    let (id, start) = a_start_waiting_for_the_ticket(app, &product).await;
+
+    let r = app.post(&format!("/orders/{id}/cancel"), json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK, "the start has not happened: the order can still be canceled");
+    app.stack.restart("kitchen").await.unwrap();
+
+    match start.await.unwrap() {
+        Err(CommandError::Refused(why)) => assert!(why.contains("Canceled"), "{why}"),
+        other => panic!("the start must be refused once the cancel won: {other:?}"),
+    }
     app.wait_for_ticket(&id, Canceled).await;
     app.wait_for_stock(&product, 5).await;
     let order = app.wait_for_status(&id, Canceled).await;

@@ -105,8 +105,7 @@ async fn one_orders_spans_from_every_process_share_one_trace_with_the_right_pare
     }
 
     // The barista's start and completion (updates from the kitchen worker) continue the trace the
-    // ticket kept. (A start can be refused, the ticket reaching the board a moment before the order
-    // records Queued: then a later look takes the ticket again, in a barista span of its own.)
+    // ticket kept.
     let baristas: HashSet<_> =
         trace.iter().filter(|s| s.service == "kitchen" && s.name == "barista").map(|s| &s.span_id).collect();
     for update in ["startBrewing", "completeProduction"] {

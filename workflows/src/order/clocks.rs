@@ -23,7 +23,7 @@ pub(super) async fn watch_cancellation(ctx: &WorkflowContext<OrderWorkflow>) {
             };
             decide_from_run(ctx, "cancel (Temporal)", OrderEvent::Canceled { reason: request.reason() });
         }
-        _ = wait(ctx, |s| s.saga_done).fuse() => {}
+        _ = wait(ctx, |s| s.progress.saga_done).fuse() => {}
     };
 }
 

@@ -17,21 +17,22 @@
 //! and otherwise noted in the order's `ignored` list. Temporal delivers them one at a time, so a
 //! cancel racing a barista's start has exactly one winner.
 //!
-//! Orders started before this shape ([`v5`]) keep theirs until they have drained; see
-//! [`SAGA_AS_DESIGNED`] and docs/workflow-versioning.md.
+//! The saga's and the projector's bookkeeping is one small type, [`Progress`]. Orders started
+//! before the lean saga finish on their own shape ([`Shape::V6`]); see
+//! docs/workflow-versioning.md.
 
 mod clocks;
+mod progress;
 mod projector;
 mod saga;
-mod v5;
 
-use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
 
 use domain::{
     CancelRequest, KitchenWait, Order, OrderEvent, OrderRequest, OrderStatus, StockLevel, TransitionRefused,
     search_attributes::ORDER_STATUS, timestamp,
 };
+use progress::Progress;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
     SyncWorkflowContext, WaitConditionOptions, WorkflowCancellationToken, WorkflowContext, WorkflowContextView,
@@ -40,37 +41,49 @@ use temporalio_sdk::{
 
 type Refusal = Box<dyn std::error::Error + Send + Sync>;
 
-/// The version gate: an order whose history carries this marker runs the saga as designed (every
-/// step an activity of its owner); one replayed without it was started before, by the v5 code
-/// (steps handed over by local activities), and finishes on that code. Only new orders get the
-/// marker. Once no v5 order can still be running, [`v5`] goes and this becomes
-/// `deprecate_patch`, by the rule in docs/workflow-versioning.md.
+/// The marker every v6 order's first task recorded. The lean saga records no marker of its own:
+/// an order is v6 if, replayed, its history carries this one ([`Shape::of`]).
 const SAGA_AS_DESIGNED: &str = "saga-as-designed";
+
+/// Which commands an order issues, decided once, at the start of its run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Started before the lean saga: it also publishes and projects `StockReserved`.
+    V6,
+    /// The lean saga: `StockReserved`, which lasts one step, is neither upserted nor projected on
+    /// its own (the next projection carries it in the order's history).
+    Lean,
+}
+
+impl Shape {
+    /// A new order (its first task is not a replay) is lean and records nothing to say so. A
+    /// replayed order is v6 exactly when its history carries the `saga-as-designed` marker:
+    /// `patched` returns whether the history has it, and issues no command when it has not.
+    fn of(ctx: &WorkflowContext<OrderWorkflow>) -> Self {
+        if ctx.is_replaying() && ctx.patched(SAGA_AS_DESIGNED) {
+            Shape::V6
+        } else {
+            Shape::Lean
+        }
+    }
+
+    /// Whether an order in `status` is published (search attribute) and projected.
+    fn shows(self, status: OrderStatus) -> bool {
+        self == Shape::V6 || status != OrderStatus::StockReserved
+    }
+}
 
 #[workflow]
 pub struct OrderWorkflow {
     order: Order,
     /// The latest stock level this order's steps produced, for the view.
     stock: Option<StockLevel>,
-    /// Grows with every change the view should see; `projected` is how far the view has got.
-    revision: u64,
-    projected: u64,
-    /// Set when an update changes the order, to the history's length in the task that accepted
-    /// it. That task is not recorded until it completes (it may yet be lost with its worker or
-    /// the server), so the change waits to be projected until the saga hears from a step in a
-    /// later task ([`OrderWorkflow::heard_from_a_step`]).
-    unrecorded_command: Option<u32>,
-    /// Kitchen board moves decided by the barista's commands, not yet made by the kitchen.
-    board_moves: VecDeque<OrderStatus>,
-    saga_done: bool,
     /// The first run id of this workflow (kept across resets): who a reservation belongs to.
     order_run: String,
     /// How long the order may wait Queued for a barista (`None`: no limit).
     kitchen_max_wait: Option<Duration>,
-    /// The `OrderStatus` search attribute as last set.
-    published: OrderStatus,
-    /// Used by [`v5`] orders only.
-    settling: bool,
+    shape: Shape,
+    progress: Progress,
 }
 
 #[workflow_methods]
@@ -97,23 +110,17 @@ impl OrderWorkflow {
         Self {
             order,
             stock: None,
-            revision: 1,
-            projected: 0,
-            unrecorded_command: None,
-            board_moves: VecDeque::new(),
-            saga_done: false,
             order_run: ctx.first_execution_run_id().to_owned(),
             kitchen_max_wait,
-            published: OrderStatus::Ordered,
-            settling: false,
+            shape: Shape::Lean,
+            progress: Progress::default(),
         }
     }
 
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Order> {
-        if !ctx.patched(SAGA_AS_DESIGNED) {
-            return v5::run(ctx).await;
-        }
+        let shape = Shape::of(ctx);
+        ctx.state_mut(|s| s.shape = shape);
         let (saga, projector, watcher, clock) = (ctx.clone(), ctx.clone(), ctx.clone(), ctx.clone());
         let (saga_result, (), (), ()) = join!(
             saga::run(&saga),
@@ -155,14 +162,21 @@ impl OrderWorkflow {
 
     #[update_validator(start_brewing)]
     fn validate_start_brewing(&self, _ctx: &WorkflowContextView, _: &()) -> Result<(), Refusal> {
+        // A ticket can be started the moment it is on the board, which can be a moment before
+        // this workflow hears that `startProduction` put it there: the order still reads
+        // StockReserved. Such a start is taken and waits for that (below).
+        if self.order.status == OrderStatus::StockReserved {
+            return Ok(());
+        }
         Ok(self.order.check(&OrderEvent::BrewingStarted)?)
     }
 
-    /// The barista starts making the order; from now on it can no longer be canceled.
+    /// The barista starts making the order; from now on it can no longer be canceled. Answered
+    /// with the order brewing, or refused if a cancel came first.
     #[update(name = "startBrewing")]
-    pub fn start_brewing(&mut self, ctx: &mut SyncWorkflowContext<Self>) -> Order {
-        self.decide(ctx, "startBrewing", OrderEvent::BrewingStarted);
-        self.order.clone()
+    pub async fn start_brewing(ctx: &mut WorkflowContext<Self>) -> Result<Order, Refusal> {
+        wait(ctx, |s| s.order.status != OrderStatus::StockReserved).await;
+        decide_awaited(ctx, "startBrewing", OrderEvent::BrewingStarted)
     }
 
     #[signal(name = "startBrewing")]
@@ -194,7 +208,7 @@ impl OrderWorkflow {
     /// accepts the update is not recorded yet: the change waits for a later task to be projected
     /// (see [`projector`]).
     fn decide(&mut self, ctx: &SyncWorkflowContext<Self>, command: &str, event: OrderEvent) {
-        self.unrecorded_command = Some(ctx.history_length());
+        self.progress.command_accepted(ctx.history_length());
         self.decide_or_note(ctx, command, event);
     }
 
@@ -202,7 +216,7 @@ impl OrderWorkflow {
     /// update's.
     fn decide_or_note(&mut self, ctx: &SyncWorkflowContext<Self>, command: &str, event: OrderEvent) {
         if let Some(status) = self.apply_or_note(now(ctx.workflow_time()), command, event) {
-            self.published = status;
+            self.progress.published = status;
             ctx.upsert_search_attributes([ORDER_STATUS.value_set(status.to_string())]);
         }
     }
@@ -215,28 +229,16 @@ impl OrderWorkflow {
             OrderEvent::Completed => Some(OrderStatus::Completed),
             _ => None,
         };
-        self.changed();
+        self.progress.changed();
         match self.order.apply(event, at.clone()) {
             Ok(()) => {
-                self.board_moves.extend(board_move);
+                self.progress.board_moves.extend(board_move);
                 Some(self.order.status)
             }
             Err(TransitionRefused { message, .. }) => {
                 self.order.ignore(command, message, at);
                 None
             }
-        }
-    }
-
-    fn changed(&mut self) {
-        self.revision += 1;
-    }
-
-    /// The saga heard from one of its steps in the task at `history_length`: an update accepted
-    /// by an earlier task is recorded now (that task completed, or this one would not exist).
-    fn heard_from_a_step(&mut self, history_length: u32) {
-        if self.unrecorded_command.is_some_and(|at| at < history_length) {
-            self.unrecorded_command = None;
         }
     }
 }
@@ -266,8 +268,22 @@ fn decide_from_run(ctx: &WorkflowContext<OrderWorkflow>, command: &str, event: O
     }
 }
 
+/// An update's command decided in the workflow's own tasks, after it waited: the same rules as
+/// [`OrderWorkflow::decide`]; the order as it is then, or the refusal if another command came
+/// first (noted in the order, as a refused signal is).
+fn decide_awaited(ctx: &WorkflowContext<OrderWorkflow>, command: &str, event: OrderEvent) -> Result<Order, Refusal> {
+    let refused = ctx.state(|s| s.order.check(&event).err());
+    let history_length = ctx.history_length();
+    ctx.state_mut(|s| s.progress.command_accepted(history_length));
+    decide_from_run(ctx, command, event);
+    match refused {
+        Some(refused) => Err(refused.into()),
+        None => Ok(ctx.state(|s| s.order.clone())),
+    }
+}
+
 /// Sets the `OrderStatus` search attribute.
 fn publish(ctx: &WorkflowContext<OrderWorkflow>, status: OrderStatus) {
-    ctx.state_mut(|s| s.published = status);
+    ctx.state_mut(|s| s.progress.published = status);
     ctx.upsert_search_attributes([ORDER_STATUS.value_set(status.to_string())]);
 }

@@ -8,11 +8,15 @@
 //! view never holds up the saga and quick changes collapse into one write.
 //!
 //! A projection never shows a decision before it is recorded: a change an update made is sent
-//! from a later workflow task than the one that accepted the update. There always is one, since
-//! every accepted command makes the saga schedule (or wait on) a step whose completion brings it.
-//! (What the projector waits for is workflow state only, never the history's length read in a
-//! condition: a condition is re-checked when something wakes it, and a query wakes it in a live
-//! task but not in replay.)
+//! from a later workflow task than the one that accepted the update. Usually that task comes
+//! anyway: the accepted command makes the saga schedule a step, and the step's completion brings
+//! it. When the saga ends in the task that accepted the update, nothing follows, and a 1 ms timer
+//! brings the later task. (What the projector waits for is workflow state only, never the
+//! history's length read in a condition: a condition is re-checked when something wakes it, and a
+//! query wakes it in a live task but not in replay.)
+//!
+//! A lean order does not project `StockReserved` on its own: it lasts one step, and the next
+//! projection carries it in the order's history.
 //! Projections carry the history's length (`atEvent`), and the view keeps the projection with the
 //! highest `(atEvent, seq)`.
 
@@ -27,14 +31,14 @@ use crate::options;
 pub(super) async fn run(ctx: &WorkflowContext<OrderWorkflow>) {
     loop {
         wait(ctx, |s| {
-            (s.projected < s.revision && s.unrecorded_command.is_none()) || s.saga_done
+            (s.progress.view_behind() && s.shape.shows(s.order.status)) || s.progress.saga_done
         })
         .await;
-        if ctx.state(|s| s.saga_done && s.unrecorded_command.is_some()) {
+        if ctx.state(|s| s.progress.saga_done && s.progress.has_unrecorded_command()) {
             // The saga ended in the very task that accepted an update (a cancel that met the
             // warehouse's refusal, say): no step follows to bring a later task, so a timer does.
             ctx.timer(Duration::from_millis(1)).await;
-            ctx.state_mut(|s| s.unrecorded_command = None);
+            ctx.state_mut(|s| s.progress.all_recorded());
         }
         let at_event = u64::from(ctx.history_length());
         let (revision, projection, done) = ctx.state(|s| {
@@ -43,7 +47,7 @@ pub(super) async fn run(ctx: &WorkflowContext<OrderWorkflow>) {
                 stock: s.stock.clone(),
                 at_event,
             };
-            (s.revision, projection, s.saga_done && s.projected >= s.revision)
+            (s.progress.revision(), projection, s.progress.finished())
         });
         if done {
             return;
@@ -53,6 +57,6 @@ pub(super) async fn run(ctx: &WorkflowContext<OrderWorkflow>) {
         let _ = ctx
             .execute_local_activity(CustomerCenter::project_order, projection, options::projection())
             .await;
-        ctx.state_mut(|s| s.projected = revision);
+        ctx.state_mut(|s| s.progress.projected(revision));
     }
 }

@@ -22,7 +22,7 @@ pub(super) async fn run(ctx: &WorkflowContext<OrderWorkflow>) -> Result<(), Acti
     // An order whose request was invalid was rejected on arrival: nothing to do but project it.
     if ctx.state(|s| s.order.status == OrderStatus::Rejected) {
         publish(ctx, OrderStatus::Rejected);
-        ctx.state_mut(|s| s.saga_done = true);
+        ctx.state_mut(|s| s.progress.saga_done = true);
         return Ok(());
     }
 
@@ -58,23 +58,23 @@ pub(super) async fn run(ctx: &WorkflowContext<OrderWorkflow>) -> Result<(), Acti
     // the task that accepted it is recorded (the activity is scheduled by that task). Compensate
     // if the order gets canceled.
     loop {
-        wait(ctx, |s| s.order.status.is_final() || !s.board_moves.is_empty()).await;
-        if let Some(status) = ctx.state_mut(|s| s.board_moves.pop_front()) {
+        wait(ctx, |s| s.order.status.is_final() || !s.progress.board_moves.is_empty()).await;
+        if let Some(status) = ctx.state_mut(|s| s.progress.board_moves.pop_front()) {
             let order_id = ctx.state(|s| s.order.order_id.clone());
             ctx.execute_activity(Kitchen::move_ticket, TicketMove { order_id, status }, options::kitchen())
                 .await?;
             let history_length = ctx.history_length();
-            ctx.state_mut(|s| s.heard_from_a_step(history_length));
+            ctx.state_mut(|s| s.progress.heard_from_a_step(history_length));
             continue;
         }
         for step in ctx.state(|s| s.order.compensations()) {
             compensate(ctx, step).await?;
         }
-        if ctx.state(|s| s.order.status.is_final() && s.board_moves.is_empty()) {
+        if ctx.state(|s| s.order.status.is_final() && s.progress.board_moves.is_empty()) {
             break;
         }
     }
-    ctx.state_mut(|s| s.saga_done = true);
+    ctx.state_mut(|s| s.progress.saga_done = true);
     Ok(())
 }
 
@@ -129,16 +129,18 @@ async fn compensate(ctx: &WorkflowContext<OrderWorkflow>, step: Compensation) ->
     Ok(())
 }
 
-/// Applies what a step's activity answered, and keeps the `OrderStatus` search attribute current.
+/// Applies what a step's activity answered, and keeps the `OrderStatus` search attribute current
+/// (for the statuses the order's shape publishes).
 fn record(ctx: &WorkflowContext<OrderWorkflow>, f: impl FnOnce(&mut OrderWorkflow, String)) {
     let (at, history_length) = (now(ctx.workflow_time()), ctx.history_length());
-    let (status, published) = ctx.state_mut(|s| {
+    let (status, publish_it) = ctx.state_mut(|s| {
         f(s, at);
-        s.changed();
-        s.heard_from_a_step(history_length);
-        (s.order.status, s.published)
+        s.progress.changed();
+        s.progress.heard_from_a_step(history_length);
+        let status = s.order.status;
+        (status, status != s.progress.published && s.shape.shows(status))
     });
-    if status != published {
+    if publish_it {
         publish(ctx, status);
     }
 }
