@@ -367,8 +367,8 @@ pub struct CustomerCenter;
 #[activity_definitions]
 impl CustomerCenter {
     /// Projects an order (and its stock change) into the view; idempotent and order-safe. A
-    /// *local* activity of the cafe worker, which hands the projection to the customercenter
-    /// (orders started by the v5 code may still run it on the `customercenter` queue).
+    /// *local* activity of the cafe worker, which hands the projection to the customercenter's
+    /// ingest route.
     #[activity(name = "projectOrder")]
     pub fn project_order(_: OrderProjection) -> Result<(), ActivityError> {
         unimplemented!()

@@ -73,7 +73,8 @@ struct Figures {
     fixed_before: f64,
     fixed_after: f64,
     ceiling: f64,
-    features: Vec<(Feature, Measured)>,
+    /// Each feature: the bare workflow measured just before, then with the feature.
+    features: Vec<(Feature, Measured, Measured)>,
     peer: Measured,
     half: f64,
     post: Report,
@@ -140,14 +141,30 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
     let ceiling = bench::ceiling::measure(client.clone(), activities, args.orders, args.concurrency).await?;
     println!("  {fixed_after:.1} and {ceiling:.1} workflows/s");
     let server = server_cpu(&stack);
+    let measure = |feature| {
+        let (client, server) = (client.clone(), &server);
+        async move {
+            let shape = Shape { activities: FIXED_CEILING_ACTIVITIES, feature };
+            let count = args.orders / 2;
+            let before = server();
+            let rate = bench::ceiling::measure_shape(client, shape, count, args.concurrency).await?;
+            anyhow::Ok(Measured { rate, server_ms: (server() - before) * 1000.0 / count as f64 })
+        }
+    };
+    // Each feature measured right after the bare workflow it adds to, so that the machine's drift
+    // over minutes falls on both alike; the cost is the difference of the pair.
     let mut features = Vec::new();
-    for feature in Feature::ALL {
-        let shape = Shape { activities: FIXED_CEILING_ACTIVITIES, feature };
-        let before = server();
-        let rate = bench::ceiling::measure_shape(client.clone(), shape, args.orders, args.concurrency).await?;
-        let measured = Measured { rate, server_ms: (server() - before) * 1000.0 / args.orders as f64 };
-        println!("  {}: {rate:.1} workflows/s, server {:.1} ms each", feature.name(), measured.server_ms);
-        features.push((feature, measured));
+    for feature in Feature::ALL.into_iter().filter(|f| *f != Feature::Nothing) {
+        let (bare, with) = (measure(Feature::Nothing).await?, measure(feature).await?);
+        println!(
+            "  {}: {:.1} → {:.1} workflows/s, server {:.1} → {:.1} ms each",
+            feature.name(),
+            bare.rate,
+            with.rate,
+            bare.server_ms,
+            with.server_ms
+        );
+        features.push((feature, bare, with));
     }
     println!("• the peer: the same saga with Temporal's Python SDK, written the ordinary way");
     let before = server();
@@ -362,12 +379,16 @@ fn print_table(args: &Args, f: &Figures) {
         f.ceiling,
         100.0 * e2e_rate / f.ceiling
     );
-    for (feature, m) in &f.features {
+    for (feature, bare, with) in &f.features {
         println!(
-            "| 2. feature cost: {FIXED_CEILING_ACTIVITIES} no-op activities {} | {:.1} workflows/s, Temporal server {:.1} ms CPU each |",
+            "| 2. feature cost: {FIXED_CEILING_ACTIVITIES} no-op activities {} | {:.1} → {:.1} workflows/s ({:.2}×); Temporal server {:.1} → {:.1} ms CPU each (**{:+.1} ms**) |",
             feature.name(),
-            m.rate,
-            m.server_ms
+            bare.rate,
+            with.rate,
+            with.rate / bare.rate.max(0.001),
+            bare.server_ms,
+            with.server_ms,
+            with.server_ms - bare.server_ms
         );
     }
     println!(
