@@ -72,17 +72,19 @@ impl Feature {
     }
 }
 
-/// The bare workflow's activities, then one feature.
+/// The bare workflow's activities, then one feature `times` times over (one after another), so
+/// that its cost stands out of the run-to-run noise.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Shape {
     pub activities: u32,
     pub feature: Feature,
+    pub times: u32,
 }
 
 #[workflow]
 #[derive(Default)]
 pub struct FeatureWorkflow {
-    poked: bool,
+    pokes: u32,
 }
 
 #[workflow_methods]
@@ -93,25 +95,28 @@ impl FeatureWorkflow {
         for _ in 0..shape.activities {
             ctx.execute_activity(Noop::noop, (), step()).await?;
         }
-        match shape.feature {
-            Feature::Nothing => {}
-            Feature::Update | Feature::Signal => {
-                let _ = ctx.wait_condition(|s| s.poked).await;
-            }
-            Feature::Upsert => {
-                ctx.upsert_search_attributes([domain::search_attributes::ORDER_STATUS.value_set("Bench".to_owned())]);
-            }
-            Feature::LocalActivity => {
-                let local = LocalActivityOptions::builder()
-                    .start_to_close_timeout(Duration::from_secs(10))
-                    .build();
-                ctx.execute_local_activity(Noop::noop, (), local).await?;
-            }
-            Feature::Timer => {
-                ctx.timer(Duration::from_millis(1)).await;
-            }
-            Feature::Activity => {
-                ctx.execute_activity(Noop::noop, (), step()).await?;
+        for i in 0..shape.times {
+            match shape.feature {
+                Feature::Nothing => {}
+                Feature::Update | Feature::Signal => {
+                    let _ = ctx.wait_condition(|s| s.pokes > i).await;
+                }
+                Feature::Upsert => {
+                    let status = format!("Bench{i}");
+                    ctx.upsert_search_attributes([domain::search_attributes::ORDER_STATUS.value_set(status)]);
+                }
+                Feature::LocalActivity => {
+                    let local = LocalActivityOptions::builder()
+                        .start_to_close_timeout(Duration::from_secs(10))
+                        .build();
+                    ctx.execute_local_activity(Noop::noop, (), local).await?;
+                }
+                Feature::Timer => {
+                    ctx.timer(Duration::from_millis(1)).await;
+                }
+                Feature::Activity => {
+                    ctx.execute_activity(Noop::noop, (), step()).await?;
+                }
             }
         }
         Ok(())
@@ -119,19 +124,19 @@ impl FeatureWorkflow {
 
     #[update(name = "poke")]
     pub fn poke(&mut self, _ctx: &mut SyncWorkflowContext<Self>) {
-        self.poked = true;
+        self.pokes += 1;
     }
 
     #[signal(name = "nudge")]
     pub fn nudge(&mut self, _ctx: &mut SyncWorkflowContext<Self>) {
-        self.poked = true;
+        self.pokes += 1;
     }
 }
 
 /// Starts a worker for the bare workflow in this process, runs `count` of them at `concurrency`,
 /// and returns workflows per second.
 pub async fn measure(client: Client, activities: u32, count: usize, concurrency: usize) -> anyhow::Result<f64> {
-    measure_shape(client, Shape { activities, feature: Feature::Nothing }, count, concurrency).await
+    measure_shape(client, Shape { activities, feature: Feature::Nothing, times: 0 }, count, concurrency).await
 }
 
 /// As [`measure`], for the bare workflow with one feature added.
@@ -164,10 +169,13 @@ async fn start_all(client: Client, shape: Shape, count: usize, concurrency: usiz
         let client = client.clone();
         let id = format!("bare-{run_id}-{i}");
         runs.spawn(async move {
-            let handle = client
+            client
                 .start_workflow(FeatureWorkflow::run, shape, WorkflowStartOptions::new(QUEUE, id.clone()).build())
                 .await?;
-            poke(&client.get_workflow_handle::<FeatureWorkflow>(id), shape.feature).await?;
+            let handle = client.get_workflow_handle::<FeatureWorkflow>(id);
+            for _ in 0..shape.times {
+                poke(&handle, shape.feature).await?;
+            }
             handle.get_result(WorkflowGetResultOptions::default()).await?;
             drop(permit);
             anyhow::Ok(())
