@@ -66,24 +66,7 @@ pub async fn run(
 
 async fn one(url: &str, customer: &reqwest::Client, barista: &reqwest::Client, product: &str) -> anyhow::Result<(f64, [f64; 2])> {
     let sent = Instant::now();
-    let placed: Value = customer
-        .post(format!("{url}/orders"))
-        .json(&json!({"productName": product, "qty": 1}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let id = placed["orderId"].as_str().unwrap_or_default().to_owned();
-    let deadline = sent + Duration::from_secs(30);
-    loop {
-        let order: Value = customer.get(format!("{url}/orders/{id}")).send().await?.json().await?;
-        if order["status"] == "Queued" {
-            break;
-        }
-        anyhow::ensure!(Instant::now() < deadline, "order {id} not on the board within 30 s");
-        tokio::time::sleep(LOOK_EVERY).await;
-    }
+    let id = place_and_follow(url, customer, product, "Queued", LOOK_EVERY).await?;
     let queued = ms(sent);
     let mut commands = [0.0; 2];
     for (i, step) in ["start", "complete"].into_iter().enumerate() {
@@ -97,6 +80,35 @@ async fn one(url: &str, customer: &reqwest::Client, barista: &reqwest::Client, p
         commands[i] = ms(asked);
     }
     Ok((queued, commands))
+}
+
+/// Places one order of `product` as `customer` and reads it back every `every` until the view
+/// shows it `status` (at most 30 s); returns its id.
+pub async fn place_and_follow(
+    url: &str,
+    customer: &reqwest::Client,
+    product: &str,
+    status: &str,
+    every: Duration,
+) -> anyhow::Result<String> {
+    let placed: Value = customer
+        .post(format!("{url}/orders"))
+        .json(&json!({"productName": product, "qty": 1}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = placed["orderId"].as_str().unwrap_or_default().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let order: Value = customer.get(format!("{url}/orders/{id}")).send().await?.json().await?;
+        if order["status"] == status {
+            return Ok(id);
+        }
+        anyhow::ensure!(Instant::now() < deadline, "order {id} not {status} within 30 s");
+        tokio::time::sleep(every).await;
+    }
 }
 
 fn ms(since: Instant) -> f64 {

@@ -626,24 +626,8 @@ async fn one_order(
     status: &str,
     command: Option<&str>,
 ) -> anyhow::Result<String> {
-    let placed: serde_json::Value = customer
-        .post(format!("{url}/orders"))
-        .json(&serde_json::json!({"productName": product, "qty": 1}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let id = placed["orderId"].as_str().unwrap_or_default().to_owned();
-    let deadline = Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let order: serde_json::Value = customer.get(format!("{url}/orders/{id}")).send().await?.json().await?;
-        if order["status"] == status {
-            break;
-        }
-        anyhow::ensure!(Instant::now() < deadline, "order {id} not {status} within 30 s");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let every = std::time::Duration::from_millis(20);
+    let id = bench::counter::place_and_follow(url, customer, product, status, every).await?;
     if let Some(command) = command {
         customer
             .post(format!("{url}/orders/{id}/{command}"))
