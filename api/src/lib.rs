@@ -1,4 +1,4 @@
-//! The gateway: one axum API for every command and query (SPEC §4). Commands go to Temporal
+//! The gateway: one axum API for every command and query (README, "REST API"). Commands go to Temporal
 //! (start a workflow, execute an update) through a circuit breaker; queries read the
 //! customercenter view. The OpenAPI document is generated from the handlers' annotations.
 //!

@@ -1,4 +1,4 @@
-//! The web page (SPEC §8): one HTML document, a script and a stylesheet, compiled into the API
+//! The web page (README, "The web page"): one HTML document, a script and a stylesheet, compiled into the API
 //! and served from its own port, so the page needs nothing but the API. The page talks to the same
 //! REST routes as any client, with the session cookie, plus `GET /events` for live updates.
 //! Open to everyone: what a person may see and do is decided by the routes the page calls.

@@ -11,7 +11,8 @@ pub fn timestamp(t: std::time::SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 
-/// Where an order is in its life. See SPEC §3 for the diagram.
+/// Where an order is in its life: Ordered → StockReserved → Queued → Brewing → Completed, or
+/// Rejected (from Ordered) or Canceled (until brewing begins). [`Order::check`] holds the rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum OrderStatus {
     Ordered,

@@ -1,4 +1,4 @@
-//! Configuration from environment variables (SPEC §6), with defaults that work for the embedded
+//! Configuration from environment variables (docs/configuration.md), with defaults that work for the embedded
 //! stack `make run` starts. Each process has one typed configuration (a `clap` parser with `env`,
 //! defined beside its `main`); the pieces they share are here. A bad value is refused at start with
 //! the variable's name; secrets (database passwords) never reach `Debug` or the logs.

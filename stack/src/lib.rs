@@ -272,7 +272,7 @@ impl Stack {
         }
     }
 
-    /// The environment every service process gets (SPEC §6 names).
+    /// The environment every service process gets (the names in docs/configuration.md).
     fn env(&self) -> Vec<(String, String)> {
         let c = &self.config;
         let mut env = vec![

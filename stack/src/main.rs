@@ -2,7 +2,7 @@
 //! Temporal dev server and PostgreSQL from the stack directory's venv, the four workers, the API),
 //! prints where everything is, and on Ctrl-C or SIGTERM stops all of it, children first.
 //!
-//! Configuration: the variables of SPEC §6 (`COFFEESHOP_STACK_DIR`, `COFFEESHOP_API_PORT`,
+//! Configuration: the variables of docs/configuration.md (`COFFEESHOP_STACK_DIR`, `COFFEESHOP_API_PORT`,
 //! `TEMPORAL_ADDRESS`, `TEMPORAL_UI_PORT`, `COFFEESHOP_PG_PORT`, `KITCHEN_AUTO_BARISTAS`, ...).
 
 use std::time::{Duration, Instant};

@@ -25,7 +25,7 @@ fn retry_forever() -> RetryPolicy {
 /// Each activity is one short database transaction: 10 s to finish an attempt is generous, and a
 /// worker killed mid-attempt is detected after that long and the attempt retried elsewhere.
 /// There is no schedule-to-start timeout: while a service's workers are all down, its work waits
-/// in its task queue (SPEC §5: orders are accepted even when the kitchen or warehouse is down).
+/// in its task queue (orders are accepted even when the kitchen or warehouse is down: docs/architecture.md).
 /// Each activity has a cancellation token of its own, detached from the workflow's: a cancellation
 /// requested through Temporal is handled as a `cancel` command by the workflow, and the saga's
 /// steps and compensations must still run to the end after it.

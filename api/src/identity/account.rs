@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Who may do what (SPEC §8).
+/// Who may do what (docs/architecture.md, "Accounts and roles").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
