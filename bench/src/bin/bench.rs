@@ -101,7 +101,7 @@ struct Saturation {
 }
 
 /// Workflows per second, and the Temporal server's CPU per workflow (ms), of one ceiling run.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct Measured {
     rate: f64,
     server_ms: f64,
@@ -154,10 +154,10 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
     // Each feature measured right after the bare workflow it adds to, so that the machine's drift
     // over minutes falls on both alike; the cost is the difference of the pair.
     let mut features = Vec::new();
-    for feature in Feature::ALL.into_iter().filter(|f| *f != Feature::Nothing) {
+    for feature in Feature::PRICED {
         let (bare, with) = (measure(Feature::Nothing).await?, measure(feature).await?);
         println!(
-            "  {} ×{FEATURE_TIMES}: {:.1} → {:.1} workflows/s, server {:.1} → {:.1} ms each",
+            "  + {FEATURE_TIMES} × {}: {:.1} → {:.1} workflows/s, server {:.1} → {:.1} ms each",
             feature.name(),
             bare.rate,
             with.rate,
@@ -381,7 +381,7 @@ fn print_table(args: &Args, f: &Figures) {
     );
     for (feature, bare, with) in &f.features {
         println!(
-            "| 2. feature cost: {FIXED_CEILING_ACTIVITIES} no-op activities {} ×{FEATURE_TIMES} | {:.1} → {:.1} workflows/s; Temporal server {:.1} → {:.1} ms CPU per workflow: **{:+.1} ms per use** |",
+            "| 2. feature cost: {FIXED_CEILING_ACTIVITIES} no-op activities + {FEATURE_TIMES} × {} | {:.1} → {:.1} workflows/s; Temporal server {:.1} → {:.1} ms CPU per workflow: **{:+.1} ms per use** |",
             feature.name(),
             bare.rate,
             with.rate,
