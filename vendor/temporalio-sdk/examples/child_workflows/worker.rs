@@ -1,0 +1,26 @@
+mod workflows;
+
+use temporalio_client::{
+    Client, ClientOptions, Connection, envconfig::LoadClientConfigProfileOptions,
+};
+use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+use workflows::{GreetingChildWorkflow, ParentWorkflow};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let runtime = Runtime::from_current_tokio(Default::default())?;
+    let (conn_opts, client_opts) =
+        ClientOptions::load_from_config(LoadClientConfigProfileOptions::default())?;
+    let connection = Connection::connect(conn_opts).await?;
+    let client = Client::new(connection, client_opts)?;
+
+    let worker_options = WorkerOptions::new("child-workflows")
+        .register_workflow::<ParentWorkflow>()?
+        .register_workflow::<GreetingChildWorkflow>()?
+        .build();
+
+    let mut worker = Worker::new(&runtime, client, worker_options)?;
+    worker.run().await?;
+
+    Ok(())
+}

@@ -1,0 +1,32 @@
+mod workflows;
+
+use temporalio_client::{
+    Client, ClientOptions, Connection, WorkflowGetResultOptions, WorkflowStartOptions,
+    envconfig::LoadClientConfigProfileOptions,
+};
+use workflows::PollingWorkflow;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (conn_opts, client_opts) =
+        ClientOptions::load_from_config(LoadClientConfigProfileOptions::default())?;
+    let connection = Connection::connect(conn_opts).await?;
+    let client = Client::new(connection, client_opts)?;
+
+    let handle = client
+        .start_workflow(
+            PollingWorkflow::run,
+            5u32,
+            WorkflowStartOptions::new("polling", "polling-workflow-id").build(),
+        )
+        .await?;
+
+    println!("Started workflow, run_id: {:?}", handle.run_id());
+
+    let result = handle
+        .get_result(WorkflowGetResultOptions::default())
+        .await?;
+    println!("Workflow result: {result}");
+
+    Ok(())
+}
