@@ -136,7 +136,17 @@ impl FeatureWorkflow {
 /// Starts a worker for the bare workflow in this process, runs `count` of them at `concurrency`,
 /// and returns workflows per second.
 pub async fn measure(client: Client, activities: u32, count: usize, concurrency: usize) -> anyhow::Result<f64> {
-    measure_shape(client, Shape { activities, feature: Feature::Nothing, times: 0 }, count, concurrency).await
+    measure_shape(
+        client,
+        Shape {
+            activities,
+            feature: Feature::Nothing,
+            times: 0,
+        },
+        count,
+        concurrency,
+    )
+    .await
 }
 
 /// As [`measure`], for the bare workflow with one feature added.
@@ -170,7 +180,11 @@ async fn start_all(client: Client, shape: Shape, count: usize, concurrency: usiz
         let id = format!("bare-{run_id}-{i}");
         runs.spawn(async move {
             client
-                .start_workflow(FeatureWorkflow::run, shape, WorkflowStartOptions::new(QUEUE, id.clone()).build())
+                .start_workflow(
+                    FeatureWorkflow::run,
+                    shape,
+                    WorkflowStartOptions::new(QUEUE, id.clone()).build(),
+                )
                 .await?;
             let handle = client.get_workflow_handle::<FeatureWorkflow>(id);
             for _ in 0..shape.times {
@@ -195,7 +209,11 @@ async fn poke(handle: &WorkflowHandle<Client, FeatureWorkflow>, feature: Feature
                 .execute_update(FeatureWorkflow::poke, (), WorkflowExecuteUpdateOptions::default())
                 .await?;
         }
-        Feature::Signal => handle.signal(FeatureWorkflow::nudge, (), WorkflowSignalOptions::default()).await?,
+        Feature::Signal => {
+            handle
+                .signal(FeatureWorkflow::nudge, (), WorkflowSignalOptions::default())
+                .await?
+        }
         _ => {}
     }
     Ok(())

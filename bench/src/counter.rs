@@ -40,8 +40,13 @@ pub async fn run(
     let mut people = tokio::task::JoinSet::new();
     for _ in 0..orders {
         pace.tick().await;
-        let (url, customer, barista, product, samples) =
-            (url.to_owned(), customer.clone(), barista.clone(), product.to_owned(), samples.clone());
+        let (url, customer, barista, product, samples) = (
+            url.to_owned(),
+            customer.clone(),
+            barista.clone(),
+            product.to_owned(),
+            samples.clone(),
+        );
         people.spawn(async move {
             let outcome = one(&url, &customer, &barista, &product).await;
             let mut s = samples.lock().unwrap();
@@ -64,7 +69,12 @@ pub async fn run(
     })
 }
 
-async fn one(url: &str, customer: &reqwest::Client, barista: &reqwest::Client, product: &str) -> anyhow::Result<(f64, [f64; 2])> {
+async fn one(
+    url: &str,
+    customer: &reqwest::Client,
+    barista: &reqwest::Client,
+    product: &str,
+) -> anyhow::Result<(f64, [f64; 2])> {
     let sent = Instant::now();
     let id = place_and_follow(url, customer, product, "Queued", LOOK_EVERY).await?;
     let queued = ms(sent);

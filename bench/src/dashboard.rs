@@ -26,17 +26,28 @@ pub async fn on_a_million(postgres: &stack::Postgres, reads: usize) -> anyhow::R
     let view = view::View::connect_lazy(&url, 2)?;
     seed(&url).await?;
     let seeded_in = started.elapsed();
-    let since = format!("{}:00.000Z", &domain::timestamp(SystemTime::now() - Duration::from_secs(3600))[..16]);
-    let top: Vec<String> = ["Americano", "Latte", "Cappuccino", "Espresso", "Mocha"].map(str::to_owned).into();
+    let since = format!(
+        "{}:00.000Z",
+        &domain::timestamp(SystemTime::now() - Duration::from_secs(3600))[..16]
+    );
+    let top: Vec<String> = ["Americano", "Latte", "Cappuccino", "Espresso", "Mocha"]
+        .map(str::to_owned)
+        .into();
     let mut samples = Vec::with_capacity(reads);
     for _ in 0..reads {
         let t = Instant::now();
         let rows = view.shop(&since).await?;
-        anyhow::ensure!(rows.completed > 0, "the seeded view has orders completed in the last hour");
+        anyhow::ensure!(
+            rows.completed > 0,
+            "the seeded view has orders completed in the last hour"
+        );
         view.stock_levels(&top, &since).await?;
         samples.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    Ok(Figures { reads: Percentiles::of(&mut samples), seeded_in })
+    Ok(Figures {
+        reads: Percentiles::of(&mut samples),
+        seeded_in,
+    })
 }
 
 /// One order every 7.8 s over 90 days (about 460 in the last hour): 1 in 20 refused for stock,

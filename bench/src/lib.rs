@@ -5,6 +5,7 @@
 pub mod ceiling;
 pub mod counter;
 pub mod dashboard;
+pub mod kitchen_owned;
 pub mod peer;
 
 /// A process's memory from `/proc/<pid>/status`, in MiB: `VmRSS` (now) or `VmHWM` (its peak); 0

@@ -15,10 +15,19 @@ struct Output {
 /// Python of the stack's venv (beside the `temporal` CLI); returns orders per second.
 pub async fn measure(temporal_cli: &Path, address: &str, count: usize, concurrency: usize) -> anyhow::Result<f64> {
     let python = temporal_cli.with_file_name("python");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python").join("peer_saga.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("python")
+        .join("peer_saga.py");
     let out = tokio::process::Command::new(&python)
         .arg(&script)
-        .args(["--address", address, "--count", &count.to_string(), "--concurrency", &concurrency.to_string()])
+        .args([
+            "--address",
+            address,
+            "--count",
+            &count.to_string(),
+            "--concurrency",
+            &concurrency.to_string(),
+        ])
         .output()
         .await?;
     anyhow::ensure!(
@@ -28,6 +37,10 @@ pub async fn measure(temporal_cli: &Path, address: &str, count: usize, concurren
         script.display(),
         String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or_default()
     );
-    let last = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().to_owned();
+    let last = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
     Ok(serde_json::from_str::<Output>(&last)?.per_second)
 }

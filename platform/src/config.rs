@@ -211,28 +211,21 @@ pub struct HealthConfig {
     #[command(flatten)]
     pub serve: ServeConfig,
     #[command(flatten)]
-    pub recycle: RecycleConfig,
+    pub memory: MemoryCeilingConfig,
 }
 
-/// When a worker drains and starts afresh in the same process (`workers::recycle`): once its
-/// resident memory has grown this much over what it held when warm.
+/// A worker's memory ceiling, off unless set: past it the worker stops as on SIGTERM (readiness
+/// 503, in-flight tasks finished) and exits with `workers::OUTGREW_MEMORY`, so that whatever
+/// supervises it (`make run`, Docker, Kubernetes) starts it again and counts the restart.
 #[derive(Debug, Clone, clap::Args)]
-pub struct RecycleConfig {
-    /// How much resident memory (MiB) a worker may gain over its first reading before it finishes
-    /// its in-flight tasks and starts afresh; `0` never.
-    #[arg(
-        long,
-        env = "COFFEESHOP_RECYCLE_GROWTH_MIB",
-        value_name = "COFFEESHOP_RECYCLE_GROWTH_MIB",
-        default_value_t = 8.0,
-        value_parser = non_negative_mib
-    )]
-    pub recycle_growth_mib: f64,
-    /// How often the worker reads its memory; the first reading, this long after the start, is
-    /// the one growth is measured from.
-    #[arg(long, env = "COFFEESHOP_RECYCLE_CHECK", value_name = "COFFEESHOP_RECYCLE_CHECK", default_value = "30s",
+pub struct MemoryCeilingConfig {
+    /// Resident memory (MiB) past which the worker drains and exits; unset, no ceiling.
+    #[arg(long, env = "COFFEESHOP_MAX_RSS_MIB", value_name = "COFFEESHOP_MAX_RSS_MIB", value_parser = positive_mib)]
+    pub max_rss_mib: Option<f64>,
+    /// How often the worker reads its memory when a ceiling is set.
+    #[arg(long, env = "COFFEESHOP_MEMORY_CHECK", value_name = "COFFEESHOP_MEMORY_CHECK", default_value = "10s",
         value_parser = positive_duration)]
-    pub recycle_check: Duration,
+    pub memory_check: Duration,
 }
 
 /// How long a service keeps what it holds per order (and the restock log) once the order is
@@ -250,10 +243,10 @@ pub struct RetentionConfig {
     pub prune_every: Duration,
 }
 
-fn non_negative_mib(raw: &str) -> Result<f64, String> {
+fn positive_mib(raw: &str) -> Result<f64, String> {
     match raw.trim().parse::<f64>() {
-        Ok(mib) if mib.is_finite() && mib >= 0.0 => Ok(mib),
-        _ => Err("must be a number of MiB, 0 or more (e.g. 8, 0.5; 0 never)".to_owned()),
+        Ok(mib) if mib.is_finite() && mib > 0.0 => Ok(mib),
+        _ => Err("must be a number of MiB above 0 (e.g. 512, 0.5); leave it unset for no ceiling".to_owned()),
     }
 }
 
@@ -393,13 +386,15 @@ mod tests {
     }
 
     #[test]
-    fn a_worker_recycles_after_8_mib_by_default_and_never_at_0() {
+    fn a_worker_has_no_memory_ceiling_unless_one_is_set() {
         let c = Worker::try_parse_from(["x"]).unwrap();
-        assert_eq!(c.health.recycle.recycle_growth_mib, 8.0);
-        assert_eq!(c.health.recycle.recycle_check, Duration::from_secs(30));
-        let c = Worker::try_parse_from(["x", "--recycle-growth-mib", "0"]).unwrap();
-        assert_eq!(c.health.recycle.recycle_growth_mib, 0.0);
-        let err = Worker::try_parse_from(["x", "--recycle-growth-mib=-1"]).unwrap_err().to_string();
-        assert!(err.contains("COFFEESHOP_RECYCLE_GROWTH_MIB") && err.contains("0 or more"), "{err}");
+        assert_eq!(c.health.memory.max_rss_mib, None);
+        assert_eq!(c.health.memory.memory_check, Duration::from_secs(10));
+        let c = Worker::try_parse_from(["x", "--max-rss-mib", "512"]).unwrap();
+        assert_eq!(c.health.memory.max_rss_mib, Some(512.0));
+        for bad in ["0", "-1", "lots"] {
+            let err = Worker::try_parse_from(["x", &format!("--max-rss-mib={bad}")]).unwrap_err().to_string();
+            assert!(err.contains("COFFEESHOP_MAX_RSS_MIB") && err.contains("above 0"), "{bad}: {err}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The worker processes. Each binary in `src/bin/` is one service, built with [`Service`]:
 //! connect to Temporal, register what the service hosts, name the store its readiness depends on,
-//! add its routes and background tasks, run until SIGTERM (or until it starts afresh,
-//! [`recycle`]).
+//! add its routes and background tasks, run until SIGTERM (or until it passes its optional memory
+//! ceiling, [`memory_ceiling`]).
 //!
 //! | binary | task queue | hosts |
 //! |---|---|---|
@@ -11,12 +11,13 @@
 //! | `customercenter` | `customercenter` | the view: the projections' ingest route, `projectStock` |
 
 pub mod barista;
+pub mod memory_ceiling;
 pub mod metrics;
 mod prune;
-pub mod recycle;
 mod service;
 
 pub use platform::{config, health, memory, patiently, shutdown_signal, telemetry, temporal};
+pub use memory_ceiling::OUTGREW_MEMORY;
 pub use prune::{PRUNE_BATCH, Retained};
 pub use service::{Service, Store};
 

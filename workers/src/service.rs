@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use crate::config::{HealthConfig, RetentionConfig, TemporalConfig};
 use crate::metrics::SdkMetrics;
 use crate::prune::Retained;
-use crate::{GRACEFUL_SHUTDOWN, HEALTH_PORT_VAR, health, recycle, shutdown_signal, telemetry, temporal};
+use crate::{GRACEFUL_SHUTDOWN, HEALTH_PORT_VAR, OUTGREW_MEMORY, health, memory_ceiling, shutdown_signal, telemetry, temporal};
 
 /// A store a worker cannot work without: readiness fails while it does not answer.
 pub trait Store: Clone + Send + Sync + 'static {
@@ -135,8 +135,9 @@ impl Service {
     /// counts on `GET /metrics`, the service's routes; bounded by the `COFFEESHOP_*` serve
     /// settings), the Temporal worker and the background tasks. On the signal the worker stops
     /// polling and lets in-flight tasks finish (up to [`GRACEFUL_SHUTDOWN`]), the background tasks
-    /// end, the process exits. When its memory has outgrown `COFFEESHOP_RECYCLE_GROWTH_MIB` it
-    /// stops the same way and starts afresh ([`recycle`]).
+    /// end, the process exits. Meanwhile the probe port stays up and readiness answers 503. Past
+    /// the memory ceiling (`COFFEESHOP_MAX_RSS_MIB`, [`memory_ceiling`]) it stops the same way and
+    /// exits with [`OUTGREW_MEMORY`].
     pub async fn run(self) -> anyhow::Result<()> {
         let Self { name, telemetry: _telemetry, health, client, options, metrics, store, routes, background } = self;
         let port = health.health_port.unwrap_or(crate::config::default_health_port(name));
@@ -146,11 +147,13 @@ impl Service {
 
         let sdk_telemetry = metrics.telemetry();
         let scrape = axum::routing::get(move || async move { metrics.scrape().await });
-        let app = health::router(readiness(client.clone(), store)).route("/metrics", scrape).merge(routes);
-        let mut probes_stop = stop_rx.clone();
-        let probes = tokio::spawn(platform::http::serve(listener, app, health.serve.limits(), async move {
-            let _ = probes_stop.wait_for(|stop| *stop).await;
-        }));
+        let app = health::router(readiness(client.clone(), store, stop_rx.clone()))
+            .route("/metrics", scrape)
+            .merge(routes);
+        // The probes answer until the worker has drained (readiness 503 meanwhile), then go with
+        // the process.
+        let probes =
+            tokio::spawn(platform::http::serve(listener, app, health.serve.limits(), std::future::pending::<()>()));
         let background: Vec<_> = background.into_iter().map(|task| tokio::spawn(task(stop_rx.clone()))).collect();
 
         let runtime_options = RuntimeOptions::builder()
@@ -160,15 +163,16 @@ impl Service {
         let runtime = Runtime::from_current_tokio(runtime_options)?;
         let mut worker = Worker::new(&runtime, client, options)?;
         let shutdown_worker = worker.shutdown_handle();
-        let afresh = Arc::new(AtomicBool::new(false));
-        let (stop, start_afresh, recycle) = (stop_tx.clone(), afresh.clone(), health.recycle.clone());
+        let outgrew = Arc::new(AtomicBool::new(false));
+        let (stop, outgrew_memory, ceiling) = (stop_tx.clone(), outgrew.clone(), health.memory.clone());
         tokio::spawn(async move {
             tokio::select! {
                 () = shutdown_signal() => tracing::info!(service = name, "stopping: finishing in-flight work"),
-                (warm, now) = recycle::outgrown(&recycle) => {
-                    tracing::info!(service = name, warm_mib = warm, now_mib = now,
-                        "memory grew past COFFEESHOP_RECYCLE_GROWTH_MIB: finishing in-flight work first");
-                    start_afresh.store(true, Ordering::SeqCst);
+                now = memory_ceiling::outgrown(&ceiling) => {
+                    tracing::warn!(service = name, resident_mib = now, ceiling_mib = ceiling.max_rss_mib,
+                        exit_status = OUTGREW_MEMORY,
+                        "memory passed COFFEESHOP_MAX_RSS_MIB: finishing in-flight work, then exiting to be restarted");
+                    outgrew_memory.store(true, Ordering::SeqCst);
                 }
             }
             let _ = stop.send(true);
@@ -181,20 +185,25 @@ impl Service {
             let _ = task.await;
         }
         probes.abort();
-        if result.is_ok() && afresh.load(Ordering::SeqCst) {
-            tracing::info!(service = name, "starting afresh");
-            return Err(recycle::start_afresh());
+        if result.is_ok() && outgrew.load(Ordering::SeqCst) {
+            tracing::warn!(service = name, exit_status = OUTGREW_MEMORY, "stopped: memory ceiling");
+            platform::telemetry::flush();
+            std::process::exit(OUTGREW_MEMORY);
         }
         tracing::info!(service = name, "stopped");
         result.map_err(Into::into)
     }
 }
 
-/// Ready while Temporal answers and the store (if any) answers, each within a second.
-fn readiness(client: Client, store: Option<Ping>) -> health::ReadinessCheck {
+/// Ready while the worker is not stopping and Temporal and the store (if any) answer, each within
+/// a second.
+fn readiness(client: Client, store: Option<Ping>, stopping: watch::Receiver<bool>) -> health::ReadinessCheck {
     Arc::new(move || {
-        let (client, store) = (client.clone(), store.clone());
+        let (client, store, stopping) = (client.clone(), store.clone(), *stopping.borrow());
         Box::pin(async move {
+            if stopping {
+                return Err("stopping: finishing in-flight work".to_owned());
+            }
             if !temporal::is_serving(&client, Duration::from_secs(1)).await {
                 return Err("Temporal is not reachable".to_owned());
             }

@@ -4,8 +4,8 @@
 //! 2. the ceiling: a bare workflow with as many no-op activities as an order, on the same server,
 //!    started directly with the client: workflows/s (and the ratio 1 ÷ 2); what each Temporal
 //!    feature adds to it (an update, a signal, an upsert, a local activity, a timer, an activity),
-//!    workflows/s and server CPU; and the peer, the same saga written the ordinary way with
-//!    Temporal's Python SDK;
+//!    workflows/s and server CPU; the prototype of the kitchen-owned shape decision 0008 proposes;
+//!    and the peer, the same saga written the ordinary way with Temporal's Python SDK;
 //! 3. POST /orders latency at half the saturation rate; at the counter at that rate with people
 //!    instead of automatic baristas: placed → on the board, a barista's command → its answer; what
 //!    a canceled Queued order and a rejected order cost Temporal;
@@ -76,6 +76,8 @@ struct Figures {
     /// Each feature: the bare workflow measured just before, then with the feature.
     features: Vec<(Feature, Measured, Measured)>,
     peer: Measured,
+    /// The kitchen-owned prototype (decision 0008): its figures and one workflow's history.
+    kitchen_owned: (Measured, Cost),
     half: f64,
     post: Report,
     counter: bench::counter::Counter,
@@ -110,7 +112,13 @@ struct Measured {
 async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
     let url = stack.api_url();
     // The manager restocks and reads the kitchen board; orders come from customer accounts.
-    let token = stack::sign_in(&reqwest::Client::new(), &url, "admin", stack.config.admin_password.expose()).await?;
+    let token = stack::sign_in(
+        &reqwest::Client::new(),
+        &url,
+        "admin",
+        stack.config.admin_password.expose(),
+    )
+    .await?;
     let http = stack::client_with(&token)?;
     for product in PRODUCTS {
         http.post(format!("{url}/stocks"))
@@ -144,11 +152,18 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
     let measure = |feature| {
         let (client, server) = (client.clone(), &server);
         async move {
-            let shape = Shape { activities: FIXED_CEILING_ACTIVITIES, feature, times: FEATURE_TIMES };
+            let shape = Shape {
+                activities: FIXED_CEILING_ACTIVITIES,
+                feature,
+                times: FEATURE_TIMES,
+            };
             let count = args.orders / 2;
             let before = server();
             let rate = bench::ceiling::measure_shape(client, shape, count, args.concurrency).await?;
-            anyhow::Ok(Measured { rate, server_ms: (server() - before) * 1000.0 / count as f64 })
+            anyhow::Ok(Measured {
+                rate,
+                server_ms: (server() - before) * 1000.0 / count as f64,
+            })
         }
     };
     // Each feature measured right after the bare workflow it adds to, so that the machine's drift
@@ -166,12 +181,33 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
         );
         features.push((feature, bare, with));
     }
+    println!("• the prototype decision 0008 proposes: the kitchen completes startProduction when the coffee is made");
+    let before = server();
+    let (rate, last) = bench::kitchen_owned::measure(client.clone(), args.orders, args.concurrency).await?;
+    let kitchen_owned = (
+        Measured {
+            rate,
+            server_ms: (server() - before) * 1000.0 / args.orders as f64,
+        },
+        Cost::of(&history(&stack, &last).await?),
+    );
+    println!(
+        "  {rate:.1} workflows/s, server {:.1} ms each",
+        kitchen_owned.0.server_ms
+    );
     println!("• the peer: the same saga with Temporal's Python SDK, written the ordinary way");
     let before = server();
-    let rate =
-        bench::peer::measure(&stack.config.tools.temporal, &stack.temporal_address, args.orders, args.concurrency)
-            .await?;
-    let peer = Measured { rate, server_ms: (server() - before) * 1000.0 / args.orders as f64 };
+    let rate = bench::peer::measure(
+        &stack.config.tools.temporal,
+        &stack.temporal_address,
+        args.orders,
+        args.concurrency,
+    )
+    .await?;
+    let peer = Measured {
+        rate,
+        server_ms: (server() - before) * 1000.0 / args.orders as f64,
+    };
     println!("  {rate:.1} orders/s, server {:.1} ms each", peer.server_ms);
 
     let half = (saturation.e2e.e2e_throughput.unwrap_or(0.0) / 2.0).max(1.0);
@@ -188,14 +224,22 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
     println!("• 5/7 footprint");
     let rss = std::iter::once("api")
         .chain(WORKERS)
-        .map(|name| (name, bench::memory_mib(stack.process(name).pid().unwrap_or_default(), "VmHWM")))
+        .map(|name| {
+            (
+                name,
+                bench::memory_mib(stack.process(name).pid().unwrap_or_default(), "VmHWM"),
+            )
+        })
         .collect();
 
     let (traced, spans_per_order) = traced(args, &mut stack, &http, &url).await?;
     println!("• 7/7 the Shop dashboard's reads on a view of a million orders (seeding it first)");
     let dashboard = bench::dashboard::on_a_million(&stack.postgres, args.reads).await?;
 
-    println!("• and failing fast: POST /orders while Temporal is stopped, {} times", args.reads);
+    println!(
+        "• and failing fast: POST /orders while Temporal is stopped, {} times",
+        args.reads
+    );
     let outage = fail_fast(&mut stack, &http, &url, args.reads).await?;
     stack.stop();
 
@@ -208,6 +252,7 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
             ceiling,
             features,
             peer,
+            kitchen_owned,
             half,
             post,
             counter,
@@ -227,10 +272,18 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
 
 /// 6: every process restarted with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at a collector in this
 /// process, then the saturation run again; returns it and the spans exported per order.
-async fn traced(args: &Args, stack: &mut Stack, http: &reqwest::Client, url: &str) -> anyhow::Result<(Saturation, f64)> {
+async fn traced(
+    args: &Args,
+    stack: &mut Stack,
+    http: &reqwest::Client,
+    url: &str,
+) -> anyhow::Result<(Saturation, f64)> {
     println!("• 6/7 tracing on: every process restarted exporting its spans over OTLP");
     let collector = e2e::collector::Collector::start().await;
-    stack.config.extra_env.push(("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), collector.endpoint.clone()));
+    stack
+        .config
+        .extra_env
+        .push(("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), collector.endpoint.clone()));
     for worker in WORKERS {
         stack.restart_gracefully(worker).await?;
     }
@@ -295,7 +348,14 @@ async fn saturation(
         shape.cost.billable(),
         shape.cost.by_type()
     );
-    Ok(Saturation { e2e, cpu_ours_ms, cpu_server_ms, breakdown, from_workflow, shape })
+    Ok(Saturation {
+        e2e,
+        cpu_ours_ms,
+        cpu_server_ms,
+        breakdown,
+        from_workflow,
+        shape,
+    })
 }
 
 /// 4: `n` reads of completed orders from the view (`GET /orders/<id>`), and as many `status`
@@ -312,7 +372,10 @@ async fn reads(
     let view = time_each(n, |i| {
         let (http, url, id) = (http.clone(), url.to_owned(), ids[i % ids.len()].clone());
         async move {
-            http.get(format!("{url}/orders/{id}")).send().await?.error_for_status()?;
+            http.get(format!("{url}/orders/{id}"))
+                .send()
+                .await?
+                .error_for_status()?;
             anyhow::Ok(())
         }
     })
@@ -321,7 +384,9 @@ async fn reads(
         let handle = client
             .get_workflow_handle::<OrderWorkflow>(order_workflow_id(&OrderId::parse(&ids[i % ids.len()]).unwrap()));
         async move {
-            handle.query(OrderWorkflow::status, (), WorkflowQueryOptions::default()).await?;
+            handle
+                .query(OrderWorkflow::status, (), WorkflowQueryOptions::default())
+                .await?;
             anyhow::Ok(())
         }
     })
@@ -331,7 +396,14 @@ async fn reads(
 
 /// The table the README shows, and the machine it was measured on.
 fn print_table(args: &Args, f: &Figures) {
-    let Saturation { e2e, cpu_ours_ms, cpu_server_ms, breakdown, from_workflow, shape } = &f.saturation;
+    let Saturation {
+        e2e,
+        cpu_ours_ms,
+        cpu_server_ms,
+        breakdown,
+        from_workflow,
+        shape,
+    } = &f.saturation;
     let e2e_rate = e2e.e2e_throughput.unwrap_or(0.0);
     let fixed = (f.fixed_before + f.fixed_after) / 2.0;
     println!();
@@ -396,6 +468,14 @@ fn print_table(args: &Args, f: &Figures) {
         f.peer.server_ms,
         e2e_rate / f.peer.rate.max(0.001)
     );
+    let (prototype, prototype_cost) = &f.kitchen_owned;
+    println!(
+        "| 2. prototype, not adopted: the kitchen owns the barista's steps (decision 0008), no-op services | {:.1} workflows/s ({:.2}× the fixed ceiling), Temporal server {:.1} ms CPU each; {} |",
+        prototype.rate,
+        prototype.rate / fixed,
+        prototype.server_ms,
+        cost(prototype_cost)
+    );
     let post = &f.post.post_latency_ms;
     println!(
         "| 3. POST /orders at {:.1}/s | p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms |",
@@ -411,8 +491,14 @@ fn print_table(args: &Args, f: &Figures) {
         c.barista.p50, c.barista.p99, c.failures
     );
     println!("| 3. one canceled Queued order's history | {} |", cost(&f.canceled));
-    println!("| 3. one rejected order's history (unknown product) | {} |", cost(&f.rejected));
-    println!("| 4. GET /orders/<id> (view) | p50 {:.2} ms, p99 {:.2} ms |", f.view.p50, f.view.p99);
+    println!(
+        "| 3. one rejected order's history (unknown product) | {} |",
+        cost(&f.rejected)
+    );
+    println!(
+        "| 4. GET /orders/<id> (view) | p50 {:.2} ms, p99 {:.2} ms |",
+        f.view.p50, f.view.p99
+    );
     println!(
         "| 4. `status` query (workflow) | p50 {:.2} ms, p99 {:.2} ms; the view is {:.0}× faster at p50 |",
         f.query.p50,
@@ -540,7 +626,7 @@ struct HistoryShape {
 async fn history_of_an_order(stack: &Stack, http: &reqwest::Client, url: &str) -> anyhow::Result<HistoryShape> {
     let ids = completed_orders(http, url).await?;
     let id = ids.first().ok_or_else(|| anyhow::anyhow!("no completed order"))?;
-    let events = history(stack, id).await?;
+    let events = history(stack, &format!("order-{id}")).await?;
     Ok(HistoryShape {
         cost: Cost::of(&events),
         activities: events
@@ -550,14 +636,14 @@ async fn history_of_an_order(stack: &Stack, http: &reqwest::Client, url: &str) -
     })
 }
 
-/// An order's history as the `temporal` CLI shows it.
-async fn history(stack: &Stack, id: &str) -> anyhow::Result<Vec<serde_json::Value>> {
+/// A workflow's history as the `temporal` CLI shows it.
+async fn history(stack: &Stack, workflow_id: &str) -> anyhow::Result<Vec<serde_json::Value>> {
     let out = tokio::process::Command::new(&stack.config.tools.temporal)
         .args([
             "workflow",
             "show",
             "--workflow-id",
-            &format!("order-{id}"),
+            workflow_id,
             "--address",
             &stack.temporal_address,
             "-o",
@@ -568,8 +654,10 @@ async fn history(stack: &Stack, id: &str) -> anyhow::Result<Vec<serde_json::Valu
     let history: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     let events = history["events"].as_array().cloned().unwrap_or_default();
     anyhow::ensure!(
-        events.iter().any(|e| e.get("workflowTaskCompletedEventAttributes").is_some()),
-        "could not read the history of order {id}"
+        events
+            .iter()
+            .any(|e| e.get("workflowTaskCompletedEventAttributes").is_some()),
+        "could not read the history of {workflow_id}"
     );
     Ok(events)
 }
@@ -596,7 +684,9 @@ async fn at_the_counter(
     rate: f64,
     n: usize,
 ) -> anyhow::Result<(bench::counter::Counter, Cost, Cost)> {
-    println!("• 3/7 at the counter at {rate:.1}/s: {n} orders, each followed to the board, started and completed by a person");
+    println!(
+        "• 3/7 at the counter at {rate:.1}/s: {n} orders, each followed to the board, started and completed by a person"
+    );
     let baristas = stack.config.baristas;
     stack.config.baristas = 0;
     stack.restart_gracefully("kitchen").await?;
@@ -606,15 +696,32 @@ async fn at_the_counter(
     let counter = bench::counter::run(url, &customer, manager, PRODUCTS[0], n, rate).await?;
     println!(
         "  placed → Queued in the view p50 {:.1} ms, p99 {:.1} ms; a barista's command p50 {:.1} ms, p99 {:.1} ms; {} failed",
-        counter.placed_to_queued.p50, counter.placed_to_queued.p99, counter.barista.p50, counter.barista.p99, counter.failures
+        counter.placed_to_queued.p50,
+        counter.placed_to_queued.p99,
+        counter.barista.p50,
+        counter.barista.p99,
+        counter.failures
     );
     let canceled = one_order(&customer, url, PRODUCTS[0], "Queued", Some("cancel")).await?;
     let rejected = one_order(&customer, url, "Nobody-Sells-This", "Rejected", None).await?;
     stack.config.baristas = baristas;
     stack.restart_gracefully("kitchen").await?;
-    let (canceled, rejected) = (Cost::of(&closed(stack, &canceled).await?), Cost::of(&closed(stack, &rejected).await?));
-    println!("  a canceled Queued order: {} events, {} billable actions ({})", canceled.events, canceled.billable(), canceled.by_type());
-    println!("  a rejected order: {} events, {} billable actions ({})", rejected.events, rejected.billable(), rejected.by_type());
+    let (canceled, rejected) = (
+        Cost::of(&closed(stack, &canceled).await?),
+        Cost::of(&closed(stack, &rejected).await?),
+    );
+    println!(
+        "  a canceled Queued order: {} events, {} billable actions ({})",
+        canceled.events,
+        canceled.billable(),
+        canceled.by_type()
+    );
+    println!(
+        "  a rejected order: {} events, {} billable actions ({})",
+        rejected.events,
+        rejected.billable(),
+        rejected.by_type()
+    );
     Ok((counter, canceled, rejected))
 }
 
@@ -642,7 +749,7 @@ async fn one_order(
 async fn closed(stack: &Stack, id: &str) -> anyhow::Result<Vec<serde_json::Value>> {
     let deadline = Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let events = history(stack, id).await?;
+        let events = history(stack, &format!("order-{id}")).await?;
         let done = events
             .iter()
             .any(|e| e["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED");
@@ -682,7 +789,6 @@ where
     }
     Ok(Percentiles::of(&mut samples))
 }
-
 
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")

@@ -38,7 +38,13 @@ async fn run(args: &Args, stack: Stack) -> anyhow::Result<()> {
     let dir = stack.config.dir.clone();
     let dir = dir.as_path();
     let url = stack.api_url();
-    let token = stack::sign_in(&reqwest::Client::new(), &url, "admin", stack.config.admin_password.expose()).await?;
+    let token = stack::sign_in(
+        &reqwest::Client::new(),
+        &url,
+        "admin",
+        stack.config.admin_password.expose(),
+    )
+    .await?;
     let manager = stack::client_with(&token)?;
     for product in PRODUCTS {
         manager
@@ -81,7 +87,10 @@ async fn run(args: &Args, stack: Stack) -> anyhow::Result<()> {
         .await?;
         served += stretch;
         let rate = stretch as f64 / started.elapsed().as_secs_f64();
-        let rss: Vec<f64> = processes.iter().map(|(_, pid)| bench::memory_mib(*pid, "VmRSS")).collect();
+        let rss: Vec<f64> = processes
+            .iter()
+            .map(|(_, pid)| bench::memory_mib(*pid, "VmRSS"))
+            .collect();
         let restocks = p50(&manager, &format!("{url}/stocks/restocks")).await?;
         let my_pages = p50(&customer, &format!("{url}/orders?limit=20")).await?;
         let shown: Vec<String> = rss.iter().map(|m| format!("{m:.0}")).collect();
@@ -100,10 +109,7 @@ async fn run(args: &Args, stack: Stack) -> anyhow::Result<()> {
             .zip(from.iter().zip(to))
             .map(|(name, (a, b))| format!("{name} {:+.1}", b - a))
             .collect();
-        println!(
-            "\ngrowth from {half} to {end} orders (MiB): {}",
-            grown.join(", ")
-        );
+        println!("\ngrowth from {half} to {end} orders (MiB): {}", grown.join(", "));
     }
     // What an order costs on disk: Temporal's database file (the dev server's SQLite; a cluster's
     // store differs) and PostgreSQL's data directory (every service's tables and the view).
@@ -131,7 +137,6 @@ async fn p50(http: &reqwest::Client, url: &str) -> anyhow::Result<f64> {
     samples.sort_by(f64::total_cmp);
     Ok(samples[samples.len() / 2])
 }
-
 
 /// The size of the dev server's database file (and its write-ahead log), in bytes.
 fn temporal_bytes(dir: &std::path::Path) -> i64 {

@@ -815,7 +815,9 @@ struct WorkflowFutureHandle<F: Future> {
 struct ActivityHalf {
     /// Maps activity type to the function for executing activities of that type
     activities: ActivityDefinitions,
-    task_tokens_to_cancels: HashMap<TaskToken, CancellationToken>,
+    // PATCH(coffeeshop): shared with each activity's task, which removes its entry when the
+    // activity's future ends (see PATCHES.md).
+    task_tokens_to_cancels: Arc<std::sync::Mutex<HashMap<TaskToken, CancellationToken>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -1022,6 +1024,16 @@ impl Worker {
                 ..Default::default()
             },
         }
+    }
+
+    /// PATCH(coffeeshop): how many activity tasks' cancellation tokens this worker holds, one per
+    /// activity running now; lets a test prove that finished activities are forgotten.
+    pub fn activity_tasks_held(&self) -> usize {
+        self.activity_half
+            .task_tokens_to_cancels
+            .lock()
+            .expect("not poisoned")
+            .len()
     }
 
     /// Returns the task queue name this worker polls on
@@ -1514,7 +1526,10 @@ impl ActivityHalf {
                 let ct = CancellationToken::new();
                 let task_token = activity.task_token;
                 self.task_tokens_to_cancels
+                    .lock()
+                    .expect("not poisoned")
                     .insert(task_token.clone().into(), ct.clone());
+                let tokens_to_cancels = self.task_tokens_to_cancels.clone();
 
                 let (ctx, args) = ActivityContext::new(
                     worker.clone(),
@@ -1539,6 +1554,13 @@ impl ActivityHalf {
                     }
                     .instrument(span);
                     let result = act_fut.await;
+                    // PATCH(coffeeshop): the activity has ended (a panic is caught inside
+                    // `act_fn`), so a cancel for it can no longer be delivered: forget its token
+                    // before the completion is sent.
+                    tokens_to_cancels
+                        .lock()
+                        .expect("not poisoned")
+                        .remove(task_token.as_slice());
                     let result = match result {
                         Ok(output) => {
                             // Codec application happens at the SDK/Core boundary, so activity
@@ -1569,6 +1591,8 @@ impl ActivityHalf {
             Some(activity_task::Variant::Cancel(_)) => {
                 if let Some(ct) = self
                     .task_tokens_to_cancels
+                    .lock()
+                    .expect("not poisoned")
                     .get(activity.task_token.as_slice())
                 {
                     ct.cancel();

@@ -87,6 +87,8 @@ pub use workflow_context::{
     PatchActivationCallback as InternalPatchActivationCallback, PatchActivationCaller,
 };
 pub use workflows::{join, join_all, select};
+// PATCH(coffeeshop): see PATCHES.md.
+pub use workflow_context::live_workflow_contexts;
 
 #[macro_export]
 #[doc(hidden)]

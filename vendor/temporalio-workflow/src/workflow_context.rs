@@ -721,6 +721,22 @@ impl WorkflowRuntimeState {
     }
 }
 
+// PATCH(coffeeshop): how many workflow runs' contexts this process holds, so that a run kept after
+// the worker let go of it shows (see PATCHES.md).
+static LIVE_CONTEXTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// PATCH(coffeeshop): the workflow contexts alive in this process: one per run a worker holds
+/// (its cache), plus any kept after the worker let go of the run.
+pub fn live_workflow_contexts() -> usize {
+    LIVE_CONTEXTS.load(Ordering::Relaxed)
+}
+
+impl Drop for WorkflowContextInner {
+    fn drop(&mut self) {
+        LIVE_CONTEXTS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 struct WorkflowContextInner {
     namespace: String,
     task_queue: String,
@@ -875,6 +891,7 @@ impl BaseWorkflowContext {
             .collect::<Vec<_>>()
             .into();
         let (namespace, task_queue, run_id, init_workflow_job) = view.into_parts();
+        LIVE_CONTEXTS.fetch_add(1, Ordering::Relaxed);
         Self {
             inner: Rc::new(WorkflowContextInner {
                 namespace,

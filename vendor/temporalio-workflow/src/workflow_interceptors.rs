@@ -994,6 +994,15 @@ impl<T> CancellableWorkflowOutboundFuture<T> {
 
 impl<T> Unpin for CancellableWorkflowOutboundFuture<T> {}
 
+// PATCH(coffeeshop): a future dropped before it resolved (a `select!` loser, a run evicted
+// mid-operation) takes its callback off the cancellation token; the callback holds the run's
+// context, which owns the token, so left there it kept the run alive forever (see PATCHES.md).
+impl<T> Drop for CancellableWorkflowOutboundFuture<T> {
+    fn drop(&mut self) {
+        self.unregister_cancellation();
+    }
+}
+
 impl<T> Future for CancellableWorkflowOutboundFuture<T> {
     type Output = T;
 
