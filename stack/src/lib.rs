@@ -18,7 +18,7 @@ use nix::sys::signal::Signal;
 pub use platform::config::Secret;
 pub use postgres::Postgres;
 pub use process::{Managed, free_port, wait_until};
-pub use temporal::TemporalDev;
+pub use temporal::{ScratchTemporal, TemporalDev};
 pub use tools::Tools;
 
 /// The worker services, in start order.
@@ -312,7 +312,7 @@ impl Stack {
         )
     }
 
-    fn health_port(&self, name: &str) -> u16 {
+    pub fn health_port(&self, name: &str) -> u16 {
         let i = WORKERS.iter().position(|w| *w == name).expect("a known worker");
         self.config.health_ports[i]
     }

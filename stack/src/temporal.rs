@@ -10,11 +10,11 @@ use nix::sys::signal::Signal;
 use crate::process::{Managed, free_port, wait_until};
 use crate::tools::Tools;
 
-/// The search attributes `OrderWorkflow` keeps current.
 /// How often the dev server's one history shard may read each of its task queues, per second
 /// (the server's default is 20; see [`TemporalDev::start`]).
 pub const QUEUE_READS_PER_SECOND: u32 = 1000;
 
+/// The search attributes `OrderWorkflow` keeps current.
 pub const SEARCH_ATTRIBUTES: [&str; 3] = ["OrderStatus", "ProductName", "CustomerId"];
 
 /// How many signals one workflow may receive; the same value as deploy/temporal/dynamicconfig.yaml.
@@ -107,6 +107,43 @@ impl TemporalDev {
 
     pub fn stop(&mut self) {
         self.process.stop(Duration::from_secs(10));
+    }
+}
+
+/// A dev server for a test: in memory, headless, its log in a directory of its own; the server
+/// stops and the directory goes when this is dropped.
+pub struct ScratchTemporal {
+    pub dev: TemporalDev,
+    dir: PathBuf,
+}
+
+impl ScratchTemporal {
+    /// Starts one with the tools `make setup` installed; `tag` names its directory.
+    pub async fn start(tag: &str) -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("coffeeshop-{tag}-{}-{}", std::process::id(), free_port()?));
+        std::fs::create_dir_all(&dir)?;
+        let tools = Tools::locate(&crate::tools::stack_dir())?;
+        let options = TemporalOptions { port: free_port()?, ui_port: None, db_file: None, log: dir.join("temporal.log") };
+        let dev = TemporalDev::start(&tools, options).await;
+        match dev {
+            Ok(dev) => Ok(Self { dev, dir }),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(e)
+            }
+        }
+    }
+
+    /// The server's URL, as a Temporal client connects to it.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.dev.address())
+    }
+}
+
+impl Drop for ScratchTemporal {
+    fn drop(&mut self) {
+        self.dev.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -4,6 +4,10 @@
 //! no API: each test takes about a second. The full-stack tests in `e2e/` cover what crosses
 //! processes; these cover the saga's decisions and the order of its side effects.
 
+mod common;
+
+use common::server;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,7 +17,7 @@ use domain::{
     Restock, StockLevel, Ticket, TicketMove, failures, order_workflow_id, queues,
 };
 use temporalio_client::{
-    Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowCancelOptions, WorkflowExecuteUpdateOptions,
+    Client, WorkflowCancelOptions, WorkflowExecuteUpdateOptions,
     WorkflowFetchHistoryOptions, WorkflowGetResultOptions, WorkflowStartOptions,
 };
 use temporalio_macros::activities;
@@ -165,50 +169,6 @@ impl FakeCafe {
         self.calls
             .push(format!("projectOrder({}, {})", p.order.order_id, p.order.status));
         Ok(())
-    }
-}
-
-/// A Temporal dev server (in memory) and a client for it; the server stops when this is dropped.
-struct Server {
-    _dev: stack::TemporalDev,
-    _dir: TempDir,
-    client: Client,
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-async fn server() -> Server {
-    let dir = std::env::temp_dir().join(format!(
-        "coffeeshop-wf-{}-{}",
-        std::process::id(),
-        stack::free_port().unwrap()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let tools = stack::Tools::locate(&stack::tools::stack_dir()).expect("make setup has installed the stack");
-    let dev = stack::TemporalDev::start(
-        &tools,
-        stack::temporal::TemporalOptions {
-            port: stack::free_port().unwrap(),
-            ui_port: None,
-            db_file: None,
-            log: dir.join("temporal.log"),
-        },
-    )
-    .await
-    .expect("the dev server starts");
-    let url = Url::parse(&format!("http://{}", dev.address())).unwrap();
-    let connection = Connection::connect(ConnectionOptions::new(url).build()).await.unwrap();
-    let client = Client::new(connection, ClientOptions::new("default").build()).unwrap();
-    Server {
-        _dev: dev,
-        _dir: TempDir(dir),
-        client,
     }
 }
 

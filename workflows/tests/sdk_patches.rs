@@ -1,11 +1,13 @@
 //! The fixes we carry in the vendored Temporal SDK (vendor/PATCHES.md), proven on a real dev
 //! server: a worker forgets what it no longer needs. Each test fails on the crates as published.
 
+mod common;
+
+use common::{Server, server};
+
 use std::time::Duration;
 
-use temporalio_client::{
-    Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowGetResultOptions, WorkflowStartOptions,
-};
+use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
 use temporalio_macros::{activities, workflow, workflow_methods};
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use temporalio_sdk::{ActivityOptions, Runtime, Worker, WorkerOptions, WorkflowContext, WorkflowResult};
@@ -50,36 +52,6 @@ impl Steps {
         }
         Ok(())
     }
-}
-
-/// A Temporal dev server (in memory) in a directory of its own; both go when this is dropped.
-struct Server {
-    _dev: stack::TemporalDev,
-    dir: std::path::PathBuf,
-    client: Client,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-async fn server() -> Server {
-    let dir = std::env::temp_dir().join(format!("coffeeshop-sdk-{}-{}", std::process::id(), stack::free_port().unwrap()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let tools = stack::Tools::locate(&stack::tools::stack_dir()).expect("make setup has installed the stack");
-    let options = stack::temporal::TemporalOptions {
-        port: stack::free_port().unwrap(),
-        ui_port: None,
-        db_file: None,
-        log: dir.join("temporal.log"),
-    };
-    let dev = stack::TemporalDev::start(&tools, options).await.expect("the dev server starts");
-    let url = Url::parse(&format!("http://{}", dev.address())).unwrap();
-    let connection = Connection::connect(ConnectionOptions::new(url).build()).await.unwrap();
-    let client = Client::new(connection, ClientOptions::new("default").build()).unwrap();
-    Server { _dev: dev, dir, client }
 }
 
 /// Runs `workflows` workflows of `steps` activities each, one after another, on a worker in this

@@ -1,8 +1,10 @@
 //! `coffeeshop-soak`, what `make soak` runs: a long stream of orders through one embedded stack
 //! (file-backed Temporal as `make run` uses, automatic baristas), reporting after every stretch
 //! each process's resident memory and how long the restock log and MyPages take to read, so that
-//! anything growing with the number of orders served shows as a trend. After warm-up nothing may
-//! grow: the last line says how much each process gained over the second half of the run.
+//! anything growing with the number of orders served shows as a trend, and how many workflow runs
+//! the cafe worker holds (its `workflow_runs_live`; at most its cache of 1,000 runs). After
+//! warm-up nothing may grow: the table at the end says how much each process gained from a third
+//! of the run (10,000 of the default 30,000 orders) to its end, and whether any process restarted.
 
 use std::time::Instant;
 
@@ -13,7 +15,7 @@ use stack::{Stack, WORKERS};
 #[command(about = "Soak CoffeeShop: many orders through one stack, memory and read latency at intervals.")]
 struct Args {
     /// Orders in all.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 30_000)]
     orders: usize,
     /// Orders between two reports.
     #[arg(long, default_value_t = 2_000)]
@@ -34,7 +36,7 @@ async fn main() -> anyhow::Result<()> {
     bench::with_own_stack("soak", args.baristas, |stack| run(&args, stack)).await
 }
 
-async fn run(args: &Args, stack: Stack) -> anyhow::Result<()> {
+async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
     let dir = stack.config.dir.clone();
     let dir = dir.as_path();
     let url = stack.api_url();
@@ -61,15 +63,16 @@ async fn run(args: &Args, stack: Stack) -> anyhow::Result<()> {
         .collect();
     let names: Vec<&str> = processes.iter().map(|(n, _)| n.as_str()).collect();
     println!(
-        "\n| orders | orders/s | {} (RSS, MiB) | restock log p50 | MyPages p50 |",
+        "\n| orders | orders/s | {} (RSS, MiB) | cafe: runs held | restock log p50 | MyPages p50 |",
         names.join(" | ")
     );
-    println!("|{}", "---|".repeat(names.len() + 4));
+    println!("|{}", "---|".repeat(names.len() + 5));
+    let cafe_metrics = format!("http://127.0.0.1:{}/metrics", stack.health_port("cafe"));
     let customer = stack::customer_token(&reqwest::Client::new(), &url, "load-0", "load-0-password").await?;
     let customer = stack::client_with(&customer)?;
     let disk_before = (temporal_bytes(dir), bytes_under(&stack.config.pg_data));
     let mut served = 0;
-    let mut rows: Vec<(usize, Vec<f64>)> = Vec::new();
+    let mut rows: Vec<(usize, Vec<f64>, u64)> = Vec::new();
     while served < args.orders {
         let stretch = args.every.min(args.orders - served);
         let started = Instant::now();
@@ -93,24 +96,48 @@ async fn run(args: &Args, stack: Stack) -> anyhow::Result<()> {
             .collect();
         let restocks = p50(&manager, &format!("{url}/stocks/restocks")).await?;
         let my_pages = p50(&customer, &format!("{url}/orders?limit=20")).await?;
-        let shown: Vec<String> = rss.iter().map(|m| format!("{m:.0}")).collect();
+        let runs = runs_held(&manager, &cafe_metrics).await?;
+        let shown: Vec<String> = rss.iter().map(|m| format!("{m:.1}")).collect();
         println!(
-            "| {served} | {rate:.1} | {} | {restocks:.1} ms | {my_pages:.1} ms |",
+            "| {served} | {rate:.1} | {} | {runs} | {restocks:.1} ms | {my_pages:.1} ms |",
             shown.join(" | ")
         );
-        rows.push((served, rss));
+        rows.push((served, rss, runs));
     }
-    // Growth over the second half of the run, per 1,000 orders.
-    if let (Some((half, from)), Some((end, to))) = (rows.iter().find(|(n, _)| *n >= args.orders / 2), rows.last())
-        && end > half
+    // Growth from a third of the run to its end: in MiB and in bytes per order served meanwhile.
+    if let (Some((third, from, _)), Some((end, to, runs))) =
+        (rows.iter().find(|(n, _, _)| *n >= args.orders / 3), rows.last())
+        && end > third
     {
-        let grown: Vec<String> = names
-            .iter()
-            .zip(from.iter().zip(to))
-            .map(|(name, (a, b))| format!("{name} {:+.1}", b - a))
-            .collect();
-        println!("\ngrowth from {half} to {end} orders (MiB): {}", grown.join(", "));
+        println!("\n| from {third} to {end} orders | RSS growth | per order | target |");
+        println!("|---|---|---|---|");
+        for (name, (a, b)) in names.iter().zip(from.iter().zip(to)) {
+            if *name == "temporal" {
+                continue;
+            }
+            let per_order = (b - a) * 1024.0 * 1024.0 / (end - third) as f64;
+            let met = if b - a < 2.0 { "met" } else { "NOT met" };
+            println!("| {name} | {:+.2} MiB | {per_order:+.0} bytes | < 2 MiB: {met} |", b - a);
+        }
+        let met = if *runs <= CAFE_CACHE { "met" } else { "NOT met" };
+        println!("| cafe: workflow runs held at the end | {runs} | | ≤ {CAFE_CACHE} (its cache): {met} |");
     }
+    let restarted: Vec<String> = stack
+        .exited()
+        .into_iter()
+        .map(|(name, status)| format!("{name} ({status})"))
+        .chain(
+            processes
+                .iter()
+                .filter(|(name, pid)| stack.pids().iter().any(|(n, p)| n == name && p != pid))
+                .map(|(name, _)| format!("{name} (a new process)")),
+        )
+        .collect();
+    println!(
+        "| restarts of any process | {} | | 0: {} |",
+        restarted.len(),
+        if restarted.is_empty() { "met".to_owned() } else { format!("NOT met: {}", restarted.join(", ")) }
+    );
     // What an order costs on disk: Temporal's database file (the dev server's SQLite; a cluster's
     // store differs) and PostgreSQL's data directory (every service's tables and the view).
     let (temporal, postgres) = (
@@ -124,6 +151,20 @@ async fn run(args: &Args, stack: Stack) -> anyhow::Result<()> {
     );
     drop(stack);
     Ok(())
+}
+
+/// The cafe worker's sticky cache (the SDK's default, which the workers keep).
+const CAFE_CACHE: u64 = 1000;
+
+/// The workflow runs a worker holds: `workflow_runs_live` on its `GET /metrics`.
+async fn runs_held(http: &reqwest::Client, metrics: &str) -> anyhow::Result<u64> {
+    let page = http.get(metrics).send().await?.error_for_status()?.text().await?;
+    page.lines()
+        .find(|l| l.starts_with("workflow_runs_live"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.trim().parse::<f64>().ok())
+        .map(|n| n as u64)
+        .ok_or_else(|| anyhow::anyhow!("no workflow_runs_live on {metrics}"))
 }
 
 /// The median of 20 reads of `url`, in milliseconds.
