@@ -1,12 +1,15 @@
 //! Retention: deleting, a batch at a time, what a service keeps per order once it is past
 //! `COFFEESHOP_RETENTION` (decision 0003).
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 use activities::customercenter::ViewDb;
 use activities::kitchen::KitchenDb;
 use activities::warehouse::WarehouseDb;
+use futures::StreamExt;
+use temporalio_client::{Client, WorkflowListOptions};
 use tokio::sync::watch;
 
 use crate::config::RetentionConfig;
@@ -20,9 +23,45 @@ pub trait Retained: Clone + Send + Sync + 'static {
     fn prune(&self, age: Duration) -> impl Future<Output = anyhow::Result<u64>> + Send;
 }
 
-impl Retained for WarehouseDb {
+/// The warehouse's retention. A reservation alone does not say whether its order is over (the
+/// warehouse hears of an order's end only when it is compensated), so Temporal is asked: the
+/// reservations past the retention whose orders' workflows are still running stay, however short
+/// `COFFEESHOP_RETENTION` is and however long an order waits (`KITCHEN_MAX_WAIT=0`), so that their
+/// `releaseStock` still finds them. Temporal not answering deletes nothing this time.
+#[derive(Clone)]
+pub struct WarehouseRetention {
+    pub db: WarehouseDb,
+    pub temporal: Client,
+}
+
+/// How many orders one visibility query asks about.
+const ASKED_AT_ONCE: usize = 100;
+
+impl WarehouseRetention {
+    /// Of `orders`, those whose workflows are running.
+    async fn running(&self, orders: &[String]) -> anyhow::Result<HashSet<String>> {
+        let mut running = HashSet::new();
+        for chunk in orders.chunks(ASKED_AT_ONCE) {
+            let ids: Vec<String> = chunk.iter().map(|id| format!("'order-{}'", id.replace('\'', ""))).collect();
+            let query = format!("ExecutionStatus = 'Running' AND WorkflowId IN ({})", ids.join(", "));
+            let mut found = self.temporal.list_workflows(query, WorkflowListOptions::default());
+            while let Some(workflow) = found.next().await {
+                if let Some(order_id) = workflow?.id().strip_prefix("order-") {
+                    running.insert(order_id.to_owned());
+                }
+            }
+        }
+        Ok(running)
+    }
+}
+
+impl Retained for WarehouseRetention {
     async fn prune(&self, age: Duration) -> anyhow::Result<u64> {
-        Ok(WarehouseDb::prune(self, age, PRUNE_BATCH).await?)
+        let old = self.db.reservations_older_than(age, PRUNE_BATCH).await?;
+        let running = self.running(&old).await?;
+        let over: Vec<String> = old.into_iter().filter(|id| !running.contains(id)).collect();
+        let gone = self.db.forget_reservations(&over).await?;
+        Ok(gone + self.db.prune_restocks(age, PRUNE_BATCH).await?)
     }
 }
 

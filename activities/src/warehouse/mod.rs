@@ -85,29 +85,52 @@ impl WarehouseDb {
         Ok(())
     }
 
-    /// Deletes at most `batch` reservations and at most `batch` restock records made more than
-    /// `age` ago; returns how many went. A reservation is kept only while its order could still
-    /// ask about it (a retried `reserveStock` or `releaseStock`), so `age` must be longer than any
-    /// order lives. The one statement that differs by engine: how each says "`age` ago".
-    pub async fn prune(&self, age: Duration, batch: i64) -> Result<u64, StoreError> {
-        let before = if self.is_sqlite {
+    /// The orders whose reservations were made more than `age` ago, oldest first, at most
+    /// `batch`: candidates for deletion, once their orders are known to be over
+    /// (`workers::WarehouseRetention` asks Temporal). The one statement that differs by engine:
+    /// how each says "`age` ago".
+    pub async fn reservations_older_than(&self, age: Duration, batch: i64) -> Result<Vec<String>, StoreError> {
+        let sql = format!(
+            "SELECT order_id FROM reservations WHERE created_at < {} ORDER BY created_at LIMIT $2",
+            self.ago()
+        );
+        let rows: Vec<(String,)> =
+            sqlx::query_as(&sql).bind(age.as_secs() as i64).bind(batch).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// Deletes the reservations of `orders` (orders that are over); returns how many went.
+    pub async fn forget_reservations(&self, orders: &[String]) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut gone = 0;
+        for order_id in orders {
+            gone += sqlx::query("DELETE FROM reservations WHERE order_id = $1")
+                .bind(order_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(gone)
+    }
+
+    /// Deletes at most `batch` restock records made more than `age` ago; returns how many went.
+    pub async fn prune_restocks(&self, age: Duration, batch: i64) -> Result<u64, StoreError> {
+        let sql = format!(
+            "DELETE FROM restocks WHERE restock_id IN (
+                 SELECT restock_id FROM restocks WHERE created_at < {} LIMIT $2)",
+            self.ago()
+        );
+        Ok(sqlx::query(&sql).bind(age.as_secs() as i64).bind(batch).execute(&self.pool).await?.rows_affected())
+    }
+
+    /// "`$1` seconds ago", as this engine says it.
+    fn ago(&self) -> &'static str {
+        if self.is_sqlite {
             "datetime('now', '-' || $1 || ' seconds')"
         } else {
             "CURRENT_TIMESTAMP - make_interval(secs => $1)"
-        };
-        let mut gone = 0;
-        for (table, key) in [("reservations", "order_id"), ("restocks", "restock_id")] {
-            gone += sqlx::query(&format!(
-                "DELETE FROM {table} WHERE {key} IN (
-                     SELECT {key} FROM {table} WHERE created_at < {before} LIMIT $2)"
-            ))
-            .bind(age.as_secs() as i64)
-            .bind(batch)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
         }
-        Ok(gone)
     }
 
     /// Takes `qty` for the order if that much is in stock, in one transaction. A second call for

@@ -64,7 +64,16 @@ async fn rows_of_finished_orders_and_old_restocks_go_after_the_retention_and_run
     // The order still waiting for a barista is older, and still all there.
     assert_eq!(count(&view, "SELECT count(*) FROM orders WHERE order_id = $1", waiting.as_str()).await, 1);
     assert_eq!(count(&kitchen, "SELECT count(*) FROM tickets WHERE order_id = $1", waiting.as_str()).await, 1);
+    assert_eq!(
+        count(&warehouse, "SELECT count(*) FROM reservations WHERE order_id = $1", waiting.as_str()).await,
+        1,
+        "the warehouse keeps the reservation of an order still under way"
+    );
     assert_eq!(app.order_view(&waiting).await.status, Queued);
     // And the stock the finished order took stays taken.
     assert_eq!(app.warehouse_stock(&product).await, Some(8));
+    // Canceled now, the waiting order's release finds its reservation and gives its cup back.
+    assert_eq!(app.post(&format!("/orders/{waiting}/cancel"), json!({})).await.status(), StatusCode::OK);
+    app.wait_for_status(&waiting, Canceled).await;
+    app.wait_for_stock(&product, 9).await;
 }

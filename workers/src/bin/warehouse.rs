@@ -7,7 +7,7 @@ use activities::warehouse::{WarehouseActivities, WarehouseDb};
 use clap::Parser;
 use domain::queues;
 use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, RetentionConfig, TemporalConfig};
-use workers::{Service, patiently};
+use workers::{Service, WarehouseRetention, patiently};
 use workflows::RestockWorkflow;
 
 /// The warehouse worker's configuration, from the environment (or the matching flags; `--help`).
@@ -35,6 +35,7 @@ async fn main() -> anyhow::Result<()> {
     let db = patiently("warehouse database", || async { Ok(WarehouseDb::connect(url.expose(), 10).await?) }).await;
     let activities = WarehouseActivities { db: db.clone(), tally: service.tally() };
     service.worker().register_workflow::<RestockWorkflow>()?.register_activities(activities);
-    service.store(db.clone()).retention(config.retention, db);
+    let retention = WarehouseRetention { db: db.clone(), temporal: service.client().clone() };
+    service.store(db).retention(config.retention, retention);
     service.run().await
 }
