@@ -11,6 +11,10 @@ pub fn mib(pid: u32, field: &str) -> Option<f64> {
         .map(|kb| kb / 1024.0)
 }
 
+/// The exit status of a worker that passed its memory ceiling (`COFFEESHOP_MAX_RSS_MIB`), so its
+/// supervisor can tell why it ended (`EX_TEMPFAIL`: try again).
+pub const OUTGREW_MEMORY: i32 = 75;
+
 /// This process's resident memory, in MiB.
 pub fn resident_mib() -> Option<f64> {
     mib(std::process::id(), "VmRSS")

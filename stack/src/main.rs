@@ -254,8 +254,13 @@ async fn supervise(stack: &mut Stack) -> anyhow::Result<Option<String>> {
             match restarts.died(&name, now) {
                 Decision::CrashLoop => return Ok(Some(name)),
                 Decision::Restart { after, n } => {
+                    let why = if status.code() == Some(platform::memory::OUTGREW_MEMORY) {
+                        "passed its memory ceiling (COFFEESHOP_MAX_RSS_MIB) and exited".to_owned()
+                    } else {
+                        format!("exited ({status})")
+                    };
                     let line = format!(
-                        "{name} exited ({status}); restarting it in {} s (restart {n} within a minute)",
+                        "{name} {why}; restarting it in {} s (restart {n} within a minute)",
                         after.as_secs()
                     );
                     say!("• {line}");

@@ -6,9 +6,7 @@
 
 use platform::config::MemoryCeilingConfig;
 use platform::memory;
-
-/// The exit status of a worker that passed its memory ceiling (`EX_TEMPFAIL`: try again).
-pub const OUTGREW_MEMORY: i32 = 75;
+pub use platform::memory::OUTGREW_MEMORY;
 
 /// Resolves with this process's resident memory (MiB) once it is above the ceiling, read every
 /// `COFFEESHOP_MEMORY_CHECK` from one interval after the start; never when no ceiling is set or
