@@ -14,6 +14,13 @@ pub fn memory_mib(pid: u32, field: &str) -> f64 {
     workers::memory::mib(pid, field).unwrap_or(0.0)
 }
 
+/// A client signed in as the stack's first manager (`admin`).
+pub async fn manager(stack: &stack::Stack) -> anyhow::Result<reqwest::Client> {
+    let password = stack.config.admin_password.expose();
+    let token = stack::sign_in(&reqwest::Client::new(), &stack.api_url(), "admin", password).await?;
+    stack::client_with(&token)
+}
+
 /// A stack of the benchmark's own in a fresh directory (removed afterwards, whatever `body`
 /// returns): file-backed Temporal as `make run` uses, `baristas` automatic baristas brewing in
 /// 0 ms, quiet logs. `body` gets the started stack; dropping it stops every process.

@@ -112,14 +112,7 @@ struct Measured {
 async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
     let url = stack.api_url();
     // The manager restocks and reads the kitchen board; orders come from customer accounts.
-    let token = stack::sign_in(
-        &reqwest::Client::new(),
-        &url,
-        "admin",
-        stack.config.admin_password.expose(),
-    )
-    .await?;
-    let http = stack::client_with(&token)?;
+    let http = bench::manager(&stack).await?;
     for product in PRODUCTS {
         http.post(format!("{url}/stocks"))
             .json(&serde_json::json!({"productName": product, "qty": 1_000_000}))

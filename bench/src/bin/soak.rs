@@ -40,14 +40,7 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
     let dir = stack.config.dir.clone();
     let dir = dir.as_path();
     let url = stack.api_url();
-    let token = stack::sign_in(
-        &reqwest::Client::new(),
-        &url,
-        "admin",
-        stack.config.admin_password.expose(),
-    )
-    .await?;
-    let manager = stack::client_with(&token)?;
+    let manager = bench::manager(&stack).await?;
     for product in PRODUCTS {
         manager
             .post(format!("{url}/stocks"))
