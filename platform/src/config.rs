@@ -201,7 +201,7 @@ pub struct BaristaConfig {
 }
 
 /// A worker process's own settings: its health port (`COFFEESHOP_HEALTH_PORT`, defaulting per
-/// service), the bounds of its probe server, and when it starts afresh.
+/// service), the bounds of its probe server, and its optional memory ceiling.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HealthConfig {
     /// The port of the worker's probes (`/healthz`, `/readyz`); default 8091 warehouse, 8092

@@ -38,7 +38,7 @@ pub const LOG_FORMAT_VAR: &str = "COFFEESHOP_LOG_FORMAT";
 const ENDPOINT_VARS: [&str; 2] = ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"];
 
 /// The tracer provider, once traces are on: the Temporal plugin's tracer comes from it, and it is
-/// flushed before the process ends or starts afresh.
+/// flushed before the process ends.
 static TRACES: OnceLock<SdkTracerProvider> = OnceLock::new();
 
 /// Flushes the spans still buffered when dropped: keep it for the life of the process.
