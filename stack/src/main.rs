@@ -106,6 +106,7 @@ async fn main() {
 
 async fn run() -> anyhow::Result<()> {
     let config = Config::parse();
+    let _claim = claim(&stack::tools::stack_dir())?;
     let stack_config = stack_config(&config).await?;
     say!(
         "• starting Temporal, PostgreSQL, the workers ({}) and the API; logs in {}",
@@ -132,6 +133,36 @@ async fn run() -> anyhow::Result<()> {
         std::process::exit(1);
     }
     Ok(())
+}
+
+/// Holds `coffeeshop.pid` in the stack directory, locked, while this launcher runs, so that a
+/// second `make run` on the same directory is told which shop is running there instead of
+/// joining its Temporal and tripping over its ports. The lock goes with the process, however it
+/// ends.
+fn claim(dir: &std::path::Path) -> anyhow::Result<nix::fcntl::Flock<std::fs::File>> {
+    use nix::fcntl::{Flock, FlockArg};
+    use std::io::Write as _;
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join("coffeeshop.pid");
+    let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path)?;
+    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(mut claimed) => {
+            claimed.set_len(0)?;
+            writeln!(&*claimed, "{}", std::process::id())?;
+            Ok(claimed)
+        }
+        Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
+            let pid = std::fs::read_to_string(&path).unwrap_or_default();
+            let pid = pid.trim();
+            anyhow::bail!(
+                "a shop is already running here (pid {pid}, stack directory {}): use it, or stop it with \
+                 Ctrl-C in its terminal (kill -INT {pid}); to run a second one beside it, give it a \
+                 COFFEESHOP_STACK_DIR and ports of its own (coffeeshop --help)",
+                dir.display()
+            )
+        }
+        Err((_, e)) => Err(anyhow::anyhow!("cannot lock {}: {e}", path.display())),
+    }
 }
 
 /// What to start, from the configuration: Temporal (one that answers already, else the dev server
@@ -225,7 +256,8 @@ fn print_where(stack: &Stack, config: &Config) {
     );
     say!("  logs          {}", stack.config.logs().display());
     say!(
-        "  settings      {} --help   (each variable with its default; the same for cafe, warehouse, kitchen, customercenter)",
+        "  settings      {} --help   (this launcher's: ports, Temporal, baristas); {} --help   (each service's; the same for cafe, warehouse, kitchen, customercenter)",
+        Stack::bin_dir().join("coffeeshop").display(),
         Stack::bin_dir().join("api").display()
     );
     let pids: Vec<String> = stack.pids().iter().map(|(name, pid)| format!("{name}={pid}")).collect();

@@ -210,6 +210,29 @@ async fn a_taken_port_is_named_with_the_variable_to_change() {
     );
 }
 
+#[tokio::test]
+async fn a_second_make_run_on_the_same_directory_names_the_shop_already_running() {
+    let dir = stack_dir();
+    let env = stack_env(dir.path());
+    let first = launch(&env).await;
+    let pid = first.child.id().expect("the first launcher runs");
+
+    let mut second = launch(&env).await;
+    let status = tokio::time::timeout(Duration::from_secs(30), second.child.wait())
+        .await
+        .expect("the second launcher gives up at once")
+        .unwrap();
+    assert!(!status.success());
+    let said = second.output.join("\n");
+    assert!(said.contains(&format!("a shop is already running here (pid {pid}")), "{said}");
+    assert!(!said.contains("using the Temporal server already"), "it joined nothing: {said}");
+
+    // The first one still serves.
+    let api = format!("http://127.0.0.1:{}", port_of(&env, "COFFEESHOP_API_PORT"));
+    assert_eq!(reqwest::get(format!("{api}/healthz")).await.unwrap().status(), StatusCode::OK);
+    assert!(stop(first).await.success());
+}
+
 /// The PIDs `coffeeshop` printed (`processes     temporal=1 postgres=2 ...`).
 fn printed_pids(output: &[String]) -> Vec<(String, i32)> {
     let line = output
