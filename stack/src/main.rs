@@ -146,7 +146,7 @@ fn claim(dir: &std::path::Path) -> anyhow::Result<nix::fcntl::Flock<std::fs::Fil
     let path = dir.join("coffeeshop.pid");
     let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path)?;
     match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-        Ok(mut claimed) => {
+        Ok(claimed) => {
             claimed.set_len(0)?;
             writeln!(&*claimed, "{}", std::process::id())?;
             Ok(claimed)
