@@ -186,7 +186,10 @@ fn account_name(raw: &str) -> Result<String, ApiError> {
 async fn create_account(state: &AppState, name: &str, password: &str, role: Role) -> Result<Response, ApiError> {
     let name = account_name(name)?;
     if !state.accounts.create(&name, password, role).await? {
-        return Err(ApiError::Conflict {
+        return Err(ApiError::Invalid {
+            status: StatusCode::CONFLICT,
+            kind: "name-taken",
+            title: "The name is taken",
             detail: format!("the name {name:?} is taken; choose another"),
         });
     }

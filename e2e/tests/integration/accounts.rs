@@ -354,6 +354,20 @@ async fn a_password_never_appears_in_a_response_or_a_log_line() {
 }
 
 #[tokio::test]
+async fn signing_up_with_a_taken_name_says_the_name_is_taken() {
+    let app = TestApp::spawn().await;
+    let http = reqwest::Client::new();
+    let signup = json!({"name": "gina", "password": "gina-password"});
+    let first = http.post(format!("{}/auth/signup", app.api)).json(&signup).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let again = http.post(format!("{}/auth/signup", app.api)).json(&signup).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let problem: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(problem["title"], "The name is taken", "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("choose another"), "{problem}");
+}
+
+#[tokio::test]
 async fn repeated_sign_in_attempts_are_limited() {
     let app = TestApp::spawn().await;
     let http = reqwest::Client::new();
