@@ -18,7 +18,8 @@ use utoipa_axum::routes;
 use crate::identity::{Account, Role, SignInError};
 use crate::json::Body;
 use crate::problem::ProblemDoc;
-use crate::{ApiError, AppState};
+use crate::problem::ApiError;
+use crate::state::AppState;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "coffeeshop_session";
@@ -210,7 +211,7 @@ impl FromRequestParts<AppState> for ClientAddress {
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip());
-        Ok(Self(state.accounts.client_address(peer, &parts.headers)))
+        Ok(Self(state.accounts.limits().client_address(peer, &parts.headers)))
     }
 }
 
@@ -220,6 +221,7 @@ impl ClientAddress {
         let Some(address) = self.0 else { return Ok(()) };
         state
             .accounts
+            .limits()
             .anonymous_attempt(address)
             .map_err(|wait| ApiError::TooManyRequests {
                 retry_after_secs: wait.as_secs().max(1),
@@ -277,7 +279,7 @@ async fn sign_in(
                 from: "for this name",
             });
         }
-        Err(SignInError::Store(e)) => return Err(e),
+        Err(SignInError::Failed(e)) => return Err(e.into()),
     };
     let cookie = format!(
         "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",

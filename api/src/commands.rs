@@ -26,7 +26,7 @@ use temporalio_client::errors::{WorkflowGetResultError, WorkflowStartError};
 use temporalio_client::tonic::{Code, Status};
 use tokio::sync::Semaphore;
 
-use crate::ApiError;
+use crate::problem::ApiError;
 
 /// Whether an error means Temporal itself is unavailable (as opposed to a refusal or a missing
 /// workflow, which are answers).

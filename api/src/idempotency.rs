@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use domain::{CustomerId, OrderId};
 use uuid::Uuid;
 
-use crate::ApiError;
+use crate::problem::ApiError;
 
 /// Ids chosen by an `Idempotency-Key` live in their own UUID namespace.
 const ORDER_NAMESPACE: Uuid = Uuid::from_u128(0x6c1f_3c2e_9a57_4e0b_8f0e_2d4a_c0ff_ee00);

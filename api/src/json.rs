@@ -3,7 +3,10 @@
 use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
 
-use crate::ApiError;
+use crate::problem::ApiError;
+
+/// Bodies above this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub(crate) struct Body<T>(pub(crate) T);
 

@@ -15,7 +15,9 @@ use crate::auth::Caller;
 use crate::reading::answered;
 use crate::problem::ProblemDoc;
 use crate::view::{OrderView, shown};
-use crate::{ApiError, AppState, record_order};
+use crate::problem::ApiError;
+use crate::state::AppState;
+use crate::state::record_order;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -89,7 +91,7 @@ async fn complete(
 async fn act(state: &AppState, raw: &str, step: BaristaStep) -> Result<Json<OrderView>, ApiError> {
     let id = OrderId::parse(raw).map_err(|_| ApiError::not_found(format!("ticket {raw:?}")))?;
     record_order(&id);
-    let orders = state.orders()?;
+    let orders = state.commands()?;
     let outcome = state.guard.call_worker(queues::CAFE, orders.barista(&id, step)).await?;
     answered(state, &id, outcome).await
 }

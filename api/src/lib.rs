@@ -20,46 +20,26 @@ mod page;
 pub mod problem;
 mod reading;
 pub mod shop;
+mod state;
 pub mod stocks;
 pub mod view;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, StatusCode};
-use temporalio_client::Client;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use commands::TemporalGuard;
+pub use json::MAX_BODY_BYTES;
 pub use metrics::Metrics;
 pub use problem::ApiError;
+pub use state::AppState;
 pub use view::View;
-
-/// Bodies above this are refused with 413.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    /// Set once the first connection to Temporal succeeds; the API serves (health, reads, 503 for
-    /// commands) before that.
-    pub temporal: Arc<OnceLock<Client>>,
-    pub view: View,
-    /// Accounts and sessions (the cafe's database).
-    pub accounts: identity::Accounts,
-    pub guard: Arc<TemporalGuard>,
-    pub metrics: Metrics,
-    /// The live updates' fan-out (`GET /events`).
-    pub live: live::Live,
-    /// `KITCHEN_MAX_WAIT` in milliseconds (0: no limit), given to every order placed.
-    pub kitchen_max_wait_ms: u64,
-    /// Orders this replica has just placed, readable before the view has them.
-    pub just_placed: Arc<just_placed::JustPlaced>,
-}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -186,23 +166,4 @@ pub fn app(state: AppState) -> Router {
         }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
-}
-
-impl AppState {
-    /// The order commands, or a 503 while the API has not reached Temporal yet.
-    pub fn orders(&self) -> Result<order_commands::OrderCommands, ApiError> {
-        Ok(order_commands::OrderCommands::new(self.temporal()?.clone()))
-    }
-
-    /// The Temporal client, or a 503 while the API has not reached Temporal yet.
-    pub fn temporal(&self) -> Result<&Client, ApiError> {
-        self.temporal
-            .get()
-            .ok_or_else(|| ApiError::unavailable("not connected to Temporal yet"))
-    }
-}
-
-/// Notes the order a request is about on its span (and so on every log line under it).
-pub(crate) fn record_order(id: &impl std::fmt::Display) {
-    tracing::Span::current().record("order_id", tracing::field::display(id));
 }

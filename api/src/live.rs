@@ -26,7 +26,9 @@ use crate::identity::Role;
 use crate::auth::Caller;
 use crate::problem::ProblemDoc;
 use crate::view::{OrderView, StockView};
-use crate::{ApiError, AppState, View};
+use crate::problem::ApiError;
+use crate::state::AppState;
+use crate::view::View;
 
 /// What a change looks like to the streams.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use api::identity::{Accounts, SessionKey};
+use api::identity::{Accounts, Limits, SessionKey};
 use api::identity::Passwords;
 use api::{AppState, Metrics, TemporalGuard, View, app};
 use clap::Parser;
@@ -123,15 +123,14 @@ async fn main() -> anyhow::Result<()> {
     };
     let accounts = Accounts::connect_lazy(cafe_url.expose(), key, config.session_ttl)?.with_limits(
         Passwords::start(config.password_threads, config.password_queue),
-        config.anonymous_per_minute,
-        config.client_address_header.clone(),
+        Limits::new(config.anonymous_per_minute, config.client_address_header.clone()),
     );
     let forgetting = accounts.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(60));
         loop {
             every.tick().await;
-            forgetting.forget_quiet_attempts();
+            forgetting.limits().forget_quiet_attempts();
         }
     });
     accounts.cache_sessions();

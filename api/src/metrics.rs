@@ -11,7 +11,7 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
-use crate::AppState;
+use crate::state::AppState;
 
 #[derive(Clone)]
 pub struct Metrics {

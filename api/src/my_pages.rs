@@ -10,7 +10,8 @@ use crate::auth::Caller;
 use crate::identity::Role;
 use crate::problem::ProblemDoc;
 use crate::view::{Cursor, OrderView, cut, page_bounds, shown};
-use crate::{ApiError, AppState};
+use crate::problem::ApiError;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]

@@ -5,17 +5,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::{
-    CancelRequest, CustomerId, Order, OrderId, OrderRequest, OrderStatus, PlaceOrder, ProductName, Quantity,
-    order_workflow_id, queues, search_attributes as sa,
+    CancelRequest, CustomerId, Order, OrderId, OrderStatus, PlaceOrder, ProductName, Quantity, order_workflow_id,
+    queues,
 };
+use order_commands::Started;
 use serde::{Deserialize, Serialize};
-use temporalio_client::errors::WorkflowStartError;
-use temporalio_client::{WorkflowIdReusePolicy, WorkflowStartOptions};
-use temporalio_common::search_attributes::SearchAttributes;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use workflows::OrderWorkflow;
 
 use crate::identity::Role;
 use crate::auth::Caller;
@@ -24,7 +21,9 @@ use crate::problem::ProblemDoc;
 use crate::idempotency::order_id_for;
 use crate::reading::{answered, current, parse_id, visible};
 use crate::view::OrderView;
-use crate::{ApiError, AppState, record_order};
+use crate::problem::ApiError;
+use crate::state::AppState;
+use crate::state::record_order;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -86,25 +85,9 @@ async fn place(
         placed_at: Some(placed_at.clone()),
     };
     record_order(&input.order_id);
-    let workflow_id = order_workflow_id(&input.order_id);
-    let options = WorkflowStartOptions::new(queues::CAFE, workflow_id.clone())
-        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-        .search_attributes(SearchAttributes::new([
-            sa::ORDER_STATUS.value_set(OrderStatus::Ordered.to_string()),
-            sa::PRODUCT_NAME.value_set(input.product_name.to_string()),
-            sa::CUSTOMER_ID.value_set(input.customer_id.to_string()),
-        ]))
-        .build();
-    let status = match state
-        .guard
-        .call(
-            state
-                .temporal()?
-                .start_workflow(OrderWorkflow::run, OrderRequest::from(input.clone()), options),
-        )
-        .await?
-    {
-        Ok(_) => {
+    let started = state.guard.call(state.commands()?.place(&input)).await?;
+    let status = match started {
+        Ok(Started::New) => {
             state.just_placed.remember(Order::place(
                 input.order_id.clone(),
                 input.product_name.clone(),
@@ -116,12 +99,12 @@ async fn place(
             tracing::info!(order_id = %input.order_id, product = %input.product_name, qty = input.qty.get(), "order placed");
             OrderStatus::Ordered.to_string()
         }
-        Err(WorkflowStartError::AlreadyStarted { .. }) => same_order_again(&state, &input).await?,
+        Ok(Started::Existing) => same_order_again(&state, &input).await?,
         Err(e) => return Err(ApiError::unavailable(format!("the order could not be started: {e}"))),
     };
     let placed = Placed {
         order_id: input.order_id.to_string(),
-        workflow_id,
+        workflow_id: order_workflow_id(&input.order_id),
         status,
     };
     let location = HeaderValue::from_str(&format!("/orders/{}", placed.order_id)).expect("ids are URL-safe");
@@ -224,7 +207,7 @@ async fn cancel_order(
     visible(state, caller, &id).await?;
     let canceled = state
         .guard
-        .call_worker(queues::CAFE, state.orders()?.cancel(&id, CancelRequest { reason }))
+        .call_worker(queues::CAFE, state.commands()?.cancel(&id, CancelRequest { reason }))
         .await?;
     if canceled.is_ok() {
         tracing::info!(order_id = %id, "order canceled");

@@ -49,6 +49,26 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
+/// Identity's failures as HTTP: a broken password rule is the caller's to fix (422); a busy
+/// hashing pool or an unreachable accounts database is worth retrying (503); a failed hash is ours.
+impl From<crate::identity::IdentityError> for ApiError {
+    fn from(e: crate::identity::IdentityError) -> Self {
+        use crate::identity::IdentityError;
+        match e {
+            IdentityError::WeakPassword(rule) => Self::unprocessable(rule),
+            IdentityError::Busy(busy) => Self::Unavailable {
+                cause: busy.into(),
+                retry_after_secs: 1,
+            },
+            store @ IdentityError::Store(_) => Self::Unavailable {
+                cause: store.into(),
+                retry_after_secs: 2,
+            },
+            hashing @ IdentityError::Hashing(_) => Self::Internal(hashing.into()),
+        }
+    }
+}
+
 impl ApiError {
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::Invalid {
@@ -255,7 +275,7 @@ impl From<JsonRejection> for ApiError {
             _ => ("malformed-json", "The body is not valid JSON"),
         };
         let detail = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => format!("send at most {} bytes", crate::MAX_BODY_BYTES),
+            StatusCode::PAYLOAD_TOO_LARGE => format!("send at most {} bytes", crate::json::MAX_BODY_BYTES),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "send the body with Content-Type: application/json".to_owned(),
             _ => rejection.body_text(),
         };

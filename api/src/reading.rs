@@ -8,7 +8,9 @@ use order_commands::CommandError;
 
 use crate::auth::Caller;
 use crate::view::OrderView;
-use crate::{ApiError, AppState, record_order};
+use crate::problem::ApiError;
+use crate::state::AppState;
+use crate::state::record_order;
 
 /// The order from the view; if the view has not caught up yet, as this replica has just placed it
 /// (for a few seconds), else from its workflow.
@@ -24,7 +26,7 @@ pub(crate) async fn current(state: &AppState, id: &OrderId) -> Result<Option<Ord
     state.metrics.orders_read_from_workflow.inc();
     match state
         .guard
-        .call_worker(queues::CAFE, state.orders()?.status(id))
+        .call_worker(queues::CAFE, state.commands()?.status(id))
         .await?
     {
         Ok(order) => Ok(Some(order.into())),

@@ -17,7 +17,8 @@ use view::{LevelAt, ShopRows};
 use crate::auth::Caller;
 use crate::identity::Role;
 use crate::problem::ProblemDoc;
-use crate::{ApiError, AppState};
+use crate::problem::ApiError;
+use crate::state::AppState;
 
 /// The window the dashboard shows, in minutes.
 const WINDOW_MINUTES: u64 = 60;

@@ -4,18 +4,13 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use domain::{Price, ProductName, Restock, RestockQuantity, queues, restock_workflow_id};
+use domain::{Price, ProductName, Restock, RestockQuantity, restock_workflow_id};
+use order_commands::Started;
 use serde::{Deserialize, Serialize};
-use temporalio_client::errors::WorkflowStartError;
-use temporalio_client::{
-    WorkflowDescribeOptions, WorkflowGetResultOptions, WorkflowIdReusePolicy, WorkflowStartOptions,
-};
-use temporalio_common::MemoValues;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
-use workflows::RestockWorkflow;
 
 use crate::identity::Role;
 use crate::auth::Caller;
@@ -23,7 +18,8 @@ use crate::json::Body;
 use crate::idempotency::idempotent_id;
 use crate::problem::ProblemDoc;
 use crate::view::{Cursor, StockView, cut, page_bounds, shown};
-use crate::{ApiError, AppState};
+use crate::problem::ApiError;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -63,10 +59,6 @@ pub struct Restocked {
 /// Restock ids chosen by an `Idempotency-Key` live in their own UUID namespace.
 const RESTOCK_NAMESPACE: Uuid = Uuid::from_u128(0x2b7e_51d0_4c1a_4f3e_9d2b_7a11_5e0c_0ffe);
 
-/// The memo key under which a restock keeps the request that started it, so a repeated
-/// `Idempotency-Key` can be told apart from a reused one.
-const REQUEST_MEMO: &str = "request";
-
 /// Add stock (a `RestockWorkflow`); answers with the new level. Send an `Idempotency-Key` header
 /// to make retries safe: the same key with the same body is the same restock, counted once.
 /// Requires: manager.
@@ -96,37 +88,19 @@ async fn restock(
         qty: i64::from(input.qty.get()),
         price: input.price.map(|p| p.to_string()),
     };
-    let workflow_id = restock_workflow_id(&input.restock_id);
-    let mut memo = MemoValues::new();
-    memo.insert(
-        REQUEST_MEMO,
-        serde_json::to_value(&request).expect("a plain struct serializes"),
-    );
-    let options = WorkflowStartOptions::new(queues::WAREHOUSE, workflow_id.clone())
-        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-        .memo(memo)
-        .build();
-    let temporal = state.temporal()?;
-    match state
-        .guard
-        .call(temporal.start_workflow(RestockWorkflow::run, input, options))
-        .await?
-    {
-        Ok(_) => {}
-        Err(WorkflowStartError::AlreadyStarted { .. }) if keyed.is_some() => {
-            same_restock_again(&state, &workflow_id, &request).await?;
-        }
+    let restock_id = input.restock_id.clone();
+    let workflow_id = restock_workflow_id(&restock_id);
+    let commands = state.commands()?;
+    let asked = serde_json::to_value(&request).expect("a plain struct serializes");
+    match state.guard.call(commands.restock(input, asked)).await? {
+        Ok(Started::New) => {}
+        Ok(Started::Existing) => same_restock_again(&state, &restock_id, &request).await?,
         Err(e) => return Err(ApiError::unavailable(format!("the restock could not be started: {e}"))),
     }
     // From here on the restock is durable: it will happen whatever this request's fate. So no
     // answer below invites a retry that could add the stock twice: a restock that does not finish
     // in time is 202 Accepted, not 503.
-    let handle = temporal.get_workflow_handle::<RestockWorkflow>(workflow_id.clone());
-    let finished = tokio::time::timeout(
-        state.guard.timeout(),
-        handle.get_result(WorkflowGetResultOptions::default()),
-    )
-    .await;
+    let finished = tokio::time::timeout(state.guard.timeout(), commands.restock_result(&restock_id)).await;
     let level = match finished {
         Ok(Ok(level)) => level,
         Ok(Err(e)) => {
@@ -229,16 +203,12 @@ async fn recent_restocks(
 }
 
 /// A repeated `Idempotency-Key`: the same restock again is fine; another one is an error.
-async fn same_restock_again(state: &AppState, workflow_id: &str, request: &RestockBody) -> Result<(), ApiError> {
-    let handle = state
-        .temporal()?
-        .get_workflow_handle::<RestockWorkflow>(workflow_id.to_owned());
-    let described = state
+async fn same_restock_again(state: &AppState, restock_id: &str, request: &RestockBody) -> Result<(), ApiError> {
+    let earlier = state
         .guard
-        .call(handle.describe(WorkflowDescribeOptions::default()))
+        .call(state.commands()?.restock_request(restock_id))
         .await?
         .map_err(|e| ApiError::unavailable(format!("the earlier restock could not be read: {e}")))?;
-    let earlier: Option<serde_json::Value> = described.memo().get(REQUEST_MEMO).ok().flatten();
     let earlier: Option<RestockBody> = earlier.and_then(|v| serde_json::from_value(v).ok());
     if earlier.as_ref() != Some(request) {
         return Err(ApiError::unprocessable(

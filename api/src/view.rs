@@ -112,13 +112,13 @@ pub const DEFAULT_PAGE: i64 = 20;
 
 /// A page's bounds from its query: `limit` (1 to [`MAX_PAGE`], default [`DEFAULT_PAGE`]) and the
 /// `cursor` where the previous page ended.
-pub(crate) fn page_bounds(limit: Option<i64>, cursor: Option<&str>) -> Result<(i64, Option<Cursor>), crate::ApiError> {
+pub(crate) fn page_bounds(limit: Option<i64>, cursor: Option<&str>) -> Result<(i64, Option<Cursor>), crate::problem::ApiError> {
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(crate::ApiError::bad_request(format!("limit must be from 1 to {MAX_PAGE}")));
+        return Err(crate::problem::ApiError::bad_request(format!("limit must be from 1 to {MAX_PAGE}")));
     }
     let cursor = cursor
-        .map(|raw| Cursor::decode(raw).ok_or_else(|| crate::ApiError::bad_request("cursor is not one this API gave out")))
+        .map(|raw| Cursor::decode(raw).ok_or_else(|| crate::problem::ApiError::bad_request("cursor is not one this API gave out")))
         .transpose()?;
     Ok((limit, cursor))
 }

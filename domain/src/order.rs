@@ -60,6 +60,48 @@ impl OrderStatus {
     pub fn is_cancelable(self) -> bool {
         matches!(self, Self::Ordered | Self::StockReserved | Self::Queued)
     }
+
+    /// The order's transition rules, the one table of them: whether an order may move from `self`
+    /// straight to `to`. [`Order::check`] applies it; the kitchen board derives its moves from it
+    /// ([`OrderStatus::board_moves_into`]).
+    pub fn allows(self, to: OrderStatus) -> bool {
+        use OrderStatus::*;
+        match (self, to) {
+            (Ordered, StockReserved | Rejected) => true,
+            (StockReserved, Queued) => true,
+            (Queued, Brewing) => true,
+            (Brewing, Completed) => true,
+            (from, Canceled) => from.is_cancelable(),
+            _ => false,
+        }
+    }
+
+    /// Where a kitchen ticket may move to `to` from: the statuses a ticket can show (Queued
+    /// onward) from which the order's rules reach `to` in one or more steps. So a move that
+    /// overtakes one the board has not seen yet still lands (Completed while the ticket shows
+    /// Queued), and a late or repeated one (Brewing after Completed) changes nothing.
+    pub fn board_moves_into(to: OrderStatus) -> Vec<OrderStatus> {
+        const ON_BOARD: [OrderStatus; 4] = [
+            OrderStatus::Queued,
+            OrderStatus::Brewing,
+            OrderStatus::Completed,
+            OrderStatus::Canceled,
+        ];
+        let reaches = |from: OrderStatus| {
+            let mut seen = vec![from];
+            let mut next = vec![from];
+            while let Some(at) = next.pop() {
+                for step in Self::ALL {
+                    if at.allows(step) && !seen.contains(&step) {
+                        seen.push(step);
+                        next.push(step);
+                    }
+                }
+            }
+            seen.contains(&to) && from != to
+        };
+        ON_BOARD.into_iter().filter(|from| reaches(*from)).collect()
+    }
 }
 
 impl fmt::Display for OrderStatus {
@@ -257,15 +299,7 @@ impl Order {
     /// refused command never reaches the history.
     pub fn check(&self, event: &OrderEvent) -> Result<(), TransitionRefused> {
         use OrderStatus::*;
-        let allowed = match (self.status, event.target()) {
-            (Ordered, StockReserved | Rejected) => true,
-            (StockReserved, Queued) => true,
-            (Queued, Brewing) => true,
-            (Brewing, Completed) => true,
-            (from, Canceled) => from.is_cancelable(),
-            _ => false,
-        };
-        if allowed {
+        if self.status.allows(event.target()) {
             return Ok(());
         }
         let message = match (self.status, event) {
@@ -389,6 +423,16 @@ pub enum Compensation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_board_moves_follow_the_order_rules() {
+        use OrderStatus::*;
+        // Read off the transition table: Queued → Brewing → Completed, Queued → Canceled.
+        assert_eq!(OrderStatus::board_moves_into(Brewing), [Queued]);
+        assert_eq!(OrderStatus::board_moves_into(Completed), [Queued, Brewing]);
+        assert_eq!(OrderStatus::board_moves_into(Canceled), [Queued]);
+        assert_eq!(OrderStatus::board_moves_into(Queued), [] as [OrderStatus; 0], "nothing moves back to Queued");
+    }
 
     #[test]
     fn an_invalid_request_is_an_order_rejected_at_once_with_the_problem() {

@@ -1,13 +1,48 @@
-//! One typed client for the commands on an order: `cancel`, `startBrewing`, `completeProduction`
-//! (workflow updates) and the `status` query. Every caller (the API's orders and kitchen routes,
-//! the automatic baristas, the tests) gets the same three outcomes: the order as it is now, a
-//! refusal with the workflow's words, no such workflow, or Temporal unavailable.
+//! One typed client for every command sent to Temporal: starting an order's `OrderWorkflow` and a
+//! `RestockWorkflow` (with their options: queue, id, id reuse, search attributes, memo), the
+//! order's `cancel`, `startBrewing` and `completeProduction` updates and its `status` query.
+//! Every caller (the API's routes, the automatic baristas, the tests) sends them from here.
+//!
+//! A start answers [`Started::New`] or [`Started::Existing`] (that id already has its workflow: an
+//! idempotent retry); an update or query answers the order as it is now or a [`CommandError`]:
+//! a refusal with the workflow's words, no such workflow, or Temporal unavailable.
 
-use domain::{CancelRequest, Order, OrderId, order_workflow_id};
-use temporalio_client::errors::{WorkflowQueryError, WorkflowUpdateError};
+use domain::{
+    CancelRequest, Order, OrderId, OrderRequest, OrderStatus, PlaceOrder, Restock, StockLevel, order_workflow_id,
+    queues, restock_workflow_id, search_attributes as sa,
+};
+use temporalio_client::errors::{
+    WorkflowGetResultError, WorkflowInteractionError, WorkflowQueryError, WorkflowStartError, WorkflowUpdateError,
+};
 use temporalio_client::tonic::Code;
-use temporalio_client::{Client, WorkflowExecuteUpdateOptions, WorkflowQueryOptions};
-use workflows::OrderWorkflow;
+use temporalio_client::{
+    Client, WorkflowDescribeOptions, WorkflowExecuteUpdateOptions, WorkflowGetResultOptions, WorkflowIdReusePolicy,
+    WorkflowQueryOptions, WorkflowStartOptions,
+};
+use temporalio_common::MemoValues;
+use temporalio_common::search_attributes::SearchAttributes;
+use workflows::{OrderWorkflow, RestockWorkflow};
+
+/// The memo key under which a restock keeps the request that started it, so that a repeated
+/// `Idempotency-Key` can be told apart from a reused one.
+const REQUEST_MEMO: &str = "request";
+
+/// What a start did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    /// A new workflow runs.
+    New,
+    /// This id already has its workflow (running or finished); nothing new was started.
+    Existing,
+}
+
+fn started(result: Result<impl Sized, WorkflowStartError>) -> Result<Started, WorkflowStartError> {
+    match result {
+        Ok(_) => Ok(Started::New),
+        Err(WorkflowStartError::AlreadyStarted { .. }) => Ok(Started::Existing),
+        Err(e) => Err(e),
+    }
+}
 
 /// Why a command did not give back the order.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,7 +88,7 @@ impl CommandError {
     }
 }
 
-/// The order commands, on one Temporal client (cheap to clone).
+/// The commands to Temporal, on one client (cheap to clone).
 #[derive(Clone)]
 pub struct OrderCommands {
     client: Client,
@@ -70,6 +105,54 @@ pub enum BaristaStep {
 impl OrderCommands {
     pub fn new(client: Client) -> Self {
         Self { client }
+    }
+
+    /// Starts the order's `OrderWorkflow` on the cafe's queue, its id derived from the order id
+    /// (never reused), searchable by status, product and customer from its first event.
+    pub async fn place(&self, order: &PlaceOrder) -> Result<Started, WorkflowStartError> {
+        let options = WorkflowStartOptions::new(queues::CAFE, order_workflow_id(&order.order_id))
+            .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+            .search_attributes(SearchAttributes::new([
+                sa::ORDER_STATUS.value_set(OrderStatus::Ordered.to_string()),
+                sa::PRODUCT_NAME.value_set(order.product_name.to_string()),
+                sa::CUSTOMER_ID.value_set(order.customer_id.to_string()),
+            ]))
+            .build();
+        started(
+            self.client
+                .start_workflow(OrderWorkflow::run, OrderRequest::from(order.clone()), options)
+                .await,
+        )
+    }
+
+    /// Starts a `RestockWorkflow` on the warehouse's queue, its id derived from the restock id
+    /// (never reused), keeping `request` (what the caller asked, as JSON) in its memo.
+    pub async fn restock(&self, restock: Restock, request: serde_json::Value) -> Result<Started, WorkflowStartError> {
+        let mut memo = MemoValues::new();
+        memo.insert(REQUEST_MEMO, request);
+        let options = WorkflowStartOptions::new(queues::WAREHOUSE, restock_workflow_id(&restock.restock_id))
+            .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+            .memo(memo)
+            .build();
+        started(self.client.start_workflow(RestockWorkflow::run, restock, options).await)
+    }
+
+    /// The request a restock was started with (from its memo; `None` if it has none).
+    pub async fn restock_request(&self, restock_id: &str) -> Result<Option<serde_json::Value>, WorkflowInteractionError> {
+        let described = self
+            .client
+            .get_workflow_handle::<RestockWorkflow>(restock_workflow_id(restock_id))
+            .describe(WorkflowDescribeOptions::default())
+            .await?;
+        Ok(described.memo().get(REQUEST_MEMO).ok().flatten())
+    }
+
+    /// The stock level a restock left, once it has finished (waits for it).
+    pub async fn restock_result(&self, restock_id: &str) -> Result<StockLevel, WorkflowGetResultError> {
+        self.client
+            .get_workflow_handle::<RestockWorkflow>(restock_workflow_id(restock_id))
+            .get_result(WorkflowGetResultOptions::default())
+            .await
     }
 
     fn handle(&self, id: &OrderId) -> temporalio_client::WorkflowHandle<Client, OrderWorkflow> {

@@ -19,7 +19,7 @@ mod service;
 pub use platform::{config, health, memory, patiently, shutdown_signal, telemetry, temporal};
 pub use memory_ceiling::OUTGREW_MEMORY;
 pub use prune::{PRUNE_BATCH, Retained, WarehouseRetention};
-pub use service::{Service, Store};
+pub use service::{Service, ServiceConfig, Store, StoreConfig};
 
 use std::time::Duration;
 

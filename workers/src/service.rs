@@ -13,7 +13,7 @@ use temporalio_sdk::runtime::RuntimeOptions;
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use tokio::sync::watch;
 
-use crate::config::{HealthConfig, RetentionConfig, TemporalConfig};
+use crate::config::{DatabaseUrl, HealthConfig, PostgresConfig, RetentionConfig, TemporalConfig};
 use crate::metrics::SdkMetrics;
 use crate::prune::Retained;
 use crate::{GRACEFUL_SHUTDOWN, HEALTH_PORT_VAR, OUTGREW_MEMORY, health, memory_ceiling, shutdown_signal, telemetry, temporal};
@@ -41,6 +41,26 @@ impl Store for activities::customercenter::ViewDb {
     }
 }
 
+/// What every worker is configured with: where Temporal is, and its probe server.
+#[derive(Debug, clap::Args)]
+pub struct ServiceConfig {
+    #[command(flatten)]
+    pub temporal: TemporalConfig,
+    #[command(flatten)]
+    pub health: HealthConfig,
+}
+
+/// What a worker with a database of its own adds: where the embedded PostgreSQL is (for the
+/// default URL) and how long finished rows are kept. The URL itself is the binary's own setting
+/// (`<SERVICE>_DATABASE_URL`).
+#[derive(Debug, clap::Args)]
+pub struct StoreConfig {
+    #[command(flatten)]
+    pub postgres: PostgresConfig,
+    #[command(flatten)]
+    pub retention: RetentionConfig,
+}
+
 type Ping = Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
 type Background = Box<dyn FnOnce(watch::Receiver<bool>) -> BoxFuture<'static, ()> + Send>;
 
@@ -61,19 +81,14 @@ pub struct Service {
 impl Service {
     /// Starts the service's logs and connects to Temporal (waiting for it); its worker will poll
     /// `queue`.
-    pub async fn connect(
-        name: &'static str,
-        queue: &str,
-        temporal_config: &TemporalConfig,
-        health: &HealthConfig,
-    ) -> anyhow::Result<Self> {
+    pub async fn connect(name: &'static str, queue: &str, config: &ServiceConfig) -> anyhow::Result<Self> {
         let telemetry = telemetry::init(name);
         let metrics = SdkMetrics::start(name)?;
-        let client = temporal::connect(temporal_config).await?;
+        let client = temporal::connect(&config.temporal).await?;
         Ok(Self {
             name,
             telemetry,
-            health: health.clone(),
+            health: config.health.clone(),
             client,
             options: WorkerOptions::new(queue).graceful_shutdown_period(GRACEFUL_SHUTDOWN).build(),
             metrics,
@@ -96,6 +111,21 @@ impl Service {
     /// Where to register the service's workflows and activities.
     pub fn worker(&mut self) -> &mut WorkerOptions {
         &mut self.options
+    }
+
+    /// Connects to the service's database (`url`, else the embedded PostgreSQL's database named
+    /// after the service), waiting until it answers; readiness then depends on it.
+    pub async fn open_store<S, F, Fut>(&mut self, config: &StoreConfig, url: Option<&DatabaseUrl>, connect: F) -> S
+    where
+        S: Store,
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = anyhow::Result<S>>,
+    {
+        let url = config.postgres.url(self.name, url);
+        let what = format!("{} database", self.name);
+        let db = crate::patiently(&what, || connect(url.expose().to_owned())).await;
+        self.store(db.clone());
+        db
     }
 
     /// The store readiness depends on, besides Temporal.

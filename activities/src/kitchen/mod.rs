@@ -13,6 +13,11 @@ use crate::StoreError;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/kitchen/migrations");
 
+/// The statuses a ticket may move to `to` from, as the board's column holds them.
+fn board_moves_into(to: OrderStatus) -> Vec<&'static str> {
+    OrderStatus::board_moves_into(to).into_iter().map(OrderStatus::as_str).collect()
+}
+
 /// The kitchen's store.
 #[derive(Clone, Debug)]
 pub struct KitchenDb {
@@ -59,36 +64,32 @@ impl KitchenDb {
     }
 
     /// Moves a ticket forward on the board, once the order has accepted the barista's command.
-    /// Only a move the board allows from where the ticket is now takes effect (Queued → Brewing →
-    /// Completed, Queued or Brewing → Canceled), so a late or repeated attempt (a
+    /// Only a move the order's rules allow from where the ticket is now takes effect
+    /// ([`OrderStatus::board_moves_into`]), so a late or repeated attempt (a
     /// `moveTicket(Brewing)` arriving after `Completed`) changes nothing.
     #[tracing::instrument(name = "db.move_ticket", skip_all, fields(order_id = %order_id, status = %status))]
     pub async fn set_status(&self, order_id: &OrderId, status: OrderStatus) -> Result<(), StoreError> {
-        let from: &[&str] = match status {
-            OrderStatus::Brewing => &["Queued"],
-            OrderStatus::Completed => &["Queued", "Brewing"],
-            OrderStatus::Canceled => &["Queued", "Brewing"],
-            _ => &[],
-        };
         sqlx::query("UPDATE tickets SET status = $2, updated_at = now() WHERE order_id = $1 AND status = ANY($3)")
             .bind(order_id.as_str())
             .bind(status.as_str())
-            .bind(from)
+            .bind(board_moves_into(status))
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    /// Withdraws a ticket; when the ticket has not reached the board yet, leaves a Canceled one in
-    /// its place so that the late `startProduction` finds it and puts nothing on the board.
+    /// Withdraws a ticket (a move to Canceled, where the order's rules allow it); when the ticket
+    /// has not reached the board yet, leaves a Canceled one in its place so that the late
+    /// `startProduction` finds it and puts nothing on the board.
     #[tracing::instrument(name = "db.withdraw_ticket", skip_all, fields(order_id = %order_id))]
     pub async fn withdraw(&self, order_id: &OrderId) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO tickets (order_id, status) VALUES ($1, 'Canceled')
              ON CONFLICT (order_id) DO UPDATE SET status = 'Canceled', updated_at = now()
-             WHERE tickets.status IN ('Queued', 'Brewing')",
+             WHERE tickets.status = ANY($2)",
         )
         .bind(order_id.as_str())
+        .bind(board_moves_into(OrderStatus::Canceled))
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -13,19 +13,20 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString, rand
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::oneshot;
 
+use super::error::IdentityError;
+
 /// The pool is full: the request was not hashed; retry shortly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("too many passwords are being checked right now")]
 pub struct Busy;
 
-/// Too many passwords waiting to be checked: 503, try again in a second.
-impl From<Busy> for crate::ApiError {
-    fn from(busy: Busy) -> Self {
-        Self::Unavailable {
-            cause: busy.into(),
-            retry_after_secs: 1,
-        }
+/// Password rules, checked before anything is stored.
+pub(super) fn check_password(password: &str) -> Result<(), IdentityError> {
+    let chars = password.chars().count();
+    if !(8..=128).contains(&chars) {
+        return Err(IdentityError::WeakPassword("password must be 8 to 128 characters"));
     }
+    Ok(())
 }
 
 enum Job {

@@ -8,19 +8,17 @@ use activities::customercenter::{CustomerCenterActivities, INGEST_ROUTE, ViewDb}
 use clap::Parser;
 use tracing::Instrument as _;
 use domain::{OrderProjection, queues};
-use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, RetentionConfig, TemporalConfig};
+use platform::config::DatabaseUrl;
 use platform::internal::{InternalKeyConfig, require_key};
-use workers::{Service, patiently};
+use workers::{Service, ServiceConfig, StoreConfig};
 
 /// The customercenter worker's configuration, from the environment (or the matching flags; `--help`).
 #[derive(Debug, Parser)]
 struct Config {
     #[command(flatten)]
-    temporal: TemporalConfig,
+    service: ServiceConfig,
     #[command(flatten)]
-    health: HealthConfig,
-    #[command(flatten)]
-    postgres: PostgresConfig,
+    store: StoreConfig,
     /// This service's database; default:
     /// `postgres://postgres@127.0.0.1:<COFFEESHOP_PG_PORT>/customercenter` (the embedded PostgreSQL).
     #[arg(
@@ -32,24 +30,24 @@ struct Config {
     /// The key the ingest route requires of its caller, the cafe worker.
     #[command(flatten)]
     internal: InternalKeyConfig,
-    #[command(flatten)]
-    retention: RetentionConfig,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    let mut service =
-        Service::connect("customercenter", queues::CUSTOMERCENTER, &config.temporal, &config.health).await?;
-    let url = config.postgres.url("customercenter", config.database_url.as_ref());
-    let db = patiently("customercenter database", || async { Ok(ViewDb::connect(url.expose(), 10).await?) }).await;
+    let mut service = Service::connect("customercenter", queues::CUSTOMERCENTER, &config.service).await?;
+    let db = service
+        .open_store(&config.store, config.database_url.as_ref(), |url| async move {
+            Ok(ViewDb::connect(&url, 10).await?)
+        })
+        .await;
     service.worker().register_activities(CustomerCenterActivities { db: db.clone() });
     // The probes are open to anyone who reaches the port; the ingest route only to the cafe
     // worker.
     let ingest_route = axum::Router::new()
         .route(INGEST_ROUTE, axum::routing::post(ingest).with_state(db.clone()))
         .route_layer(axum::middleware::from_fn_with_state(config.internal.clone(), require_key));
-    service.store(db.clone()).retention(config.retention, db).routes(ingest_route);
+    service.retention(config.store.retention, db).routes(ingest_route);
     service.run().await
 }
 

@@ -6,36 +6,35 @@
 use activities::warehouse::{WarehouseActivities, WarehouseDb};
 use clap::Parser;
 use domain::queues;
-use platform::config::{DatabaseUrl, HealthConfig, PostgresConfig, RetentionConfig, TemporalConfig};
-use workers::{Service, WarehouseRetention, patiently};
+use platform::config::DatabaseUrl;
+use workers::{Service, ServiceConfig, StoreConfig, WarehouseRetention};
 use workflows::RestockWorkflow;
 
 /// The warehouse worker's configuration, from the environment (or the matching flags; `--help`).
 #[derive(Debug, Parser)]
 struct Config {
     #[command(flatten)]
-    temporal: TemporalConfig,
+    service: ServiceConfig,
     #[command(flatten)]
-    health: HealthConfig,
-    #[command(flatten)]
-    postgres: PostgresConfig,
+    store: StoreConfig,
     /// This service's database (`postgres://…` or `sqlite://…`); default:
     /// `postgres://postgres@127.0.0.1:<COFFEESHOP_PG_PORT>/warehouse` (the embedded PostgreSQL).
     #[arg(long, env = "WAREHOUSE_DATABASE_URL", value_name = "WAREHOUSE_DATABASE_URL")]
     database_url: Option<DatabaseUrl>,
-    #[command(flatten)]
-    retention: RetentionConfig,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    let mut service = Service::connect("warehouse", queues::WAREHOUSE, &config.temporal, &config.health).await?;
-    let url = config.postgres.url("warehouse", config.database_url.as_ref());
-    let db = patiently("warehouse database", || async { Ok(WarehouseDb::connect(url.expose(), 10).await?) }).await;
+    let mut service = Service::connect("warehouse", queues::WAREHOUSE, &config.service).await?;
+    let db = service
+        .open_store(&config.store, config.database_url.as_ref(), |url| async move {
+            Ok(WarehouseDb::connect(&url, 10).await?)
+        })
+        .await;
     let activities = WarehouseActivities { db: db.clone(), tally: service.tally() };
     service.worker().register_workflow::<RestockWorkflow>()?.register_activities(activities);
     let retention = WarehouseRetention { db: db.clone(), temporal: service.client().clone() };
-    service.store(db).retention(config.retention, retention);
+    service.retention(config.store.retention, retention);
     service.run().await
 }
