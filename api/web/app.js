@@ -4,6 +4,8 @@
 
 const $ = (selector) => document.querySelector(selector);
 const CANCELABLE = new Set(["Ordered", "StockReserved", "Queued"]);
+/// Orders that ended without coffee: their total is not charged.
+const NOT_CHARGED = new Set(["Rejected", "Canceled"]);
 const VIEWS = {
   customer: ["menu", "orders"],
   barista: ["kitchen"],
@@ -345,8 +347,20 @@ function orderChanged(order) {
   const previous = state.orders.get(order.orderId);
   if (previous && previous.updatedAt > order.updatedAt) return;
   state.orders.set(order.orderId, order);
-  if (state.me.role === "customer") renderOrders();
-  else renderKitchen();
+  if (state.me.role === "customer") {
+    renderOrders();
+    withdrawThanks(order);
+  } else renderKitchen();
+}
+
+/// The menu's "Thank you! Order … is placed" for an order that then ended without coffee
+/// (rejected, or canceled) says so instead.
+function withdrawThanks(order) {
+  const result = order && $(`#menu .result[data-order="${order.orderId}"]`);
+  if (!result || !NOT_CHARGED.has(order.status)) return;
+  result.className = "result refusal";
+  delete result.dataset.order;
+  result.replaceChildren(`Order ${orderNumber(order.orderId)}: ${statusInWords(order)}. Nothing is charged.`);
 }
 
 function stockChanged(level) {
@@ -416,11 +430,14 @@ function menuItem(product) {
         act(async () => {
           const placed = await api("POST", "/orders", { productName: product, qty: qtyWanted }, { retry: true, key: crypto.randomUUID() });
           result.className = "result confirmation";
+          result.dataset.order = placed.orderId;
           result.replaceChildren(
             `Thank you! Order ${orderNumber(placed.orderId)} is placed: ${qtyWanted} × ${product}. `,
             el("a", { href: "#orders" }, "Follow it in My orders"),
           );
           orderChanged(await api("GET", `/orders/${placed.orderId}`));
+          // The live stream may have told of its end before these thanks were written.
+          withdrawThanks(state.orders.get(placed.orderId));
         }, result);
       },
     },
@@ -492,7 +509,7 @@ function orderCard(order) {
     "li",
     { class: "card order", "data-order": order.orderId, "data-status": order.status },
     el("h3", {}, `${order.qty} × ${order.productName} `, el("span", { class: "number" }, `order ${orderNumber(order.orderId)}`)),
-    el("p", { class: "meta" }, "Placed ", dateTime(order.placedAt), order.total ? ` · Total ${order.total}` : ""),
+    el("p", { class: "meta" }, "Placed ", dateTime(order.placedAt), order.total ? ` · Total ${order.total}${NOT_CHARGED.has(order.status) ? ", nothing charged" : ""}` : ""),
     el("p", { class: "status" }, el("span", { class: `badge ${order.status}` }, statusInWords(order))),
     el(
       "ol",
@@ -548,15 +565,27 @@ function ticketCard(order) {
         `${step[1]} ${order.productName}`,
       )
     : null;
+  const waiting = order.status === "Completed" ? null : el("span", { class: "waited", "data-since": order.placedAt }, waitedFor(order.placedAt));
   return el(
     "li",
     { class: "card ticket", "data-order": order.orderId, "data-status": order.status },
-    el("h4", {}, `${order.qty} × ${order.productName}`),
-    el("p", { class: "meta" }, `for ${order.customerId}, placed `, time(order.placedAt)),
+    el("h4", {}, `${order.qty} × ${order.productName} `, el("span", { class: "number" }, `order ${orderNumber(order.orderId)}`)),
+    el("p", { class: "meta" }, `for ${order.customerId}, placed `, time(order.placedAt), waiting ? " · " : "", waiting),
     button,
     refusal,
   );
 }
+
+/// How long an open ticket's customer has waited, in words ("waiting 3 min").
+function waitedFor(since) {
+  const minutes = Math.floor((Date.now() - new Date(since).getTime()) / 60000);
+  return minutes < 1 ? "waiting under a minute" : `waiting ${minutes} min`;
+}
+
+// The open tickets' waiting times move on by themselves.
+setInterval(() => {
+  for (const waited of document.querySelectorAll("#view-kitchen .waited")) waited.textContent = waitedFor(waited.dataset.since);
+}, 15000);
 
 // ---- the manager: stock and staff -------------------------------------------------------------
 
@@ -699,8 +728,12 @@ function drawStock(series, minutes) {
     svg("text", { x: 2, y: h - 4, class: "axis" }, clock(minutes[0])),
     svg("text", { x: w - 2, y: h - 4, class: "axis", "text-anchor": "end" }, clock(minutes[minutes.length - 1])),
   );
-  $("#stock-legend").replaceChildren(...series.map((s, i) =>
-    el("span", { class: "key", style: `--key: ${LINE_COLOURS[i % LINE_COLOURS.length]}` }, `${s.productName} ${s.points.length ? s.points[s.points.length - 1].qty : "–"}`)));
+  $("#stock-legend").replaceChildren(...series.map((s, i) => {
+    const key = el("span", { class: "key" }, `${s.productName} ${s.points.length ? s.points[s.points.length - 1].qty : "–"}`);
+    // Set through the CSSOM: the page's Content-Security-Policy refuses inline `style` attributes.
+    key.style.setProperty("--key", LINE_COLOURS[i % LINE_COLOURS.length]);
+    return key;
+  }));
 }
 
 start();

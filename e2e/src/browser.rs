@@ -75,6 +75,8 @@ impl Browser {
         }
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("goog:chromeOptions".into(), options);
+        // Keep the console, so that a test can see what the browser refused (`csp_violations`).
+        capabilities.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(capabilities)
             .connect(&self.url)
@@ -216,7 +218,38 @@ impl Page {
         self.wait_text("#who-name", name).await;
     }
 
+    /// What the browser refused to do because of the page's Content-Security-Policy since the
+    /// last look (an inline style, an inline script, a foreign source), as the console said it.
+    pub async fn csp_violations(&self) -> Vec<String> {
+        let log = self.client.issue_cmd(ReadConsole).await.expect("chromedriver gives the console");
+        log.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| entry["message"].as_str())
+            .filter(|message| message.contains("Content Security Policy"))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Closes the window, after checking that the page broke none of its own rules: a style or
+    /// script the Content-Security-Policy refused is a page that does not look or work as written.
     pub async fn close(self) {
+        let refused = self.csp_violations().await;
         let _ = self.client.close().await;
+        assert!(refused.is_empty(), "the page broke its Content-Security-Policy: {refused:#?}");
+    }
+}
+
+/// Reads (and empties) the browser's console log: chromedriver's `POST /session/{id}/se/log`.
+#[derive(Debug)]
+struct ReadConsole;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for ReadConsole {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (reqwest::Method, Option<String>) {
+        (reqwest::Method::POST, Some(json!({"type": "browser"}).to_string()))
     }
 }

@@ -30,8 +30,13 @@ async fn order_from_the_menu(page: &Page, product: &str, qty: u32) -> domain::Or
     let item = format!("#menu [data-product='{product}']");
     page.fill(&format!("{item} input[name=qty]"), &qty.to_string()).await;
     page.click(&format!("{item} button")).await;
-    let confirmation = page.wait_text(&format!("{item} .result"), "is placed").await;
-    assert!(confirmation.contains("Follow it in My orders"), "{confirmation}");
+    // Thanks, or (for an order rejected at once) the news that replaced them.
+    let confirmation = page.wait_text(&format!("{item} .result"), "Order ").await;
+    assert!(
+        confirmation.contains("is placed") && confirmation.contains("Follow it in My orders")
+            || confirmation.contains("Nothing is charged"),
+        "{confirmation}"
+    );
     page.click("#nav a[data-view=orders]").await;
     e2e::eventually("the new order tops My orders", || async {
         let newest = newest_order(page).await;
@@ -136,6 +141,11 @@ async fn a_customer_orders_and_watches_it_move_live_while_a_barista_works_it() {
     barista.sign_in("bea", &password).await;
     let ticket = |column: &str| format!("#col-{column} [data-order='{id}']");
     barista.find(&ticket("Queued")).await;
+    // The ticket names the order by the number its customer was given, and how long they wait.
+    let number = id.to_string().replace('-', "")[..8].to_uppercase();
+    let queued = barista.text(&ticket("Queued")).await;
+    assert!(queued.contains(&format!("order {number}")), "the order's number on its ticket: {queued}");
+    assert!(queued.contains("waiting"), "how long the customer has waited: {queued}");
     barista.screenshot("kitchen").await;
     barista.click(&format!("{} button", ticket("Queued"))).await;
     barista.find(&ticket("Brewing")).await;
@@ -152,7 +162,6 @@ async fn a_customer_orders_and_watches_it_move_live_while_a_barista_works_it() {
         assert!(timeline.contains(status), "the timeline shows {status} in words: {timeline}");
     }
     // The card names the order by the number the confirmation gave, with the day it was placed.
-    let number = id.to_string().replace('-', "")[..8].to_uppercase();
     assert!(customer.text(&card(&id)).await.contains(&number), "the order's number on its card");
     // ... and what it cost: 2 × 2.25.
     customer.wait_text(&format!("{} .meta", card(&id)), "4.50").await;
@@ -167,7 +176,9 @@ async fn a_customer_orders_and_watches_it_move_live_while_a_barista_works_it() {
 #[tokio::test]
 async fn a_cancel_shows_canceled_and_a_cancel_too_late_shows_the_refusal_in_words() {
     let app = &mut TestApp::spawn().await;
-    let product = app.stocked_product(10).await;
+    let product = format!("Priced-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+    let priced = app.post("/stocks", json!({"productName": product, "qty": 10, "price": "1.50"})).await;
+    assert!(priced.status().is_success(), "{}", priced.status());
     let browser = Browser::start().await;
     let customer = customer_at_the_menu(app, &browser, "cy", &product, 10).await;
 
@@ -178,13 +189,22 @@ async fn a_cancel_shows_canceled_and_a_cancel_too_late_shows_the_refusal_in_word
         .wait_text(&format!("{} .status", card(&first)), "Canceled: canceled on the web page")
         .await;
     customer.wait_gone(&format!("{} button.cancel", card(&first))).await;
+    // Its total stays readable, with the word that it is not charged.
+    customer.wait_text(&format!("{} .meta", card(&first)), "Total 1.50, nothing charged").await;
     app.wait_for_stock(&product, 10).await;
 
-    // More than the shop has: rejected, and the card says why in words.
+    // More than the shop has: rejected, and the card says why in words; the menu's "Thank you"
+    // for it gives way to the same news.
     let too_many = order_from_the_menu(&customer, &product, 11).await;
     customer
         .wait_text(&format!("{} .status", card(&too_many)), "Rejected: out of stock")
         .await;
+    customer.click("#nav a[data-view=menu]").await;
+    let said = customer
+        .wait_text(&format!("#menu [data-product='{product}'] .result"), "Nothing is charged")
+        .await;
+    assert!(!said.contains("is placed"), "no thanks for a rejected order: {said}");
+    customer.click("#nav a[data-view=orders]").await;
 
     // The view falls behind (its worker is down) while a barista starts the next order: the page
     // still offers Cancel, and the workflow's refusal is what the customer reads.

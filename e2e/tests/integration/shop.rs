@@ -73,5 +73,13 @@ async fn the_shop_dashboard_shows_the_last_hour_to_a_manager_and_follows_it_live
     page.wait_text("#shop-finished", "4 completed").await;
     assert_eq!(page.run("return window.notReloaded === true").await, true, "updated without a reload");
     page.wait_text("#stock-legend", &format!("{product} 5")).await;
+    // The legend tells the products apart: each key wears its line's colour.
+    let colours = format!(
+        "return [getComputedStyle(document.querySelector(\"#chart-stock polyline[data-product='{product}']\")).stroke, \
+         getComputedStyle(document.querySelector('#stock-legend .key'), '::before').backgroundColor]"
+    );
+    let colours = page.run(&colours).await;
+    assert_eq!(colours[0], colours[1], "the legend's key and its line: {colours}");
     page.screenshot("shop").await;
+    page.close().await;
 }
