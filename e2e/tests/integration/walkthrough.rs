@@ -2,12 +2,13 @@
 //! "Walkthrough" section, in order, in one bash session (variables carry over), against a fresh
 //! stack stocked as `make run` stocks it. Each command's output must show what the README shows
 //! below it: every line, in order, with `…` standing for what differs from run to run (ids, times)
-//! and spacing ignored. A read that does not show it yet (an order still moving) is asked again
-//! until it does, within a deadline. So the README cannot drift from the system.
+//! and spacing ignored. Every command runs once, as pasted: a read that must wait for an order to
+//! move says so in the README itself (its `until_shows` helper). So the README cannot drift from
+//! the system, and what a reader pastes is what they get.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::TestApp;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -88,15 +89,6 @@ fn find_from(haystack: &str, from: usize, needle: &str) -> Option<usize> {
     haystack.get(from..)?.find(needle).map(|i| i + from)
 }
 
-/// A command that only reads (so may be asked again while an order is still moving).
-fn reads(command: &str) -> bool {
-    let curl_get = command.starts_with("curl") && !command.contains("-XPOST") && !command.contains("-XPATCH");
-    let temporal_read = ["temporal workflow query", "temporal workflow list", "temporal workflow describe"]
-        .iter()
-        .any(|c| command.starts_with(c));
-    curl_get || temporal_read || command.starts_with("grep")
-}
-
 /// A bash session: commands in, each one's output (stdout and stderr) back.
 struct Session {
     child: tokio::process::Child,
@@ -156,22 +148,17 @@ async fn the_readme_walkthrough_runs_as_written() {
     let steps = walkthrough(&readme);
     assert!(steps.len() >= 20, "the walkthrough has its steps: {steps:#?}");
     let mut bash = Session::start(&app);
+    // Each command runs once, as a reader pasting the block would run it: where the README's
+    // answer takes a moment to appear, the README itself waits for it (`until_shows`).
     for step in &steps {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let output = bash.run(&step.command).await;
-            if shows(&output, &step.shows) {
-                println!("$ {}\n{output}", step.command);
-                break;
-            }
-            assert!(
-                reads(&step.command) && Instant::now() < deadline,
-                "the README shows\n$ {}\n{}\nbut it printed\n{output}",
-                step.command,
-                step.shows.join("\n")
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        let output = bash.run(&step.command).await;
+        assert!(
+            shows(&output, &step.shows),
+            "the README shows\n$ {}\n{}\nbut it printed\n{output}",
+            step.command,
+            step.shows.join("\n")
+        );
+        println!("$ {}\n{output}", step.command);
     }
     let _ = bash.child.kill().await;
 }
