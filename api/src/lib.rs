@@ -1,8 +1,12 @@
-//! The gateway: one axum API for every command and query (README, "REST API"). Commands go to Temporal
-//! (start a workflow, execute an update) through a circuit breaker; queries read the
-//! customercenter view. The OpenAPI document is generated from the handlers' annotations.
+//! The gateway: one axum API for every command and query (docs/spec.md, "The REST contract"). Commands go to Temporal
+//! (start a workflow, execute an update) through `order-commands` and a circuit breaker
+//! (`commands.rs`); queries read the customercenter view. The OpenAPI document is generated from
+//! the handlers' annotations.
 //!
-//! `app(state)` builds the router without serving it, so tests can drive it on any listener.
+//! This file only assembles: it declares the modules and merges their routes; nothing here is
+//! imported back by them (what every handler reaches is in `state.rs`, the error type in
+//! `problem.rs`). `app(state)` builds the router without serving it, so tests can drive it on any
+//! listener.
 
 pub mod auth;
 pub mod identity;

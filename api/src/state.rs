@@ -1,5 +1,5 @@
 //! What every handler can reach: the application state, built once by `main` (or a test) and
-//! handed to [`crate::app`].
+//! handed to `app` (lib.rs).
 
 use std::sync::{Arc, OnceLock};
 

@@ -1,4 +1,4 @@
-//! The order saga (README, docs/architecture.md) end to end: real Temporal, real PostgreSQL, the real worker processes.
+//! The order saga (docs/spec.md, "An order's life"; docs/architecture.md) end to end: real Temporal, real PostgreSQL, the real worker processes.
 
 use domain::OrderId;
 use domain::OrderStatus::*;

@@ -1,4 +1,4 @@
-//! The Temporal surface (README, "The Temporal surface") as a CLI user types it: query, update, signal, search attributes.
+//! The Temporal surface (docs/spec.md, "The Temporal surface") as a CLI user types it: query, update, signal, search attributes.
 
 use domain::OrderStatus;
 use e2e::{TestApp, eventually};
