@@ -5,9 +5,6 @@ use serde::de::DeserializeOwned;
 
 use crate::problem::ApiError;
 
-/// Bodies above this are refused with 413.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
 pub(crate) struct Body<T>(pub(crate) T);
 
 impl<S, T> FromRequest<S> for Body<T>

@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod identity;
 mod commands;
+mod fanout;
 pub(crate) mod idempotency;
 mod json;
 pub mod just_placed;
@@ -39,7 +40,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use commands::TemporalGuard;
-pub use json::MAX_BODY_BYTES;
+pub use problem::MAX_BODY_BYTES;
 pub use metrics::Metrics;
 pub use problem::ApiError;
 pub use state::AppState;
@@ -143,7 +144,7 @@ pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     router
         .route("/openapi.json", axum::routing::get(move || async move { axum::Json(doc.as_ref().clone()) }))
-        .route("/metrics", axum::routing::get(metrics::render))
+        .route("/metrics", axum::routing::get(ops::metrics))
         .merge(page::router())
         .fallback(|| async {
             problem::problem(StatusCode::NOT_FOUND, "not-found", "Not found", "no such route; see /openapi.json".to_owned())
@@ -158,7 +159,7 @@ pub fn app(state: AppState) -> Router {
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(problem::log_failures))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         // Every request gets an id (or keeps the caller's), on its span and in the response, and
         // handlers add the order id to the same span: one order can be followed through the logs.
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

@@ -10,100 +10,24 @@
 //! own lost connection) stays missing. The browser's `EventSource` reconnects by itself.
 
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
 use serde::Serialize;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
+use tokio::sync::{OwnedSemaphorePermit, broadcast};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use view::feed::Announcement;
+
+pub use crate::fanout::{Change, Live};
 
 use crate::identity::Role;
 use crate::auth::Caller;
 use crate::problem::ProblemDoc;
-use crate::view::{OrderView, StockView};
+use crate::view::OrderView;
 use crate::problem::ApiError;
 use crate::state::AppState;
-use crate::view::View;
-
-/// What a change looks like to the streams.
-#[derive(Debug, Clone)]
-pub enum Change {
-    Order(Arc<OrderView>),
-    Stock(Arc<StockView>),
-    /// Changes may have been missed: read everything again.
-    Resync,
-}
-
-/// The fan-out: one feed in, any number of streams out.
-#[derive(Clone)]
-pub struct Live {
-    changes: broadcast::Sender<Change>,
-    streams: Arc<Semaphore>,
-}
-
-/// Changes a slow stream may fall behind by before it is told to resync.
-const BACKLOG: usize = 1024;
-
-impl Live {
-    pub fn new(max_streams: usize) -> Self {
-        Self {
-            changes: broadcast::channel(BACKLOG).0,
-            streams: Arc::new(Semaphore::new(max_streams)),
-        }
-    }
-
-    /// Listens to the view's change feed for as long as the process runs, (re)connecting as
-    /// needed. An order is read once per change, and only while some stream is open.
-    pub fn spawn_feed(&self, view: View) {
-        let changes = self.changes.clone();
-        tokio::spawn(async move {
-            loop {
-                let mut feed = match view.listen().await {
-                    Ok(feed) => feed,
-                    Err(e) => {
-                        tracing::debug!(error = %e, "the view's change feed is not reachable yet");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        continue;
-                    }
-                };
-                tracing::info!("listening to the view's change feed");
-                let _ = changes.send(Change::Resync);
-                loop {
-                    let announced = match feed.next().await {
-                        Ok(announced) => announced,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "the view's change feed was lost; listening again");
-                            let _ = changes.send(Change::Resync);
-                            tokio::time::sleep(Duration::from_secs(1)).await;
-                            break;
-                        }
-                    };
-                    if changes.receiver_count() == 0 {
-                        continue;
-                    }
-                    let change = match announced {
-                        Announcement::Order(id) => match view.order(&id).await {
-                            Ok(Some(row)) => Change::Order(Arc::new(row.into())),
-                            Ok(None) => continue,
-                            Err(e) => {
-                                tracing::warn!(error = %e, order_id = %id, "a changed order could not be read");
-                                Change::Resync
-                            }
-                        },
-                        Announcement::Stock(level) => Change::Stock(Arc::new(level.into())),
-                        Announcement::Missed => Change::Resync,
-                    };
-                    let _ = changes.send(change);
-                }
-            }
-        });
-    }
-}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(events))

@@ -4,14 +4,11 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
-
-use crate::state::AppState;
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -81,7 +78,7 @@ impl Metrics {
         }
     }
 
-    fn render(&self) -> String {
+    pub fn render(&self) -> String {
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)
@@ -98,7 +95,7 @@ impl Default for Metrics {
 
 /// Middleware: counts and times every request under its route template (not its raw path, so
 /// order ids never become label values).
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -107,7 +104,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let method = request.method().to_string();
     let started = Instant::now();
     let response = next.run(request).await;
-    let m = &state.metrics;
+    let m = &metrics;
     m.latency
         .with_label_values(&[&route, &method])
         .observe(started.elapsed().as_secs_f64());
@@ -115,12 +112,4 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .with_label_values(&[&route, &method, response.status().as_str()])
         .inc();
     response
-}
-
-pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
-    state.metrics.breaker_open.set(i64::from(state.guard.is_open()));
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
 }

@@ -1,11 +1,12 @@
-//! Operations endpoints: `/healthz` (the process is alive) and `/readyz` (Temporal and the view's
-//! database answer).
+//! Operations endpoints: `/healthz` (the process is alive), `/readyz` (Temporal and the view's
+//! database answer) and `/metrics` (Prometheus' text format, `metrics.rs`).
 
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -40,4 +41,13 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(json!({"temporal": temporal, "view": view})))
+}
+
+/// `GET /metrics`: the API's metrics, the circuit breaker's state read as it is now.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    state.metrics.breaker_open.set(i64::from(state.guard.is_open()));
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
 }

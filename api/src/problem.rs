@@ -9,6 +9,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+/// Bodies above this are refused with 413 (the limit `app` sets, and what a 413 says).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -275,7 +278,7 @@ impl From<JsonRejection> for ApiError {
             _ => ("malformed-json", "The body is not valid JSON"),
         };
         let detail = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => format!("send at most {} bytes", crate::json::MAX_BODY_BYTES),
+            StatusCode::PAYLOAD_TOO_LARGE => format!("send at most {} bytes", MAX_BODY_BYTES),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "send the body with Content-Type: application/json".to_owned(),
             _ => rejection.body_text(),
         };

@@ -8,7 +8,7 @@ use temporalio_client::Client;
 use crate::commands::TemporalGuard;
 use crate::identity::Accounts;
 use crate::just_placed::JustPlaced;
-use crate::live::Live;
+use crate::fanout::Live;
 use crate::metrics::Metrics;
 use crate::problem::ApiError;
 use crate::view::View;

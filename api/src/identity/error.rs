@@ -1,7 +1,10 @@
 //! What identity can fail with, in its own words; the HTTP layer decides the status
 //! (`problem.rs`).
 
-use super::passwords::Busy;
+/// The hashing pool is full: the request was not hashed; retry shortly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many passwords are being checked right now")]
+pub struct Busy;
 
 /// Why an identity operation did not happen.
 #[derive(Debug, thiserror::Error)]

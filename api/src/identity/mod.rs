@@ -17,7 +17,7 @@ mod setup;
 
 pub use account::{Account, Role};
 pub use accounts::{Accounts, PASSWORD_QUEUE, Session};
-pub use error::{IdentityError, SignInError};
+pub use error::{Busy, IdentityError, SignInError};
 pub use limits::{ANONYMOUS_PER_MINUTE, Limits};
-pub use passwords::{Busy, Passwords};
+pub use passwords::Passwords;
 pub use session_key::SessionKey;

@@ -13,12 +13,8 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString, rand
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::oneshot;
 
-use super::error::IdentityError;
+use super::error::{Busy, IdentityError};
 
-/// The pool is full: the request was not hashed; retry shortly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("too many passwords are being checked right now")]
-pub struct Busy;
 
 /// Password rules, checked before anything is stored.
 pub(super) fn check_password(password: &str) -> Result<(), IdentityError> {
