@@ -393,13 +393,10 @@ impl TestApp {
 impl TestApp {
     /// The events of an order's history as `temporal workflow show -o json` lists them.
     pub async fn history_events(&self, id: &OrderId) -> Vec<Value> {
-        let workflow_id = order_workflow_id(id);
-        let (ok, out) = self
-            .temporal_cli(&["workflow", "show", "--workflow-id", &workflow_id, "-o", "json"])
-            .await;
-        assert!(ok, "{out}");
-        let history: Value = serde_json::from_str(&out).expect("the history as JSON");
-        history["events"].as_array().expect("a list of events").clone()
+        self.stack
+            .history_events(&order_workflow_id(id))
+            .await
+            .expect("the order's history")
     }
 
     /// Starts an `OrderWorkflow` by hand with the `temporal` CLI, as an operator would, with any

@@ -208,6 +208,24 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// The events of a workflow's history, as `temporal workflow show -o json` lists them.
+    pub async fn history_events(&self, workflow_id: &str) -> anyhow::Result<Vec<serde_json::Value>> {
+        let out = tokio::process::Command::new(&self.config.tools.temporal)
+            .args(["workflow", "show", "--workflow-id", workflow_id, "-o", "json"])
+            .args(["--address", &self.temporal_address])
+            .output()
+            .await?;
+        anyhow::ensure!(
+            out.status.success(),
+            "the history of {workflow_id}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let history: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        let events = history["events"].as_array().cloned().unwrap_or_default();
+        anyhow::ensure!(!events.is_empty(), "the history of {workflow_id} has no events");
+        Ok(events)
+    }
+
     /// Starts everything, in order, each once the previous is ready.
     pub async fn start(config: StackConfig) -> anyhow::Result<Self> {
         let logs = config.logs();

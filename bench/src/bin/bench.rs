@@ -182,7 +182,7 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
             rate,
             server_ms: (server() - before) * 1000.0 / args.orders as f64,
         },
-        Cost::of(&history(&stack, &last).await?),
+        Cost::of(&stack.history_events(&last).await?),
     );
     println!(
         "  {rate:.1} workflows/s, server {:.1} ms each",
@@ -619,7 +619,7 @@ struct HistoryShape {
 async fn history_of_an_order(stack: &Stack, http: &reqwest::Client, url: &str) -> anyhow::Result<HistoryShape> {
     let ids = completed_orders(http, url).await?;
     let id = ids.first().ok_or_else(|| anyhow::anyhow!("no completed order"))?;
-    let events = history(stack, &format!("order-{id}")).await?;
+    let events = stack.history_events(&format!("order-{id}")).await?;
     Ok(HistoryShape {
         cost: Cost::of(&events),
         activities: events
@@ -627,32 +627,6 @@ async fn history_of_an_order(stack: &Stack, http: &reqwest::Client, url: &str) -
             .filter(|e| e.get("activityTaskScheduledEventAttributes").is_some())
             .count() as u32,
     })
-}
-
-/// A workflow's history as the `temporal` CLI shows it.
-async fn history(stack: &Stack, workflow_id: &str) -> anyhow::Result<Vec<serde_json::Value>> {
-    let out = tokio::process::Command::new(&stack.config.tools.temporal)
-        .args([
-            "workflow",
-            "show",
-            "--workflow-id",
-            workflow_id,
-            "--address",
-            &stack.temporal_address,
-            "-o",
-            "json",
-        ])
-        .output()
-        .await?;
-    let history: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let events = history["events"].as_array().cloned().unwrap_or_default();
-    anyhow::ensure!(
-        events
-            .iter()
-            .any(|e| e.get("workflowTaskCompletedEventAttributes").is_some()),
-        "could not read the history of {workflow_id}"
-    );
-    Ok(events)
 }
 
 /// The Temporal server's CPU time so far, in seconds.
@@ -742,7 +716,7 @@ async fn one_order(
 async fn closed(stack: &Stack, id: &str) -> anyhow::Result<Vec<serde_json::Value>> {
     let deadline = Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let events = history(stack, &format!("order-{id}")).await?;
+        let events = stack.history_events(&format!("order-{id}")).await?;
         let done = events
             .iter()
             .any(|e| e["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED");
