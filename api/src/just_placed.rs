@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use domain::{Order, OrderId};
 
 /// How long a just-placed order is answered from here. One second was too short at saturation,
-/// where an order's first workflow task can wait seconds for the server (see the README's
-/// benchmarks).
+/// where an order's first workflow task can wait seconds for the server (docs/benchmarks.md:
+/// placed to completed at saturation).
 pub const FRESH_FOR: Duration = Duration::from_secs(5);
 
 /// At most this many are kept (five seconds of orders at 2,000/s); the oldest go first.
