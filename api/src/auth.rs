@@ -9,7 +9,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use domain::CustomerId;
+use domain::{CustomerId, ShopId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -55,20 +55,48 @@ impl Caller {
         self.account.role
     }
 
-    /// Refuses (403) unless the caller has one of `roles`; `what` names the action.
-    pub fn require(&self, roles: &[Role], what: &str) -> Result<(), ApiError> {
-        if roles.contains(&self.account.role) {
-            return Ok(());
+    /// Whether the caller is staff of `shop`: the owner, or a barista or manager working there.
+    pub fn is_staff_of(&self, shop: &ShopId) -> bool {
+        match self.account.role {
+            Role::Owner => true,
+            Role::Barista | Role::Manager => self.account.shop.as_ref() == Some(shop),
+            Role::Customer => false,
         }
-        let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-        Err(ApiError::Forbidden {
-            detail: format!(
-                "{what} needs a {} account; you are signed in as {} ({})",
-                allowed.join(" or "),
-                self.account.name,
-                self.account.role.as_str()
-            ),
-        })
+    }
+
+    /// Refuses (403) unless the caller may do `what` at shop `main`: the routes that name no
+    /// shop act on it (see [`Caller::require_at`]).
+    pub fn require(&self, roles: &[Role], what: &str) -> Result<(), ApiError> {
+        self.require_at(roles, &ShopId::main(), what)
+    }
+
+    /// Refuses (403) unless the caller has one of `roles` (the owner has every staff role) and,
+    /// as a barista or a manager, works at `shop`; `what` names the action.
+    pub fn require_at(&self, roles: &[Role], shop: &ShopId, what: &str) -> Result<(), ApiError> {
+        let role = self.account.role;
+        let has_role = roles.contains(&role) || (role == Role::Owner && roles.iter().any(|r| r.is_staff()));
+        if !has_role {
+            let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            let article = if allowed[0].starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+            return Err(ApiError::Forbidden {
+                detail: format!(
+                    "{what} needs {article} {} account; you are signed in as {} ({})",
+                    allowed.join(" or "),
+                    self.account.name,
+                    role.as_str()
+                ),
+            });
+        }
+        match &self.account.shop {
+            Some(own) if role.works_at_one_shop() && own != shop => Err(ApiError::Forbidden {
+                detail: format!(
+                    "{what} at shop {shop} is for its own staff; you are signed in as {} ({} at shop {own})",
+                    self.account.name,
+                    role.as_str()
+                ),
+            }),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -144,17 +172,24 @@ pub struct Credentials {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct NewStaff {
     pub name: String,
     pub password: String,
     /// `barista` or `manager`.
     pub role: Role,
+    /// The shop they work at; default: the manager's own shop (for the owner, `main`).
+    pub shop_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct AccountView {
     pub name: String,
     pub role: Role,
+    /// The shop a barista or a manager works at (absent for a customer or the owner).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<String>,
 }
 
 impl From<Account> for AccountView {
@@ -162,6 +197,7 @@ impl From<Account> for AccountView {
         Self {
             name: a.name,
             role: a.role,
+            shop_id: a.shop.map(|s| s.to_string()),
         }
     }
 }
@@ -184,9 +220,15 @@ fn account_name(raw: &str) -> Result<String, ApiError> {
         .map_err(|e| ApiError::unprocessable(format!("name: {}", e.to_string().replace("customerId", "name"))))
 }
 
-async fn create_account(state: &AppState, name: &str, password: &str, role: Role) -> Result<Response, ApiError> {
+async fn create_account(
+    state: &AppState,
+    name: &str,
+    password: &str,
+    role: Role,
+    shop: Option<ShopId>,
+) -> Result<Response, ApiError> {
     let name = account_name(name)?;
-    if !state.accounts.create(&name, password, role).await? {
+    if !state.accounts.create(&name, password, role, shop.as_ref()).await? {
         return Err(ApiError::Invalid {
             status: StatusCode::CONFLICT,
             kind: "name-taken",
@@ -194,8 +236,9 @@ async fn create_account(state: &AppState, name: &str, password: &str, role: Role
             detail: format!("the name {name:?} is taken; choose another"),
         });
     }
-    tracing::info!(account = %name, role = role.as_str(), "account created");
-    Ok((StatusCode::CREATED, Json(AccountView { name, role })).into_response())
+    tracing::info!(account = %name, role = role.as_str(), shop = ?shop.as_ref().map(ShopId::as_str), "account created");
+    let shop_id = shop.map(|s| s.to_string());
+    Ok((StatusCode::CREATED, Json(AccountView { name, role, shop_id })).into_response())
 }
 
 /// The address an anonymous request came from: the connection's peer, or, behind a proxy the
@@ -244,7 +287,7 @@ async fn sign_up(
     Body(body): Body<Credentials>,
 ) -> Result<Response, ApiError> {
     address.attempt(&state)?;
-    create_account(&state, &body.name, &body.password, Role::Customer).await
+    create_account(&state, &body.name, &body.password, Role::Customer, None).await
 }
 
 /// Sign in: returns a bearer token and sets the session cookie. Repeated attempts for one name,
@@ -315,7 +358,8 @@ async fn me(caller: Caller) -> Json<AccountView> {
     Json(caller.account.into())
 }
 
-/// Create a staff account (barista or manager). Requires: manager.
+/// Create a staff account: a barista or a manager of one shop (`shopId`, default: your own
+/// shop). Requires: manager of that shop, or the owner.
 #[utoipa::path(post, path = "/staff", tag = "accounts", request_body = NewStaff,
     responses((status = 201, body = AccountView),
         (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 401, body = ProblemDoc, content_type = "application/problem+json"),
@@ -327,23 +371,35 @@ async fn create_staff(
     caller: Caller,
     Body(body): Body<NewStaff>,
 ) -> Result<Response, ApiError> {
-    caller.require(&[Role::Manager], "creating staff accounts")?;
-    if !body.role.is_staff() {
+    let shop = match &body.shop_id {
+        Some(raw) => ShopId::parse(raw)?,
+        None => caller.account.shop.clone().unwrap_or_else(ShopId::main),
+    };
+    caller.require_at(&[Role::Manager], &shop, "creating staff accounts")?;
+    if !body.role.works_at_one_shop() {
         return Err(ApiError::unprocessable(
             "role must be barista or manager; customers sign up themselves (POST /auth/signup)",
         ));
     }
-    create_account(&state, &body.name, &body.password, body.role).await
+    if !state.accounts.has_shop(&shop).await? {
+        return Err(ApiError::unprocessable(format!(
+            "shopId: there is no shop {shop:?}; GET /shops lists them"
+        )));
+    }
+    create_account(&state, &body.name, &body.password, body.role, Some(shop)).await
 }
 
-/// The staff accounts. Requires: manager.
+/// The staff accounts: a manager's of their own shop, the owner's of the whole chain. Requires:
+/// manager, or the owner.
 #[utoipa::path(get, path = "/staff", tag = "accounts",
     responses((status = 200, body = Vec<AccountView>),
         (status = 401, body = ProblemDoc, content_type = "application/problem+json"), (status = 403, body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn list_staff(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<AccountView>>, ApiError> {
-    caller.require(&[Role::Manager], "listing staff accounts")?;
+    // A manager sees their own shop's staff; the owner (no shop) the whole chain's.
+    let shop = caller.account.shop.clone();
+    caller.require_at(&[Role::Manager], shop.as_ref().unwrap_or(&ShopId::main()), "listing staff accounts")?;
     Ok(Json(
-        state.accounts.staff().await?.into_iter().map(Into::into).collect(),
+        state.accounts.staff(shop.as_ref()).await?.into_iter().map(Into::into).collect(),
     ))
 }

@@ -25,6 +25,7 @@ mod page;
 pub mod problem;
 mod reading;
 pub mod shop;
+pub mod shops;
 mod state;
 pub mod stocks;
 pub mod view;
@@ -88,6 +89,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(orders::router())
         .merge(stocks::router())
         .merge(shop::router())
+        .merge(shops::router())
         .merge(kitchen::router())
         .merge(auth::router())
         .merge(ops::router())

@@ -23,6 +23,7 @@ use utoipa_axum::routes;
 pub use crate::fanout::{Change, Live};
 
 use crate::identity::Role;
+use domain::ShopId;
 use crate::auth::Caller;
 use crate::problem::ProblemDoc;
 use crate::view::OrderView;
@@ -36,7 +37,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Whose orders a stream shows.
 enum Audience {
     Customer(String),
+    /// The owner, and the staff of `main` (every order is `main`'s until orders carry a shop).
     Staff,
+    /// Staff of another shop: none of `main`'s orders.
+    OtherShop,
 }
 
 impl Audience {
@@ -44,6 +48,7 @@ impl Audience {
         match self {
             Self::Customer(me) => order.customer_id == *me,
             Self::Staff => true,
+            Self::OtherShop => false,
         }
     }
 }
@@ -73,7 +78,11 @@ async fn events(
         .map_err(|_| ApiError::unavailable("too many live update streams are open; try again shortly"))?;
     let audience = match caller.role() {
         Role::Customer => Audience::Customer(caller.account.name.clone()),
-        Role::Barista | Role::Manager => Audience::Staff,
+        Role::Owner => Audience::Staff,
+        Role::Barista | Role::Manager if caller.account.shop.as_ref().is_some_and(|s| s.as_str() == ShopId::MAIN) => {
+            Audience::Staff
+        }
+        Role::Barista | Role::Manager => Audience::OtherShop,
     };
     let ready = Event::default().event("ready").json_data(Ready {
         account: &caller.account.name,

@@ -51,8 +51,11 @@ pub(crate) async fn list(
                 detail: "customers see only their own orders: leave customerId out or pass your own".to_owned(),
             });
         }
-        (_, given) => CustomerId::parse(given.unwrap_or(""))
-            .map_err(|e| ApiError::bad_request(format!("{e}; pass ?customerId=...")))?,
+        (_, given) => {
+            caller.require(&[Role::Barista, Role::Manager], "reading a customer's orders")?;
+            CustomerId::parse(given.unwrap_or(""))
+                .map_err(|e| ApiError::bad_request(format!("{e}; pass ?customerId=...")))?
+        }
     };
     let (limit, cursor) = page_bounds(q.limit, q.cursor.as_deref())?;
     let mut rows = state

@@ -7,6 +7,7 @@ use domain::{Order, OrderId, queues};
 use order_commands::CommandError;
 
 use crate::auth::Caller;
+use domain::ShopId;
 use crate::view::OrderView;
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -43,12 +44,13 @@ pub(crate) fn parse_id(raw: &str) -> Result<OrderId, ApiError> {
     Ok(id)
 }
 
-/// The order as `caller` may see it: staff see any; a customer sees only their own, and someone
-/// else's is "not found" (its existence is not theirs to learn).
+/// The order as `caller` may see it: its shop's staff see any (every order is `main`'s until
+/// orders carry a shop); a customer sees only their own, and someone else's is "not found" (its
+/// existence is not theirs to learn).
 pub(crate) async fn visible(state: &AppState, caller: &Caller, id: &OrderId) -> Result<OrderView, ApiError> {
     current(state, id)
         .await?
-        .filter(|order| caller.role().is_staff() || order.customer_id == caller.account.name)
+        .filter(|order| caller.is_staff_of(&ShopId::main()) || order.customer_id == caller.account.name)
         .ok_or_else(|| ApiError::not_found(format!("order {id}")))
 }
 

@@ -18,7 +18,7 @@ use tower::ServiceExt;
 const KEY: &[u8] = b"router-tests-key-router-tests-key";
 
 /// The accounts database (the one real dependency here: who is asking is decided first) with a
-/// customer `c` and the manager `admin` signed in: their tokens.
+/// customer `c` and the owner `admin` signed in: their tokens.
 struct Tokens {
     url: String,
     customer: String,
@@ -33,7 +33,7 @@ async fn tokens() -> &'static Tokens {
             let accounts =
                 Accounts::connect_lazy(&url, SessionKey::new(KEY.to_vec()), Duration::from_secs(600)).unwrap();
             accounts.prepare(Some("admin-password")).await.unwrap();
-            assert!(accounts.create("c", "customer-password", Role::Customer).await.unwrap());
+            assert!(accounts.create("c", "customer-password", Role::Customer, None).await.unwrap());
             let customer = accounts.sign_in("c", "customer-password").await.unwrap().token;
             let manager = accounts.sign_in("admin", "admin-password").await.unwrap().token;
             Tokens { url, customer, manager }
@@ -345,7 +345,7 @@ async fn live_update_streams_are_bounded_and_a_closed_one_frees_its_place() {
     let ready = body.next().await.unwrap().unwrap();
     let ready = String::from_utf8_lossy(&ready);
     assert!(
-        ready.starts_with("event: ready\ndata: {\"account\":\"admin\",\"role\":\"manager\"}"),
+        ready.starts_with("event: ready\ndata: {\"account\":\"admin\",\"role\":\"owner\"}"),
         "{ready}"
     );
 

@@ -24,7 +24,7 @@ async fn replica(url: &str) -> Accounts {
 async fn a_session_signed_out_on_one_replica_stops_working_on_another_that_had_it_cached() {
     let url = stack::postgres::fresh_test_database().await;
     let (a, b) = (replica(&url).await, replica(&url).await);
-    assert!(a.create("ann", "ann-password", Role::Customer).await.unwrap());
+    assert!(a.create("ann", "ann-password", Role::Customer, None).await.unwrap());
     let token = a.sign_in("ann", "ann-password").await.unwrap().token;
     let other = a.sign_in("ann", "ann-password").await.unwrap().token;
     for replica in [&a, &b] {

@@ -10,6 +10,7 @@ const VIEWS = {
   customer: ["menu", "orders"],
   barista: ["kitchen"],
   manager: ["kitchen", "stock", "shop"],
+  owner: ["kitchen", "stock", "shop"],
 };
 const TITLES = { menu: "Menu", orders: "My orders", kitchen: "Kitchen", stock: "Stock & staff", shop: "Shop" };
 const NEEDS = { menu: "a customer", orders: "a customer", kitchen: "a barista or manager", stock: "a manager", shop: "a manager" };
@@ -596,7 +597,7 @@ async function loadStock() {
   $("#restocks").replaceChildren(
     ...restocks.items.map((r) => el("li", {}, `${r.qty} × ${r.productName}${r.price ? ` at ${r.price}` : ""}, `, dateTime(r.at))),
   );
-  $("#staff").replaceChildren(...staff.map((a) => el("li", {}, `${a.name} (${a.role})`)));
+  $("#staff").replaceChildren(...staff.map((a) => el("li", {}, `${a.name} (${a.role}${a.shopId ? ` at ${a.shopId}` : ""})`)));
 }
 
 function renderStock() {
@@ -650,7 +651,7 @@ async function loadShop() {
 /// While the Shop view is open, a change in the live stream reads the dashboard again: at most
 /// once every two seconds, however busy the shop.
 function shopChanged() {
-  if (location.hash !== "#shop" || state.me?.role !== "manager" || state.shopPending) return;
+  if (location.hash !== "#shop" || !["manager", "owner"].includes(state.me?.role) || state.shopPending) return;
   state.shopPending = setTimeout(() => {
     state.shopPending = null;
     if (location.hash === "#shop") act(loadShop);

@@ -111,6 +111,45 @@ impl fmt::Display for OrderId {
     }
 }
 
+/// A shop of the chain, e.g. `main` or `gangnam`: a slug of 1 to 32 lowercase letters, digits
+/// and `-`, safe in URLs, search attributes and logs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ShopId(String);
+
+impl ShopId {
+    /// The shop of everything that names none: the one shop of a fresh install, and of every
+    /// order, account and row made before the chain had shops.
+    pub const MAIN: &'static str = "main";
+
+    pub fn main() -> Self {
+        Self(Self::MAIN.to_owned())
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        if raw.is_empty() || raw.len() > 32 {
+            return Err(InvalidValue::new("shopId", "must be 1 to 32 characters"));
+        }
+        if !raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            return Err(InvalidValue::new(
+                "shopId",
+                "may contain only lowercase letters, digits and '-' (e.g. \"gangnam\")",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ShopId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// How many cups in one order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -209,6 +248,15 @@ impl fmt::Display for Price {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shop_id_is_a_short_lowercase_slug() {
+        assert_eq!(ShopId::parse("gangnam-2").unwrap().as_str(), "gangnam-2");
+        assert_eq!(ShopId::main().as_str(), "main");
+        for bad in ["", "Gangnam", "gang nam", "a/b", &"x".repeat(33)] {
+            assert_eq!(ShopId::parse(bad).unwrap_err().field, "shopId", "{bad:?}");
+        }
+    }
 
     #[test]
     fn prices_are_typed_and_shown_with_two_decimals() {

@@ -73,6 +73,14 @@ pub struct TestApp {
 }
 
 /// Signs the customer `name` up (unless they exist) and in; returns a client that acts as them.
+/// A client signed in as an existing account.
+pub async fn signed_in_client(api: &str, name: &str, password: &str) -> reqwest::Client {
+    let token = stack::sign_in(&reqwest::Client::new(), api, name, password)
+        .await
+        .expect("the account signs in");
+    stack::client_with(&token).expect("a client")
+}
+
 pub async fn customer_client(api: &str, name: &str) -> reqwest::Client {
     let token = stack::customer_token(&reqwest::Client::new(), api, name, &format!("pw-{name}-secret"))
         .await

@@ -67,7 +67,7 @@ pub struct StackConfig {
     pub rust_log: String,
     /// More environment for every service process (e.g. API tuning in a test).
     pub extra_env: Vec<(String, String)>,
-    /// The API's secrets: the first manager's password and the session signing key (given to
+    /// The API's secrets: the owner's password and the session signing key (given to
     /// the API alone, never to the workers).
     pub admin_password: Secret,
     pub session_key: Secret,

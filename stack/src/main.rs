@@ -65,7 +65,7 @@ struct Config {
     baristas: platform::config::BaristaConfig,
     #[arg(long, env = "RUST_LOG", value_name = "RUST_LOG", default_value = "info")]
     rust_log: String,
-    /// The password of the manager account `admin`. Unset: the one kept in the stack directory
+    /// The password of the owner account `admin` (the chain's: a manager of every shop). Unset: the one kept in the stack directory
     /// (`admin-password`), generated on the first run.
     #[arg(long, env = "COFFEESHOP_ADMIN_PASSWORD", value_name = "COFFEESHOP_ADMIN_PASSWORD")]
     admin_password: Option<Secret>,
@@ -228,7 +228,7 @@ async fn stack_config(config: &Config) -> anyhow::Result<StackConfig> {
     })
 }
 
-/// Prints where everything is: the page, the API, the manager's password, Temporal, the logs.
+/// Prints where everything is: the page, the API, the owner's password, Temporal, the logs.
 fn print_where(stack: &Stack, config: &Config) {
     let api = format!("http://localhost:{}", config.api_port);
     say!("");
@@ -242,7 +242,7 @@ fn print_where(stack: &Stack, config: &Config) {
         format!("kept in {}", std::fs::canonicalize(&file).unwrap_or(file).display())
     };
     say!(
-        "  manager       admin / {}   ({password_from})",
+        "  owner         admin / {}   ({password_from})",
         stack.config.admin_password.expose()
     );
     match &stack.config.temporal {

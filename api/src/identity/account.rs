@@ -11,8 +11,10 @@ pub enum Role {
     Customer,
     /// Works the kitchen board; reads any order.
     Barista,
-    /// What a barista may, plus stock and staff accounts.
+    /// What a barista may, plus stock and staff accounts, at their shop.
     Manager,
+    /// The chain's: a manager of every shop, who also opens shops.
+    Owner,
 }
 
 impl Role {
@@ -21,17 +23,23 @@ impl Role {
             Self::Customer => "customer",
             Self::Barista => "barista",
             Self::Manager => "manager",
+            Self::Owner => "owner",
         }
     }
 
     pub(super) fn parse(raw: &str) -> Option<Self> {
-        [Self::Customer, Self::Barista, Self::Manager]
+        [Self::Customer, Self::Barista, Self::Manager, Self::Owner]
             .into_iter()
             .find(|r| r.as_str() == raw)
     }
 
     pub fn is_staff(self) -> bool {
         self != Self::Customer
+    }
+
+    /// Whether this role works at one shop (a barista, a manager) rather than for the whole chain.
+    pub fn works_at_one_shop(self) -> bool {
+        matches!(self, Self::Barista | Self::Manager)
     }
 }
 
@@ -40,4 +48,6 @@ impl Role {
 pub struct Account {
     pub name: String,
     pub role: Role,
+    /// The shop a barista or a manager works at; `None` for a customer or the owner.
+    pub shop: Option<domain::ShopId>,
 }

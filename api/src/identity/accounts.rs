@@ -15,6 +15,7 @@ use super::passwords::{Passwords, check_password};
 use super::session_key::SessionKey;
 use super::sessions::SessionCache;
 use super::{Account, Role};
+use domain::ShopId;
 
 /// A new session: the token to present and when it stops working.
 #[derive(Debug, Clone)]
@@ -98,8 +99,14 @@ impl Accounts {
         self.sessions.listening()
     }
 
-    /// Creates an account; `Ok(false)` if the name is taken.
-    pub async fn create(&self, name: &str, password: &str, role: Role) -> Result<bool, IdentityError> {
+    /// Creates an account (a barista or a manager at `shop`); `Ok(false)` if the name is taken.
+    pub async fn create(
+        &self,
+        name: &str,
+        password: &str,
+        role: Role,
+        shop: Option<&ShopId>,
+    ) -> Result<bool, IdentityError> {
         check_password(password)?;
         // A taken name is answered without the (deliberately slow) hash; the insert below still
         // settles a race between two sign-ups.
@@ -116,48 +123,47 @@ impl Accounts {
             .await?
             .map_err(IdentityError::Hashing)?;
         let inserted = sqlx::query(
-            "INSERT INTO accounts (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4)
+            "INSERT INTO accounts (name, role, password_hash, created_at, shop_id) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
         .bind(role.as_str())
         .bind(hashed)
         .bind(now())
+        .bind(shop.map(ShopId::as_str))
         .execute(&self.pool)
         .await?
         .rows_affected();
         Ok(inserted == 1)
     }
 
-    /// Staff accounts, by name.
-    pub async fn staff(&self) -> Result<Vec<Account>, IdentityError> {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT name, role FROM accounts WHERE role <> 'customer' ORDER BY name")
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(name, role)| {
-                Some(Account {
-                    name,
-                    role: Role::parse(&role)?,
-                })
-            })
-            .collect())
+    /// Staff accounts by name: of one shop, or (`None`) of the whole chain, the owner included.
+    pub async fn staff(&self, shop: Option<&ShopId>) -> Result<Vec<Account>, IdentityError> {
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT name, role, shop_id FROM accounts
+             WHERE role <> 'customer' AND ($1::TEXT IS NULL OR shop_id = $1) ORDER BY name",
+        )
+        .bind(shop.map(ShopId::as_str))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().filter_map(account).collect())
     }
 
     /// Checks the password and opens a session. Attempts are rate-limited per name.
     pub async fn sign_in(&self, name: &str, password: &str) -> Result<Session, SignInError> {
         self.limits.sign_in_attempt(name).map_err(SignInError::TooMany)?;
-        let row: Option<(String, String)> = sqlx::query_as("SELECT role, password_hash FROM accounts WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        let (role, stored) = row.map_or((None, None), |(r, h)| (Role::parse(&r), Some(h)));
+        let row: Option<(String, String, Option<String>)> =
+            sqlx::query_as("SELECT role, password_hash, shop_id FROM accounts WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        let (found, stored) = row.map_or((None, None), |(role, hash, shop)| {
+            (account((name.to_owned(), role, shop)), Some(hash))
+        });
         if !self.passwords.verify(password.to_owned(), stored).await? {
             return Err(SignInError::Refused);
         }
-        let role = role.ok_or(SignInError::Refused)?;
+        let account = found.ok_or(SignInError::Refused)?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         let expires_at = now() + self.ttl.as_secs() as i64;
         sqlx::query("INSERT INTO sessions (id, account, expires_at) VALUES ($1, $2, $3)")
@@ -169,10 +175,7 @@ impl Accounts {
         Ok(Session {
             token: self.key.sign(&id, expires_at),
             expires_at,
-            account: Account {
-                name: name.to_owned(),
-                role,
-            },
+            account,
         })
     }
 
@@ -189,21 +192,20 @@ impl Accounts {
             return Ok(Some((session, account)));
         }
         let ticket = self.sessions.ticket();
-        let row: Option<(String, String, i64)> = sqlx::query_as(
-            "SELECT a.name, a.role, s.expires_at FROM sessions s JOIN accounts a ON a.name = s.account
+        let row: Option<(String, String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT a.name, a.role, a.shop_id, s.expires_at FROM sessions s JOIN accounts a ON a.name = s.account
              WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
         )
         .bind(&session)
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        let Some((name, role, row_expires_at)) = row else {
+        let Some((name, role, shop, row_expires_at)) = row else {
             return Ok(None);
         };
-        let Some(role) = Role::parse(&role) else {
+        let Some(account) = account((name, role, shop)) else {
             return Ok(None);
         };
-        let account = Account { name, role };
         self.sessions
             .keep(ticket, session.clone(), account.clone(), row_expires_at.min(expires_at));
         Ok(Some((session, account)))
@@ -224,4 +226,13 @@ impl Accounts {
     pub fn ttl(&self) -> Duration {
         self.ttl
     }
+}
+
+/// An account from its row (name, role, shop), or `None` for a row this code cannot read.
+fn account((name, role, shop): (String, String, Option<String>)) -> Option<Account> {
+    Some(Account {
+        name,
+        role: Role::parse(&role)?,
+        shop: shop.map(|s| ShopId::parse(&s)).transpose().ok()?,
+    })
 }

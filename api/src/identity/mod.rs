@@ -14,6 +14,7 @@ mod passwords;
 mod session_key;
 mod sessions;
 mod setup;
+mod shops;
 
 pub use account::{Account, Role};
 pub use accounts::{Accounts, PASSWORD_QUEUE, Session};
@@ -21,3 +22,4 @@ pub use error::{Busy, IdentityError, SignInError};
 pub use limits::{ANONYMOUS_PER_MINUTE, Limits};
 pub use passwords::Passwords;
 pub use session_key::SessionKey;
+pub use shops::Shop;

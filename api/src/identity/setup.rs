@@ -6,7 +6,7 @@ use super::passwords::check_password;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
 impl Accounts {
-    /// Applies the migrations and makes sure the first manager, `admin`, exists with
+    /// Applies the migrations and makes sure the chain's owner, `admin`, exists with
     /// `admin_password` (so changing the configured password changes it).
     pub async fn prepare(&self, admin_password: Option<&str>) -> anyhow::Result<()> {
         MIGRATOR.run(&self.pool).await?;
@@ -26,14 +26,14 @@ impl Accounts {
             .await?
             .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))?;
         sqlx::query(
-            "INSERT INTO accounts (name, role, password_hash, created_at) VALUES ('admin', 'manager', $1, $2)
-             ON CONFLICT (name) DO UPDATE SET role = 'manager', password_hash = excluded.password_hash",
+            "INSERT INTO accounts (name, role, password_hash, created_at) VALUES ('admin', 'owner', $1, $2)
+             ON CONFLICT (name) DO UPDATE SET role = 'owner', shop_id = NULL, password_hash = excluded.password_hash",
         )
         .bind(hashed)
         .bind(now())
         .execute(&self.pool)
         .await?;
-        tracing::info!("the manager account `admin` is set up from COFFEESHOP_ADMIN_PASSWORD");
+        tracing::info!("the owner account `admin` is set up from COFFEESHOP_ADMIN_PASSWORD");
         Ok(())
     }
 }

@@ -7,17 +7,14 @@ use e2e::{TestApp, customer_client, order_id_of};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-/// A staff account created by the manager; returns a client signed in as it.
+/// A staff account created by the owner; returns a client signed in as it.
 async fn staff(app: &TestApp, name: &str, role: &str) -> reqwest::Client {
     let password = format!("{name}-password");
     let r = app
         .post("/staff", json!({"name": name, "password": password, "role": role}))
         .await;
     assert_eq!(r.status(), StatusCode::CREATED, "creating {name}");
-    let token = stack::sign_in(&reqwest::Client::new(), &app.api, name, &password)
-        .await
-        .unwrap();
-    stack::client_with(&token).unwrap()
+    e2e::signed_in_client(&app.api, name, &password).await
 }
 
 #[tokio::test]
@@ -44,7 +41,7 @@ async fn every_route_answers_each_role_as_the_rules_say() {
         ("alice", &alice),
         ("bob", &bob),
         ("barista", &barista),
-        ("manager", &app.http),
+        ("owner", &app.http),
     ];
     use StatusCode as S;
     let (ok, acc, cre, bad, una, forb, nf) = (
@@ -120,6 +117,14 @@ async fn every_route_answers_each_role_as_the_rules_say() {
             [una, forb, forb, forb, ok],
         ),
         (Method::GET, "/shop".into(), None, [una, forb, forb, forb, ok]),
+        // The chain's shops: listed to anyone, opened by the owner (the manager column's admin).
+        (Method::GET, "/shops".into(), None, [ok, ok, ok, ok, ok]),
+        (
+            Method::POST,
+            "/shops".into(),
+            Some(json!({"shopId": "matrix", "name": "Matrix"})),
+            [una, forb, forb, forb, cre],
+        ),
         // The live updates (each sees what it may: see the page tests); the page itself is open.
         (Method::GET, "/events".into(), None, [una, ok, ok, ok, ok]),
         (Method::GET, "/".into(), None, [ok, ok, ok, ok, ok]),

@@ -156,6 +156,8 @@ async fn the_openapi_document_lists_every_route_and_is_valid() {
         ("/readyz", "get"),
         ("/events", "get"),
         ("/stocks/restocks", "get"),
+        ("/shops", "get"),
+        ("/shops", "post"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),

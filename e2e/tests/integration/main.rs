@@ -7,6 +7,7 @@ mod accounts;
 mod api_fuzz;
 mod api_input;
 mod barista_crash;
+mod chain;
 mod chaos;
 mod deploy;
 mod edges;

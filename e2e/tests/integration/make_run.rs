@@ -116,10 +116,10 @@ async fn make_run_starts_everything_keeps_orders_across_runs_and_stops_cleanly()
     let first = launch(&env).await;
     let printed = first.output.join("\n");
     assert!(printed.contains("CoffeeShop is running."), "{printed}");
-    // The first manager's password is generated, kept in the stack dir, and printed.
+    // The owner's password is generated, kept in the stack dir, and printed.
     let password = std::fs::read_to_string(dir.path().join("admin-password")).unwrap();
     assert!(
-        printed.contains(&format!("manager       admin / {password}")),
+        printed.contains(&format!("owner         admin / {password}")),
         "{printed}"
     );
     stack::sign_in(&reqwest::Client::new(), &api, "admin", &password)

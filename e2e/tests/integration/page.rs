@@ -255,7 +255,7 @@ async fn a_manager_restocks_and_hires_and_a_customer_sees_the_stock_live_but_not
     manager.fill("#staff-form [name=name]", "barney").await;
     manager.fill("#staff-form [name=password]", "barney-password").await;
     manager.click("#staff-form button").await;
-    manager.wait_text("#staff", "barney (barista)").await;
+    manager.wait_text("#staff", "barney (barista at main)").await;
     manager.screenshot("stock").await;
 
     // A customer on a phone-width screen, with a product whose name is very long.
