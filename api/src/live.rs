@@ -78,11 +78,8 @@ async fn events(
         .map_err(|_| ApiError::unavailable("too many live update streams are open; try again shortly"))?;
     let audience = match caller.role() {
         Role::Customer => Audience::Customer(caller.account.name.clone()),
-        Role::Owner => Audience::Staff,
-        Role::Barista | Role::Manager if caller.account.shop.as_ref().is_some_and(|s| s.as_str() == ShopId::MAIN) => {
-            Audience::Staff
-        }
-        Role::Barista | Role::Manager => Audience::OtherShop,
+        _ if caller.is_staff_of(&ShopId::main()) => Audience::Staff,
+        _ => Audience::OtherShop,
     };
     let ready = Event::default().event("ready").json_data(Ready {
         account: &caller.account.name,

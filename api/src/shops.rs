@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use domain::ShopId;
+use domain::{ShopId, ShopName};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -55,13 +55,9 @@ async fn list_shops(State(state): State<AppState>) -> Result<Json<Vec<ShopEntry>
 async fn open_shop(State(state): State<AppState>, caller: Caller, Body(body): Body<ShopEntry>) -> Result<Response, ApiError> {
     caller.require(&[Role::Owner], "opening a shop")?;
     let shop_id = ShopId::parse(&body.shop_id)?;
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable("name: must be 1 to 64 characters, without control characters"));
-    }
     let shop = Shop {
         shop_id,
-        name: name.to_owned(),
+        name: ShopName::parse(&body.name)?.to_string(),
     };
     if !state.accounts.open_shop(&shop).await? {
         return Err(ApiError::Invalid {

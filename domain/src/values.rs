@@ -76,6 +76,11 @@ name_type!(
     CustomerId,
     "customerId"
 );
+name_type!(
+    /// A shop's name as people read it, e.g. `Gangnam`.
+    ShopName,
+    "name"
+);
 
 /// An order's id: the suffix of its workflow id `order-<orderId>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
