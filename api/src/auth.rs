@@ -56,37 +56,38 @@ impl Caller {
     }
 
     /// Whether the caller is staff of `shop`: the owner, or a barista or manager working there.
-    pub fn is_staff_of(&self, shop: &ShopId) -> bool {
+    pub fn is_staff_of(&self, shop: &str) -> bool {
         match self.account.role {
             Role::Owner => true,
-            Role::Barista | Role::Manager => self.account.shop.as_ref() == Some(shop),
+            Role::Barista | Role::Manager => self.account.shop.as_ref().is_some_and(|own| own.as_str() == shop),
             Role::Customer => false,
         }
     }
 
-    /// Refuses (403) unless the caller may do `what` at shop `main`: the routes that name no
-    /// shop act on it (see [`Caller::require_at`]).
+    /// Refuses (403) unless the caller has one of `roles` (the owner has every staff role); for
+    /// actions that belong to no shop (a customer's, the owner's) or before the shop is known.
     pub fn require(&self, roles: &[Role], what: &str) -> Result<(), ApiError> {
-        self.require_at(roles, &ShopId::main(), what)
+        let role = self.account.role;
+        if roles.contains(&role) || (role == Role::Owner && roles.iter().any(|r| r.is_staff())) {
+            return Ok(());
+        }
+        let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        let article = if allowed[0].starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+        Err(ApiError::Forbidden {
+            detail: format!(
+                "{what} needs {article} {} account; you are signed in as {} ({})",
+                allowed.join(" or "),
+                self.account.name,
+                role.as_str()
+            ),
+        })
     }
 
-    /// Refuses (403) unless the caller has one of `roles` (the owner has every staff role) and,
-    /// as a barista or a manager, works at `shop`; `what` names the action.
+    /// Refuses (403) unless the caller has one of `roles` and, as a barista or a manager, works
+    /// at `shop`; `what` names the action.
     pub fn require_at(&self, roles: &[Role], shop: &ShopId, what: &str) -> Result<(), ApiError> {
+        self.require(roles, what)?;
         let role = self.account.role;
-        let has_role = roles.contains(&role) || (role == Role::Owner && roles.iter().any(|r| r.is_staff()));
-        if !has_role {
-            let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-            let article = if allowed[0].starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
-            return Err(ApiError::Forbidden {
-                detail: format!(
-                    "{what} needs {article} {} account; you are signed in as {} ({})",
-                    allowed.join(" or "),
-                    self.account.name,
-                    role.as_str()
-                ),
-            });
-        }
         match &self.account.shop {
             Some(own) if role.works_at_one_shop() && own != shop => Err(ApiError::Forbidden {
                 detail: format!(

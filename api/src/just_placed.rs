@@ -67,6 +67,7 @@ mod tests {
             ProductName::parse("Latte").unwrap(),
             Quantity::parse(1).unwrap(),
             CustomerId::parse("c-1").unwrap(),
+            domain::ShopId::main(),
             "2026-11-27T10:00:00.000Z".into(),
         )
     }

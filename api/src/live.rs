@@ -2,8 +2,8 @@
 //!
 //! One task listens to the view's change feed (one PostgreSQL connection, whatever the number of
 //! pages open) and fans each change out over a broadcast channel; each open stream is one small
-//! task that filters what its reader may see: customers their own orders, staff every order,
-//! everyone the stock levels. Streams are bounded (`COFFEESHOP_MAX_EVENT_STREAMS`; beyond it 503).
+//! task that filters what its reader may see: customers their own orders, staff their shop's, the
+//! owner every shop's, everyone the stock levels (each says its shop). Streams are bounded (`COFFEESHOP_MAX_EVENT_STREAMS`; beyond it 503).
 //!
 //! A stream opens with `ready`; after `ready` or `resync` the page reads a fresh snapshot over the
 //! REST routes, so nothing missed while it was away (a reconnect, a lagging reader, the feed's
@@ -23,7 +23,6 @@ use utoipa_axum::routes;
 pub use crate::fanout::{Change, Live};
 
 use crate::identity::Role;
-use domain::ShopId;
 use crate::auth::Caller;
 use crate::problem::ProblemDoc;
 use crate::view::OrderView;
@@ -37,18 +36,18 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Whose orders a stream shows.
 enum Audience {
     Customer(String),
-    /// The owner, and the staff of `main` (every order is `main`'s until orders carry a shop).
-    Staff,
-    /// Staff of another shop: none of `main`'s orders.
-    OtherShop,
+    /// A barista or manager: their shop's orders.
+    Shop(String),
+    /// The owner: every shop's orders.
+    Chain,
 }
 
 impl Audience {
     fn sees(&self, order: &OrderView) -> bool {
         match self {
             Self::Customer(me) => order.customer_id == *me,
-            Self::Staff => true,
-            Self::OtherShop => false,
+            Self::Shop(shop) => order.shop_id == *shop,
+            Self::Chain => true,
         }
     }
 }
@@ -60,7 +59,8 @@ struct Ready<'a> {
 }
 
 /// Live updates (Server-Sent Events): `ready` first, then `order` (an order as `GET /orders/{id}`
-/// shows it: a customer's own orders, or every order for staff), `stock` (a product's level) and
+/// shows it: a customer's own orders, staff their shop's, the owner every order), `stock` (a
+/// product's level at a shop) and
 /// `resync` (changes may have been missed: read again). Any signed-in account; at most
 /// `COFFEESHOP_MAX_EVENT_STREAMS` open at once (503 beyond).
 #[utoipa::path(get, path = "/events", tag = "live",
@@ -76,10 +76,10 @@ async fn events(
         .clone()
         .try_acquire_owned()
         .map_err(|_| ApiError::unavailable("too many live update streams are open; try again shortly"))?;
-    let audience = match caller.role() {
-        Role::Customer => Audience::Customer(caller.account.name.clone()),
-        _ if caller.is_staff_of(&ShopId::main()) => Audience::Staff,
-        _ => Audience::OtherShop,
+    let audience = match (caller.role(), &caller.account.shop) {
+        (Role::Customer, _) => Audience::Customer(caller.account.name.clone()),
+        (Role::Barista | Role::Manager, Some(shop)) => Audience::Shop(shop.to_string()),
+        _ => Audience::Chain,
     };
     let ready = Event::default().event("ready").json_data(Ready {
         account: &caller.account.name,

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use domain::CustomerId;
+use domain::{CustomerId, ShopId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -34,7 +34,8 @@ pub(crate) struct Page {
 }
 
 /// MyPages: a customer's orders, newest first, a page at a time (follow `next`). A customer sees
-/// their own (`customerId` may be left out); staff name the customer.
+/// their own at every shop (`customerId` may be left out); staff name the customer and see their
+/// orders at their own shop, the owner at every shop.
 #[utoipa::path(get, path = "/orders", tag = "orders", params(ListQuery),
     responses((status = 200, body = Page), (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 pub(crate) async fn list(
@@ -43,9 +44,10 @@ pub(crate) async fn list(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Page>, ApiError> {
     let Query(q) = query?;
-    let customer = match (caller.role(), q.customer_id.as_deref()) {
-        (Role::Customer, None) => caller.customer_id()?,
-        (Role::Customer, Some(given)) if given == caller.account.name => caller.customer_id()?,
+    // Whose orders, and at which shop (`None`: every shop).
+    let (customer, shop) = match (caller.role(), q.customer_id.as_deref()) {
+        (Role::Customer, None) => (caller.customer_id()?, None),
+        (Role::Customer, Some(given)) if given == caller.account.name => (caller.customer_id()?, None),
         (Role::Customer, Some(_)) => {
             return Err(ApiError::Forbidden {
                 detail: "customers see only their own orders: leave customerId out or pass your own".to_owned(),
@@ -53,14 +55,16 @@ pub(crate) async fn list(
         }
         (_, given) => {
             caller.require(&[Role::Barista, Role::Manager], "reading a customer's orders")?;
-            CustomerId::parse(given.unwrap_or(""))
-                .map_err(|e| ApiError::bad_request(format!("{e}; pass ?customerId=...")))?
+            let customer = CustomerId::parse(given.unwrap_or(""))
+                .map_err(|e| ApiError::bad_request(format!("{e}; pass ?customerId=...")))?;
+            let shop = caller.account.shop.clone().filter(|_| caller.role().works_at_one_shop());
+            (customer, shop)
         }
     };
     let (limit, cursor) = page_bounds(q.limit, q.cursor.as_deref())?;
     let mut rows = state
         .view
-        .orders_of(customer.as_str(), cursor.as_ref(), limit + 1)
+        .orders_of(customer.as_str(), shop.as_ref().map(ShopId::as_str), cursor.as_ref(), limit + 1)
         .await?;
     let next_cursor = cut(&mut rows, limit, Cursor::after);
     let items = shown(rows);

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::{
-    CancelRequest, CustomerId, Order, OrderId, OrderStatus, PlaceOrder, ProductName, Quantity, order_workflow_id,
+    CancelRequest, CustomerId, Order, OrderId, OrderStatus, PlaceOrder, ProductName, Quantity, ShopId, order_workflow_id,
     queues,
 };
 use order_commands::Started;
@@ -39,6 +39,9 @@ pub struct NewOrder {
     pub qty: i64,
     /// Optional: orders are placed for the signed-in customer; if given it must be theirs.
     pub customer_id: Option<String>,
+    /// The shop to order at (see `GET /shops`); absent: `main`. A shop that does not stock the
+    /// product (or does not exist) rejects the order, as an unknown product is.
+    pub shop_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -80,6 +83,7 @@ async fn place(
         product_name: ProductName::parse(&body.product_name)?,
         qty: Quantity::parse(body.qty)?,
         customer_id,
+        shop_id: body.shop_id.as_deref().map(ShopId::parse).transpose()?.unwrap_or_default(),
         kitchen_max_wait_ms: Some(state.kitchen_max_wait_ms),
         // The order's placedAt, as this replica shows it until the view has it.
         placed_at: Some(placed_at.clone()),
@@ -93,10 +97,11 @@ async fn place(
                 input.product_name.clone(),
                 input.qty,
                 input.customer_id.clone(),
+                input.shop_id.clone(),
                 placed_at,
             ));
             state.metrics.orders_placed.inc();
-            tracing::info!(order_id = %input.order_id, product = %input.product_name, qty = input.qty.get(), "order placed");
+            tracing::info!(order_id = %input.order_id, shop = %input.shop_id, product = %input.product_name, qty = input.qty.get(), "order placed");
             OrderStatus::Ordered.to_string()
         }
         Ok(Started::Existing) => same_order_again(&state, &input).await?,
@@ -118,7 +123,8 @@ async fn same_order_again(state: &AppState, input: &PlaceOrder) -> Result<String
         .ok_or_else(|| ApiError::unavailable("order not readable yet"))?;
     let same = existing.product_name == input.product_name.as_str()
         && existing.qty == input.qty.get() as i32
-        && existing.customer_id == input.customer_id.as_str();
+        && existing.customer_id == input.customer_id.as_str()
+        && existing.shop_id == input.shop_id.as_str();
     if !same {
         return Err(ApiError::unprocessable(
             "this Idempotency-Key was already used for a different order; use a new key for a new order",

@@ -7,7 +7,6 @@ use domain::{Order, OrderId, queues};
 use order_commands::CommandError;
 
 use crate::auth::Caller;
-use domain::ShopId;
 use crate::view::OrderView;
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -44,13 +43,12 @@ pub(crate) fn parse_id(raw: &str) -> Result<OrderId, ApiError> {
     Ok(id)
 }
 
-/// The order as `caller` may see it: its shop's staff see any (every order is `main`'s until
-/// orders carry a shop); a customer sees only their own, and someone else's is "not found" (its
-/// existence is not theirs to learn).
+/// The order as `caller` may see it: the staff of its shop (and the owner) see it; a customer sees
+/// only their own. Anyone else is told "not found" (its existence is not theirs to learn).
 pub(crate) async fn visible(state: &AppState, caller: &Caller, id: &OrderId) -> Result<OrderView, ApiError> {
     current(state, id)
         .await?
-        .filter(|order| caller.is_staff_of(&ShopId::main()) || order.customer_id == caller.account.name)
+        .filter(|order| caller.is_staff_of(&order.shop_id) || order.customer_id == caller.account.name)
         .ok_or_else(|| ApiError::not_found(format!("order {id}")))
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,6 +18,7 @@ use crate::auth::Caller;
 use crate::identity::Role;
 use crate::problem::ProblemDoc;
 use crate::problem::ApiError;
+use crate::shops::{ShopQuery, named};
 use crate::state::AppState;
 
 /// The window the dashboard shows, in minutes.
@@ -26,7 +27,7 @@ const WINDOW_MINUTES: u64 = 60;
 const TOP_PRODUCTS: usize = 5;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(shop))
+    OpenApiRouter::new().routes(routes!(shop)).routes(routes!(chain))
 }
 
 #[derive(Debug, Serialize, ToSchema, PartialEq)]
@@ -102,20 +103,73 @@ pub struct LevelPoint {
     pub qty: i64,
 }
 
-/// How the shop did in the last hour. Requires: manager.
-#[utoipa::path(get, path = "/shop", tag = "shop",
-    responses((status = 200, body = ShopView), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
-async fn shop(State(state): State<AppState>, caller: Caller) -> Result<Json<ShopView>, ApiError> {
+/// How a shop did in the last hour. Requires: a manager of the shop.
+#[utoipa::path(get, path = "/shop", tag = "shop", params(ShopQuery),
+    responses((status = 200, body = ShopView), (status = 422, description = "no such shop", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
+async fn shop(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<ShopQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ShopView>, ApiError> {
     caller.require(&[Role::Manager], "the shop's dashboard")?;
+    let Query(q) = query?;
+    let shop = named(&state, q.shop_id.as_deref()).await?;
+    caller.require_at(&[Role::Manager], &shop, "the shop's dashboard")?;
     let minutes = window(SystemTime::now());
     let since = format!("{}:00.000Z", minutes[0]);
-    let rows = state.view.shop(&since).await?;
+    let rows = state.view.shop(shop.as_str(), &since).await?;
     let mut products = most_ordered(&rows);
     if products.is_empty() {
-        products = state.view.stocks().await?.into_iter().map(|s| s.product_name).take(TOP_PRODUCTS).collect();
+        let menu = state.view.stocks(shop.as_str()).await?;
+        products = menu.into_iter().map(|s| s.product_name).take(TOP_PRODUCTS).collect();
     }
-    let levels = state.view.stock_levels(&products, &since).await?;
+    let levels = state.view.stock_levels(shop.as_str(), &products, &since).await?;
     Ok(Json(dashboard(&minutes, rows, &products, levels)))
+}
+
+/// One shop in the chain's view: its last hour as its dashboard shows it (without the stock chart).
+#[derive(Debug, Serialize, ToSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainShop {
+    pub shop_id: String,
+    pub name: String,
+    /// The first minute of the window (`YYYY-MM-DDTHH:MM`, UTC).
+    pub since: String,
+    pub per_minute: Vec<Minute>,
+    pub finished: Outcomes,
+    pub placed_to_completed: Completion,
+    pub waiting: Waiting,
+    pub refusals: BTreeMap<String, i64>,
+}
+
+/// Every shop's last hour, side by side, by shop id: orders finished by outcome (and per minute),
+/// what waits now, placed-to-completed p50/p95, refusals by reason. Requires: owner.
+#[utoipa::path(get, path = "/chain", tag = "shop",
+    responses((status = 200, body = Vec<ChainShop>), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
+async fn chain(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ChainShop>>, ApiError> {
+    caller.require(&[Role::Owner], "the chain's view")?;
+    let shops = state.accounts.shops().await?;
+    let ids: Vec<String> = shops.iter().map(|s| s.shop_id.to_string()).collect();
+    let minutes = window(SystemTime::now());
+    let since = format!("{}:00.000Z", minutes[0]);
+    let mut rows = state.view.shops_since(&ids, &since).await?;
+    let side_by_side = shops
+        .into_iter()
+        .map(|shop| {
+            let last_hour = dashboard(&minutes, rows.remove(shop.shop_id.as_str()).unwrap_or_default(), &[], Vec::new());
+            ChainShop {
+                shop_id: shop.shop_id.to_string(),
+                name: shop.name,
+                since: last_hour.since,
+                per_minute: last_hour.per_minute,
+                finished: last_hour.finished,
+                placed_to_completed: last_hour.placed_to_completed,
+                waiting: last_hour.waiting,
+                refusals: last_hour.refusals,
+            }
+        })
+        .collect();
+    Ok(Json(side_by_side))
 }
 
 /// The minutes of the window ending at `now`, oldest first (`YYYY-MM-DDTHH:MM`).

@@ -1,5 +1,6 @@
-//! `/shops`: the chain's shops. Anyone may list them; the owner opens new ones. Every route that
-//! names no shop acts on `main`, the shop of a fresh install.
+//! `/shops`: the chain's shops. Anyone may list them; the owner opens new ones. The routes that
+//! act on one shop name it as `shopId` ([`named`]); one that names none acts on `main`, the shop
+//! of a fresh install.
 
 use axum::Json;
 use axum::extract::State;
@@ -16,6 +17,30 @@ use crate::identity::{Role, Shop};
 use crate::json::Body;
 use crate::problem::{ApiError, ProblemDoc};
 use crate::state::AppState;
+
+/// The `shopId` a GET names, as a query parameter.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ShopQuery {
+    /// The shop (see `GET /shops`); absent: `main`.
+    pub shop_id: Option<String>,
+}
+
+/// The shop a request names (`shopId`): `main` when it names none; 422 when it is not a shop of
+/// the chain.
+pub(crate) async fn named(state: &AppState, raw: Option<&str>) -> Result<ShopId, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(ShopId::main());
+    };
+    let shop = ShopId::parse(raw)?;
+    if !state.accounts.has_shop(&shop).await? {
+        return Err(ApiError::unprocessable(format!(
+            "shopId: the chain has no shop {raw:?}; GET /shops lists its shops"
+        )));
+    }
+    Ok(shop)
+}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_shops, open_shop))

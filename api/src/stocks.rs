@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use domain::{Price, ProductName, Restock, RestockQuantity, restock_workflow_id};
+use domain::{Price, ProductName, Restock, RestockQuantity, ShopId, restock_workflow_id};
 use order_commands::Started;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -19,6 +19,7 @@ use crate::idempotency::idempotent_id;
 use crate::problem::ProblemDoc;
 use crate::view::{Cursor, StockView, cut, page_bounds, shown};
 use crate::problem::ApiError;
+use crate::shops::{ShopQuery, named};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -27,15 +28,24 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(recent_restocks))
 }
 
-/// Stock levels, from the customercenter view.
-#[utoipa::path(get, path = "/stocks", tag = "stock", security(()), responses((status = 200, body = Vec<StockView>), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
-async fn levels(State(state): State<AppState>) -> Result<Json<Vec<StockView>>, ApiError> {
-    Ok(Json(shown(state.view.stocks().await?)))
+/// A shop's menu: its stock levels and prices, from the customercenter view.
+#[utoipa::path(get, path = "/stocks", tag = "stock", security(()), params(ShopQuery),
+    responses((status = 200, body = Vec<StockView>), (status = 422, description = "no such shop", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
+async fn levels(
+    State(state): State<AppState>,
+    query: Result<Query<ShopQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<StockView>>, ApiError> {
+    let Query(q) = query?;
+    let shop = named(&state, q.shop_id.as_deref()).await?;
+    Ok(Json(shown(state.view.stocks(shop.as_str()).await?)))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RestockBody {
+    /// The shop whose stock it adds to; absent: `main`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shop_id: Option<String>,
     pub product_name: String,
     pub qty: i64,
     /// The product's new price per unit, e.g. `"3.50"`; absent: the price stays as it is.
@@ -46,6 +56,7 @@ pub struct RestockBody {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Restocked {
+    pub shop_id: String,
     pub product_name: String,
     /// The level after this restock; absent while the restock is still in progress (202).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -61,7 +72,7 @@ const RESTOCK_NAMESPACE: Uuid = Uuid::from_u128(0x2b7e_51d0_4c1a_4f3e_9d2b_7a11_
 
 /// Add stock (a `RestockWorkflow`); answers with the new level. Send an `Idempotency-Key` header
 /// to make retries safe: the same key with the same body is the same restock, counted once.
-/// Requires: manager.
+/// Requires: a manager of the shop.
 #[utoipa::path(post, path = "/stocks", tag = "stock", request_body = RestockBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "same key + same body = same restock")),
     responses((status = 200, description = "stock added", body = Restocked), (status = 201, description = "a new product", body = Restocked),
@@ -76,14 +87,18 @@ async fn restock(
     Body(body): Body<RestockBody>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Manager], "restocking")?;
+    let shop = named(&state, body.shop_id.as_deref()).await?;
+    caller.require_at(&[Role::Manager], &shop, "restocking")?;
     let keyed = idempotent_id(&headers, &RESTOCK_NAMESPACE)?;
     let input = Restock {
         restock_id: keyed.unwrap_or_else(Uuid::now_v7).to_string(),
+        shop_id: shop,
         product_name: ProductName::parse(&body.product_name)?,
         qty: RestockQuantity::parse(body.qty)?,
         price: body.price.as_deref().map(Price::parse).transpose()?,
     };
     let request = RestockBody {
+        shop_id: Some(input.shop_id.to_string()),
         product_name: input.product_name.to_string(),
         qty: i64::from(input.qty.get()),
         price: input.price.map(|p| p.to_string()),
@@ -116,6 +131,7 @@ async fn restock(
         StatusCode::OK
     };
     let body = Restocked {
+        shop_id: level.shop_id.to_string(),
         product_name: level.product_name.to_string(),
         qty: Some(level.qty),
         price: level.price.map(|p| p.to_string()),
@@ -154,7 +170,10 @@ impl From<view::RestockRow> for RestockEntry {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
 pub struct LogQuery {
+    /// The shop (see `GET /shops`); absent: `main`.
+    pub shop_id: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -171,10 +190,10 @@ pub struct RestockPage {
     pub next: Option<String>,
 }
 
-/// The restock log, newest first, a page at a time (follow `next`), from the customercenter view:
-/// its cost does not grow with the number of orders. Requires: manager.
+/// A shop's restock log, newest first, a page at a time (follow `next`), from the customercenter
+/// view: its cost does not grow with the number of orders. Requires: a manager of the shop.
 #[utoipa::path(get, path = "/stocks/restocks", tag = "stock", params(LogQuery),
-    responses((status = 200, body = RestockPage), (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
+    responses((status = 200, body = RestockPage), (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "no such shop", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, body = ProblemDoc, content_type = "application/problem+json")))]
 async fn recent_restocks(
     State(state): State<AppState>,
     caller: Caller,
@@ -182,14 +201,17 @@ async fn recent_restocks(
 ) -> Result<Json<RestockPage>, ApiError> {
     caller.require(&[Role::Manager], "the restock log")?;
     let Query(q) = query?;
+    let shop = named(&state, q.shop_id.as_deref()).await?;
+    caller.require_at(&[Role::Manager], &shop, "the restock log")?;
     let (limit, cursor) = page_bounds(q.limit, q.cursor.as_deref())?;
-    let mut rows = state.view.restocks(cursor.as_ref(), limit + 1).await?;
+    let mut rows = state.view.restocks(shop.as_str(), cursor.as_ref(), limit + 1).await?;
     let next_cursor = cut(&mut rows, limit, |r| Cursor {
         at: r.recorded_at.clone(),
         id: r.restock_id.clone(),
     });
     let next = next_cursor.as_deref().map(|c| {
         let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("shopId", shop.as_str())
             .append_pair("limit", &limit.to_string())
             .append_pair("cursor", c)
             .finish();
@@ -209,7 +231,11 @@ async fn same_restock_again(state: &AppState, restock_id: &str, request: &Restoc
         .call(state.commands()?.restock_request(restock_id))
         .await?
         .map_err(|e| ApiError::unavailable(format!("the earlier restock could not be read: {e}")))?;
-    let earlier: Option<RestockBody> = earlier.and_then(|v| serde_json::from_value(v).ok());
+    let mut earlier: Option<RestockBody> = earlier.and_then(|v| serde_json::from_value(v).ok());
+    // A restock started before the chain had shops named none: it was main's.
+    if let Some(earlier) = &mut earlier {
+        earlier.shop_id.get_or_insert_with(|| ShopId::MAIN.to_owned());
+    }
     if earlier.as_ref() != Some(request) {
         return Err(ApiError::unprocessable(
             "this Idempotency-Key was already used for a different restock; use a new key for a new restock",
@@ -220,7 +246,10 @@ async fn same_restock_again(state: &AppState, restock_id: &str, request: &Restoc
 
 /// 202: the restock is recorded in Temporal and will be carried out.
 fn in_progress(request: &RestockBody, workflow_id: String) -> Response {
+    let shop_id = request.shop_id.clone().unwrap_or_else(|| ShopId::MAIN.to_owned());
+    let location = HeaderValue::from_str(&format!("/stocks?shopId={shop_id}")).expect("shop ids are URL-safe");
     let body = Restocked {
+        shop_id,
         product_name: request.product_name.clone(),
         qty: None,
         price: request.price.clone(),
@@ -228,7 +257,7 @@ fn in_progress(request: &RestockBody, workflow_id: String) -> Response {
     };
     (
         StatusCode::ACCEPTED,
-        [(header::LOCATION, HeaderValue::from_static("/stocks"))],
+        [(header::LOCATION, location)],
         Json(body),
     )
         .into_response()

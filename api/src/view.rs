@@ -13,6 +13,8 @@ pub struct OrderView {
     pub order_id: String,
     pub workflow_id: String,
     pub customer_id: String,
+    /// The shop it was placed at.
+    pub shop_id: String,
     pub product_name: String,
     pub qty: i32,
     pub status: String,
@@ -39,6 +41,7 @@ impl From<view::OrderRow> for OrderView {
             workflow_id: format!("order-{}", r.order_id),
             order_id: r.order_id,
             customer_id: r.customer_id,
+            shop_id: r.shop_id,
             product_name: r.product_name,
             qty: r.qty,
             status: r.status,
@@ -66,6 +69,7 @@ impl From<domain::Order> for OrderView {
             workflow_id: order_workflow_id(&o.order_id),
             order_id: o.order_id.to_string(),
             customer_id: o.customer_id.to_string(),
+            shop_id: o.shop_id.to_string(),
             product_name: o.product_name.to_string(),
             qty: o.qty.get() as i32,
             status: o.status.to_string(),
@@ -89,6 +93,7 @@ impl From<domain::Order> for OrderView {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StockView {
+    pub shop_id: String,
     pub product_name: String,
     pub qty: i64,
     /// The price of one unit (`"3.50"`); absent while the manager has set none.
@@ -99,6 +104,7 @@ pub struct StockView {
 impl From<view::StockRow> for StockView {
     fn from(r: view::StockRow) -> Self {
         Self {
+            shop_id: r.shop_id,
             product_name: r.product_name,
             qty: r.qty,
             price: r.price_cents.map(|c| Price::from_cents(c).to_string()),

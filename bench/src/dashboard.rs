@@ -36,12 +36,12 @@ pub async fn on_a_million(postgres: &stack::Postgres, reads: usize) -> anyhow::R
     let mut samples = Vec::with_capacity(reads);
     for _ in 0..reads {
         let t = Instant::now();
-        let rows = view.shop(&since).await?;
+        let rows = view.shop(domain::ShopId::MAIN, &since).await?;
         anyhow::ensure!(
             rows.completed > 0,
             "the seeded view has orders completed in the last hour"
         );
-        view.stock_levels(&top, &since).await?;
+        view.stock_levels(domain::ShopId::MAIN, &top, &since).await?;
         samples.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     Ok(Figures {

@@ -8,7 +8,7 @@ use temporalio_common::ActivityError;
 use temporalio_macros::activity_definitions;
 
 use crate::order::Order;
-use crate::values::{CustomerId, OrderId, Price, ProductName, Quantity, RestockQuantity};
+use crate::values::{CustomerId, OrderId, Price, ProductName, Quantity, RestockQuantity, ShopId};
 
 /// Task queues, one per service: a service's worker polls only its own.
 pub mod queues {
@@ -26,8 +26,10 @@ pub mod search_attributes {
     pub const ORDER_STATUS: SearchAttributeKey<String> = SearchAttributeKey::keyword("OrderStatus");
     pub const PRODUCT_NAME: SearchAttributeKey<String> = SearchAttributeKey::keyword("ProductName");
     pub const CUSTOMER_ID: SearchAttributeKey<String> = SearchAttributeKey::keyword("CustomerId");
+    /// The order's shop, set when the order is started: `ShopId="gangnam" AND OrderStatus="Queued"`.
+    pub const SHOP_ID: SearchAttributeKey<String> = SearchAttributeKey::keyword("ShopId");
     /// Their names, for registering them.
-    pub const NAMES: [&str; 3] = ["OrderStatus", "ProductName", "CustomerId"];
+    pub const NAMES: [&str; 4] = ["OrderStatus", "ProductName", "CustomerId", "ShopId"];
 }
 
 /// The workflow id of an order: `order-<orderId>`.
@@ -55,6 +57,9 @@ pub struct PlaceOrder {
     pub product_name: ProductName,
     pub qty: Quantity,
     pub customer_id: CustomerId,
+    /// The shop it is placed at; absent: `main` (every order started before the chain had shops).
+    #[serde(default)]
+    pub shop_id: ShopId,
     /// How long the order may wait Queued for a barista before it is canceled (`KitchenTimeout`);
     /// `0` means no limit; absent means [`KitchenWait::DEFAULT`]. Fixed when the order is placed
     /// (the API's `KITCHEN_MAX_WAIT`), so a configuration change never alters running orders.
@@ -141,6 +146,8 @@ struct RawOrderRequest {
     qty: i64,
     customer_id: String,
     #[serde(default)]
+    shop_id: Option<String>,
+    #[serde(default)]
     kitchen_max_wait_ms: Option<u64>,
     #[serde(default)]
     placed_at: Option<String>,
@@ -154,7 +161,7 @@ impl OrderRequest {
             Err(e) => {
                 return Self::Invalid {
                     problem: format!(
-                        "the input must be {{\"orderId\", \"productName\", \"qty\" (1 to 100), \"customerId\"}}: {e}"
+                        "the input must be {{\"orderId\", \"productName\", \"qty\" (1 to 100), \"customerId\"}} and optionally \"shopId\": {e}"
                     ),
                     raw,
                 };
@@ -166,6 +173,7 @@ impl OrderRequest {
                 product_name: ProductName::parse(&fields.product_name)?,
                 qty: Quantity::parse(fields.qty)?,
                 customer_id: CustomerId::parse(&fields.customer_id)?,
+                shop_id: fields.shop_id.as_deref().map(ShopId::parse).transpose()?.unwrap_or_default(),
                 kitchen_max_wait_ms: fields.kitchen_max_wait_ms,
                 placed_at: fields.placed_at,
             })
@@ -225,6 +233,9 @@ impl CancelRequest {
 #[serde(rename_all = "camelCase")]
 pub struct Restock {
     pub restock_id: String,
+    /// The shop whose stock it adds to; absent: `main`.
+    #[serde(default)]
+    pub shop_id: ShopId,
     pub product_name: ProductName,
     pub qty: RestockQuantity,
     /// The product's new price per unit, if this restock sets it.
@@ -237,6 +248,9 @@ pub struct Restock {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StockLevel {
+    /// Stock is kept per shop and product.
+    #[serde(default)]
+    pub shop_id: ShopId,
     pub product_name: ProductName,
     pub qty: i64,
     pub version: i64,
@@ -263,6 +277,9 @@ pub struct RestockRecord {
 #[serde(rename_all = "camelCase")]
 pub struct Reservation {
     pub order_id: OrderId,
+    /// The shop whose stock it takes; absent: `main`.
+    #[serde(default)]
+    pub shop_id: ShopId,
     pub product_name: ProductName,
     pub qty: Quantity,
     /// The first run id of the order's workflow: the same for every attempt, reset and
@@ -276,6 +293,9 @@ pub struct Reservation {
 #[serde(rename_all = "camelCase")]
 pub struct Ticket {
     pub order_id: OrderId,
+    /// The shop whose board it goes on; absent: `main`.
+    #[serde(default)]
+    pub shop_id: ShopId,
     pub product_name: ProductName,
     pub qty: Quantity,
 }
@@ -487,8 +507,21 @@ mod tests {
 
     #[test]
     fn payloads_are_camel_case_as_the_cli_types_them() {
-        let json = r#"{"orderId":"o1","productName":"Latte","qty":2,"customerId":"c-1"}"#;
+        let json = r#"{"orderId":"o1","productName":"Latte","qty":2,"customerId":"c-1","shopId":"gangnam"}"#;
         let p: PlaceOrder = serde_json::from_str(json).unwrap();
         assert_eq!(serde_json::to_string(&p).unwrap(), json);
+    }
+
+    #[test]
+    fn an_order_that_names_no_shop_is_placed_at_main_and_a_malformed_shop_is_refused() {
+        let parse = |json: &str| OrderRequest::parse(serde_json::from_str(json).unwrap());
+        match parse(r#"{"orderId":"o1","productName":"Latte","qty":2,"customerId":"c-1"}"#) {
+            OrderRequest::Valid(o) => assert_eq!(o.shop_id, ShopId::main()),
+            invalid => panic!("{invalid:?}"),
+        }
+        match parse(r#"{"orderId":"o1","productName":"Latte","qty":2,"customerId":"c-1","shopId":"Gang Nam"}"#) {
+            OrderRequest::Invalid { problem, .. } => assert!(problem.contains("shopId"), "{problem}"),
+            valid => panic!("{valid:?}"),
+        }
     }
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use crate::values::{CustomerId, OrderId, Price, ProductName, Quantity};
+use crate::values::{CustomerId, OrderId, Price, ProductName, Quantity, ShopId};
 
 /// A point in time as the history shows it: RFC 3339, UTC, milliseconds.
 pub fn timestamp(t: std::time::SystemTime) -> String {
@@ -222,6 +222,9 @@ pub struct Order {
     pub product_name: ProductName,
     pub qty: Quantity,
     pub customer_id: CustomerId,
+    /// The shop it was placed at (`main` for orders placed before the chain had shops).
+    #[serde(default)]
+    pub shop_id: ShopId,
     pub status: OrderStatus,
     /// `OutOfStock`/`UnknownProduct` when rejected, the caller's reason when canceled.
     pub reason: Option<String>,
@@ -246,6 +249,7 @@ impl Order {
         product_name: ProductName,
         qty: Quantity,
         customer_id: CustomerId,
+        shop_id: ShopId,
         at: String,
     ) -> Self {
         Self {
@@ -253,6 +257,7 @@ impl Order {
             product_name,
             qty,
             customer_id,
+            shop_id,
             status: OrderStatus::Ordered,
             reason: None,
             placed_at: at.clone(),
@@ -283,6 +288,7 @@ impl Order {
                 .and_then(|q| Quantity::parse(q).ok())
                 .unwrap_or_else(|| Quantity::parse(1).unwrap()),
             CustomerId::parse(text("customerId")).unwrap_or_else(|_| CustomerId::parse(placeholder).unwrap()),
+            ShopId::parse(text("shopId")).unwrap_or_default(),
             at.clone(),
         );
         let _ = order.apply(OrderEvent::Rejected(RejectReason::InvalidOrder), at);
@@ -466,6 +472,7 @@ mod tests {
             ProductName::parse("Americano").unwrap(),
             Quantity::parse(2).unwrap(),
             CustomerId::parse("c-1").unwrap(),
+            ShopId::main(),
             "t0".into(),
         )
     }

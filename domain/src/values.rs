@@ -149,6 +149,13 @@ impl ShopId {
     }
 }
 
+/// A field that names no shop means `main`.
+impl Default for ShopId {
+    fn default() -> Self {
+        Self::main()
+    }
+}
+
 impl fmt::Display for ShopId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

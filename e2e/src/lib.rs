@@ -335,10 +335,16 @@ impl TestApp {
             .expect("the workflow completes");
     }
 
-    /// A product's level in the warehouse's own database (the source of truth, not the view).
+    /// A product's level at `main` in the warehouse's own database (the source of truth, not the
+    /// view).
     pub async fn warehouse_stock(&self, product: &str) -> Option<i64> {
+        self.warehouse_stock_at(domain::ShopId::MAIN, product).await
+    }
+
+    /// A product's level at a shop in the warehouse's own database.
+    pub async fn warehouse_stock_at(&self, shop: &str, product: &str) -> Option<i64> {
         let db = self.warehouse_db().await;
-        db.level(&domain::ProductName::parse(product).unwrap())
+        db.level(&domain::ShopId::parse(shop).unwrap(), &domain::ProductName::parse(product).unwrap())
             .await
             .unwrap()
             .map(|l| l.qty)

@@ -1,5 +1,6 @@
 //! One typed client for every command sent to Temporal: starting an order's `OrderWorkflow` and a
-//! `RestockWorkflow` (with their options: queue, id, id reuse, search attributes, memo), the
+//! `RestockWorkflow` (with their options: queue, id, id reuse, search attributes, memo, the shop's
+//! fairness key), the
 //! order's `cancel`, `startBrewing` and `completeProduction` updates and its `status` query.
 //! Every caller (the API's routes, the automatic baristas, the tests) sends them from here.
 //!
@@ -8,7 +9,7 @@
 //! a refusal with the workflow's words, no such workflow, or Temporal unavailable.
 
 use domain::{
-    CancelRequest, Order, OrderId, OrderRequest, OrderStatus, PlaceOrder, Restock, StockLevel, order_workflow_id,
+    CancelRequest, Order, OrderId, OrderRequest, OrderStatus, PlaceOrder, Restock, ShopId, StockLevel, order_workflow_id,
     queues, restock_workflow_id, search_attributes as sa,
 };
 use temporalio_client::errors::{
@@ -16,7 +17,7 @@ use temporalio_client::errors::{
 };
 use temporalio_client::tonic::Code;
 use temporalio_client::{
-    Client, WorkflowDescribeOptions, WorkflowExecuteUpdateOptions, WorkflowGetResultOptions, WorkflowIdReusePolicy,
+    Client, Priority, WorkflowDescribeOptions, WorkflowExecuteUpdateOptions, WorkflowGetResultOptions, WorkflowIdReusePolicy,
     WorkflowQueryOptions, WorkflowStartOptions,
 };
 use temporalio_common::MemoValues;
@@ -42,6 +43,13 @@ fn started(result: Result<impl Sized, WorkflowStartError>) -> Result<Started, Wo
         Err(WorkflowStartError::AlreadyStarted { .. }) => Ok(Started::Existing),
         Err(e) => Err(e),
     }
+}
+
+/// The fairness key of a shop's work: every task of its orders and restocks (the workflow's, and
+/// the activities', which inherit it) is dispatched in turn with other shops' on the shared task
+/// queues, so a rush at one shop does not make the others wait behind it (docs/decisions/0010).
+fn by_shop(shop: &ShopId) -> Priority {
+    Priority::builder().fairness_key(shop.as_str()).build()
 }
 
 /// Why a command did not give back the order.
@@ -108,7 +116,7 @@ impl OrderCommands {
     }
 
     /// Starts the order's `OrderWorkflow` on the cafe's queue, its id derived from the order id
-    /// (never reused), searchable by status, product and customer from its first event.
+    /// (never reused), searchable by status, product, customer and shop from its first event.
     pub async fn place(&self, order: &PlaceOrder) -> Result<Started, WorkflowStartError> {
         let options = WorkflowStartOptions::new(queues::CAFE, order_workflow_id(&order.order_id))
             .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
@@ -116,7 +124,9 @@ impl OrderCommands {
                 sa::ORDER_STATUS.value_set(OrderStatus::Ordered.to_string()),
                 sa::PRODUCT_NAME.value_set(order.product_name.to_string()),
                 sa::CUSTOMER_ID.value_set(order.customer_id.to_string()),
+                sa::SHOP_ID.value_set(order.shop_id.to_string()),
             ]))
+            .priority(by_shop(&order.shop_id))
             .build();
         started(
             self.client
@@ -133,6 +143,7 @@ impl OrderCommands {
         let options = WorkflowStartOptions::new(queues::WAREHOUSE, restock_workflow_id(&restock.restock_id))
             .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
             .memo(memo)
+            .priority(by_shop(&restock.shop_id))
             .build();
         started(self.client.start_workflow(RestockWorkflow::run, restock, options).await)
     }

@@ -15,7 +15,7 @@ use crate::tools::Tools;
 pub const QUEUE_READS_PER_SECOND: u32 = 1000;
 
 /// The search attributes `OrderWorkflow` keeps current.
-pub const SEARCH_ATTRIBUTES: [&str; 3] = ["OrderStatus", "ProductName", "CustomerId"];
+pub const SEARCH_ATTRIBUTES: [&str; 4] = ["OrderStatus", "ProductName", "CustomerId", "ShopId"];
 
 /// How many signals one workflow may receive; the same value as deploy/temporal/dynamicconfig.yaml.
 pub const MAX_SIGNALS_PER_ORDER: u32 = 1000;
@@ -80,6 +80,10 @@ impl TemporalDev {
                 &format!("history.{queue}ProcessorMaxPollRPS={QUEUE_READS_PER_SECOND}"),
             ]);
         }
+        // The shops' fairness: a task queue dispatches its backlog round-robin over the fairness
+        // keys its tasks carry (each order's is its shop), so one shop's rush does not make the
+        // others wait behind it (docs/decisions/0010-fairness-keys-per-shop.md).
+        cmd.args(["--dynamic-config-value", "matching.enableFairness=true"]);
         for attribute in SEARCH_ATTRIBUTES {
             cmd.args(["--search-attribute", &format!("{attribute}=Keyword")]);
         }

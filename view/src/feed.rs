@@ -55,10 +55,16 @@ impl Feed {
     }
 }
 
+fn main() -> String {
+    domain::ShopId::MAIN.to_owned()
+}
+
 fn parse(n: &PgNotification) -> Option<Announcement> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Level {
+        #[serde(default = "main")]
+        shop_id: String,
         product_name: String,
         qty: i64,
         #[serde(default)]
@@ -69,6 +75,7 @@ fn parse(n: &PgNotification) -> Option<Announcement> {
         STOCK => {
             let level: Level = serde_json::from_str(n.payload()).ok()?;
             Some(Announcement::Stock(StockRow {
+                shop_id: level.shop_id,
                 product_name: level.product_name,
                 qty: level.qty,
                 price_cents: level.price_cents,

@@ -103,8 +103,8 @@ impl ViewDb {
 
 async fn upsert_order(tx: &mut Transaction<'_, Postgres>, o: &Order, at_event: u64) -> sqlx::Result<()> {
     let newest = sqlx::query(
-        "INSERT INTO orders (order_id, customer_id, product_name, qty, status, reason, seq, placed_at, updated_at, at_event, total_cents)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        "INSERT INTO orders (order_id, customer_id, product_name, qty, status, reason, seq, placed_at, updated_at, at_event, total_cents, shop_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (order_id) DO UPDATE
          SET status = excluded.status, reason = excluded.reason, seq = excluded.seq, updated_at = excluded.updated_at,
              at_event = excluded.at_event, total_cents = excluded.total_cents
@@ -121,6 +121,7 @@ async fn upsert_order(tx: &mut Transaction<'_, Postgres>, o: &Order, at_event: u
     .bind(&o.updated_at)
     .bind(at_event as i64)
     .bind(o.total().map(domain::Price::cents))
+    .bind(o.shop_id.as_str())
     .execute(&mut **tx)
     .await?
     .rows_affected()
@@ -153,8 +154,8 @@ async fn upsert_order(tx: &mut Transaction<'_, Postgres>, o: &Order, at_event: u
 
 async fn upsert_stock(tx: &mut Transaction<'_, Postgres>, s: &StockLevel) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO stock (product_name, qty, version, price_cents) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (product_name) DO UPDATE SET qty = excluded.qty, version = excluded.version,
+        "INSERT INTO stock (shop_id, product_name, qty, version, price_cents) VALUES ($5, $1, $2, $3, $4)
+         ON CONFLICT (shop_id, product_name) DO UPDATE SET qty = excluded.qty, version = excluded.version,
              price_cents = COALESCE(excluded.price_cents, stock.price_cents)
          WHERE stock.version < excluded.version",
     )
@@ -162,18 +163,20 @@ async fn upsert_stock(tx: &mut Transaction<'_, Postgres>, s: &StockLevel) -> sql
     .bind(s.qty)
     .bind(s.version)
     .bind(s.price.map(domain::Price::cents))
+    .bind(s.shop_id.as_str())
     .execute(&mut **tx)
     .await?;
     if let Some(restock) = &s.restocked {
         sqlx::query(
-            "INSERT INTO restocks (restock_id, product_name, qty, price_cents, recorded_at)
-             VALUES ($1, $2, $3, $4, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))
+            "INSERT INTO restocks (restock_id, product_name, qty, price_cents, shop_id, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))
              ON CONFLICT (restock_id) DO NOTHING",
         )
         .bind(&restock.restock_id)
         .bind(s.product_name.as_str())
         .bind(restock.qty)
         .bind(s.price.map(domain::Price::cents))
+        .bind(s.shop_id.as_str())
         .execute(&mut **tx)
         .await?;
     }

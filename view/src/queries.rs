@@ -9,6 +9,7 @@ use sqlx::{FromRow, PgPool, Row};
 pub struct OrderRow {
     pub order_id: String,
     pub customer_id: String,
+    pub shop_id: String,
     pub product_name: String,
     pub qty: i32,
     pub status: String,
@@ -31,6 +32,7 @@ pub struct Step {
 
 #[derive(Debug, Clone, FromRow, PartialEq)]
 pub struct StockRow {
+    pub shop_id: String,
     pub product_name: String,
     pub qty: i64,
     /// The price of one unit in cents; `None` while the manager has set none.
@@ -83,7 +85,7 @@ impl Cursor {
     }
 }
 
-const ORDER_COLUMNS: &str = "order_id, customer_id, product_name, qty, status, reason, placed_at, updated_at, total_cents";
+const ORDER_COLUMNS: &str = "order_id, customer_id, shop_id, product_name, qty, status, reason, placed_at, updated_at, total_cents";
 
 #[derive(Clone, Debug)]
 pub struct View {
@@ -122,86 +124,99 @@ impl View {
         Ok(Some(order))
     }
 
-    /// A customer's orders, newest first, `limit` after `cursor`.
+    /// A customer's orders (at `shop`, or at every shop), newest first, `limit` after `cursor`: a
+    /// range of the customer's index, whatever the number of orders.
     pub async fn orders_of(
         &self,
         customer_id: &str,
+        shop: Option<&str>,
         cursor: Option<&Cursor>,
         limit: i64,
     ) -> sqlx::Result<Vec<OrderRow>> {
         match cursor {
             None => {
                 sqlx::query_as(&format!(
-                    "SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = $1
+                    "SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = $1 AND ($3::text IS NULL OR shop_id = $3)
                      ORDER BY placed_at DESC, order_id DESC LIMIT $2"
                 ))
                 .bind(customer_id)
                 .bind(limit)
+                .bind(shop)
                 .fetch_all(&self.pool)
                 .await
             }
             Some(c) => {
                 sqlx::query_as(&format!(
-                    "SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = $1 AND (placed_at, order_id) < ($2, $3)
+                    "SELECT {ORDER_COLUMNS} FROM orders
+                     WHERE customer_id = $1 AND (placed_at, order_id) < ($2, $3) AND ($5::text IS NULL OR shop_id = $5)
                      ORDER BY placed_at DESC, order_id DESC LIMIT $4"
                 ))
                 .bind(customer_id)
                 .bind(&c.at)
                 .bind(&c.id)
                 .bind(limit)
+                .bind(shop)
                 .fetch_all(&self.pool)
                 .await
             }
         }
     }
 
-    /// The kitchen board: orders in `status`; the queue (Queued, Brewing) oldest first, as it is
-    /// worked; finished orders most recently finished first.
-    pub async fn board(&self, status: OrderStatus, limit: i64) -> sqlx::Result<Vec<OrderRow>> {
+    /// A shop's kitchen board: its orders in `status`; the queue (Queued, Brewing) oldest first,
+    /// as it is worked; finished orders most recently finished first.
+    pub async fn board(&self, shop: &str, status: OrderStatus, limit: i64) -> sqlx::Result<Vec<OrderRow>> {
         let order = if status.is_final() {
             "updated_at DESC, order_id DESC"
         } else {
             "placed_at, order_id"
         };
         sqlx::query_as(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE status = $1 ORDER BY {order} LIMIT $2"
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE shop_id = $3 AND status = $1 ORDER BY {order} LIMIT $2"
         ))
         .bind(status.as_str())
         .bind(limit)
+        .bind(shop)
         .fetch_all(&self.pool)
         .await
     }
 
-    /// The restock log, newest first, `limit` after `cursor`: an index range scan, whatever the
+    /// A shop's restock log, newest first, `limit` after `cursor`: an index range scan, whatever the
     /// number of restocks or orders.
-    pub async fn restocks(&self, cursor: Option<&Cursor>, limit: i64) -> sqlx::Result<Vec<RestockRow>> {
+    pub async fn restocks(&self, shop: &str, cursor: Option<&Cursor>, limit: i64) -> sqlx::Result<Vec<RestockRow>> {
         const COLUMNS: &str = "restock_id, product_name, qty, price_cents, recorded_at";
         match cursor {
             None => {
                 sqlx::query_as(&format!(
-                    "SELECT {COLUMNS} FROM restocks ORDER BY recorded_at DESC, restock_id DESC LIMIT $1"
+                    "SELECT {COLUMNS} FROM restocks WHERE shop_id = $2
+                     ORDER BY recorded_at DESC, restock_id DESC LIMIT $1"
                 ))
                 .bind(limit)
+                .bind(shop)
                 .fetch_all(&self.pool)
                 .await
             }
             Some(c) => {
                 sqlx::query_as(&format!(
-                    "SELECT {COLUMNS} FROM restocks WHERE (recorded_at, restock_id) < ($1, $2)
+                    "SELECT {COLUMNS} FROM restocks WHERE shop_id = $4 AND (recorded_at, restock_id) < ($1, $2)
                      ORDER BY recorded_at DESC, restock_id DESC LIMIT $3"
                 ))
                 .bind(&c.at)
                 .bind(&c.id)
                 .bind(limit)
+                .bind(shop)
                 .fetch_all(&self.pool)
                 .await
             }
         }
     }
 
-    pub async fn stocks(&self) -> sqlx::Result<Vec<StockRow>> {
-        sqlx::query_as("SELECT product_name, qty, price_cents FROM stock ORDER BY product_name")
-            .fetch_all(&self.pool)
+    /// A shop's menu: what it stocks, how much and at what price.
+    pub async fn stocks(&self, shop: &str) -> sqlx::Result<Vec<StockRow>> {
+        sqlx::query_as(
+            "SELECT shop_id, product_name, qty, price_cents FROM stock WHERE shop_id = $1 ORDER BY product_name",
+        )
+        .bind(shop)
+        .fetch_all(&self.pool)
             .await
     }
 }

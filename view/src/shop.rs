@@ -1,7 +1,10 @@
-//! The Shop dashboard's reads: how the last hour went, from the view alone. Each query is a range
-//! of an index (finished orders by `(status, updated_at)`, the board's partial index, the stock
-//! history by `(product_name, at)`), so its cost follows the last hour's orders, not all the
-//! orders the view keeps.
+//! The Shop dashboard's and the chain's reads: how the last hour went, from the view alone. Each
+//! query is ranges of an index that begins with the shop (finished orders by `(shop_id, status,
+//! updated_at)`, the board's partial index, the stock history by `(shop_id, product_name, at)`),
+//! so its cost follows the last hour's orders of the shops asked about, not all the orders the
+//! view keeps.
+
+use std::collections::BTreeMap;
 
 use sqlx::FromRow;
 
@@ -29,7 +32,7 @@ pub struct LevelAt {
 }
 
 /// What the dashboard is drawn from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ShopRows {
     pub finished: Vec<Finished>,
     /// Placed to completed, of the orders completed in the window: p50 and p95 in ms, and how many.
@@ -41,54 +44,101 @@ pub struct ShopRows {
     pub brewing: i64,
 }
 
+/// A row of one of the queries below, with the shop it is about.
+#[derive(FromRow)]
+struct AtShop<T> {
+    shop_id: String,
+    #[sqlx(flatten)]
+    row: T,
+}
+
+#[derive(FromRow)]
+struct CompletionRow {
+    p50: Option<f64>,
+    p95: Option<f64>,
+    completed: i64,
+}
+
+#[derive(FromRow)]
+struct WaitingRow {
+    queued: i64,
+    brewing: i64,
+}
+
 impl View {
-    /// How the shop went since `since` (RFC 3339, as the view stores times).
-    pub async fn shop(&self, since: &str) -> sqlx::Result<ShopRows> {
-        let finished: Vec<Finished> = sqlx::query_as(
-            "SELECT substr(updated_at, 1, 16) AS minute, status, COALESCE(split_part(reason, ':', 1), '') AS reason,
-                    product_name, count(*) AS orders
+    /// How each of `shops` went since `since` (RFC 3339, as the view stores times): one shop for
+    /// its dashboard, every shop for the chain's. Three queries whatever the number of shops, each
+    /// a range of an index that begins with the shop. A shop without orders gets empty rows.
+    pub async fn shops_since(&self, shops: &[String], since: &str) -> sqlx::Result<BTreeMap<String, ShopRows>> {
+        let mut rows: BTreeMap<String, ShopRows> = shops.iter().map(|s| (s.clone(), ShopRows::default())).collect();
+        let finished: Vec<AtShop<Finished>> = sqlx::query_as(
+            "SELECT shop_id, substr(updated_at, 1, 16) AS minute, status,
+                    COALESCE(split_part(reason, ':', 1), '') AS reason, product_name, count(*) AS orders
              FROM orders
-             WHERE status IN ('Completed', 'Rejected', 'Canceled') AND updated_at >= $1
-             GROUP BY 1, 2, 3, 4",
+             WHERE shop_id = ANY($2) AND status IN ('Completed', 'Rejected', 'Canceled') AND updated_at >= $1
+             GROUP BY 1, 2, 3, 4, 5",
         )
         .bind(since)
+        .bind(shops)
         .fetch_all(&self.pool)
         .await?;
-        let (completion_p50_ms, completion_p95_ms, completed): (Option<f64>, Option<f64>, i64) = sqlx::query_as(
-            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.95) WITHIN GROUP (ORDER BY ms),
-                    count(*)
-             FROM (SELECT extract(epoch FROM updated_at::timestamptz - placed_at::timestamptz)::float8 * 1000 AS ms
-                   FROM orders WHERE status = 'Completed' AND updated_at >= $1) AS completed",
+        for f in finished {
+            rows.entry(f.shop_id).or_default().finished.push(f.row);
+        }
+        let completion: Vec<AtShop<CompletionRow>> = sqlx::query_as(
+            "SELECT shop_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
+                    percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95, count(*) AS completed
+             FROM (SELECT shop_id, extract(epoch FROM updated_at::timestamptz - placed_at::timestamptz)::float8 * 1000 AS ms
+                   FROM orders WHERE shop_id = ANY($2) AND status = 'Completed' AND updated_at >= $1) AS completed
+             GROUP BY shop_id",
         )
         .bind(since)
-        .fetch_one(&self.pool)
+        .bind(shops)
+        .fetch_all(&self.pool)
         .await?;
-        let (queued, brewing): (i64, i64) = sqlx::query_as(
-            "SELECT count(*) FILTER (WHERE status = 'Queued'), count(*) FILTER (WHERE status = 'Brewing')
-             FROM orders WHERE status IN ('Queued', 'Brewing')",
+        for c in completion {
+            let shop = rows.entry(c.shop_id).or_default();
+            (shop.completion_p50_ms, shop.completion_p95_ms, shop.completed) = (c.row.p50, c.row.p95, c.row.completed);
+        }
+        let waiting: Vec<AtShop<WaitingRow>> = sqlx::query_as(
+            "SELECT shop_id, count(*) FILTER (WHERE status = 'Queued') AS queued,
+                    count(*) FILTER (WHERE status = 'Brewing') AS brewing
+             FROM orders WHERE shop_id = ANY($1) AND status IN ('Queued', 'Brewing') GROUP BY shop_id",
         )
-        .fetch_one(&self.pool)
+        .bind(shops)
+        .fetch_all(&self.pool)
         .await?;
-        Ok(ShopRows { finished, completion_p50_ms, completion_p95_ms, completed, queued, brewing })
+        for w in waiting {
+            let shop = rows.entry(w.shop_id).or_default();
+            (shop.queued, shop.brewing) = (w.row.queued, w.row.brewing);
+        }
+        Ok(rows)
     }
 
-    /// The levels of `products` since `since`: the last level of each minute that changed it,
-    /// after the level each had just before (with an empty `minute`), oldest first.
-    pub async fn stock_levels(&self, products: &[String], since: &str) -> sqlx::Result<Vec<LevelAt>> {
+    /// How one shop went since `since`.
+    pub async fn shop(&self, shop: &str, since: &str) -> sqlx::Result<ShopRows> {
+        let mut rows = self.shops_since(&[shop.to_owned()], since).await?;
+        Ok(rows.remove(shop).unwrap_or_default())
+    }
+
+    /// The levels of a shop's `products` since `since`: the last level of each minute that
+    /// changed it, after the level each had just before (with an empty `minute`), oldest first.
+    pub async fn stock_levels(&self, shop: &str, products: &[String], since: &str) -> sqlx::Result<Vec<LevelAt>> {
         sqlx::query_as(
             "SELECT p AS product_name, '' AS minute, before.qty
              FROM unnest($1::text[]) AS p,
                   LATERAL (SELECT qty FROM stock_history
-                           WHERE product_name = p AND at < $2 ORDER BY at DESC LIMIT 1) AS before
+                           WHERE shop_id = $3 AND product_name = p AND at < $2 ORDER BY at DESC LIMIT 1) AS before
              UNION ALL
              SELECT * FROM (
                  SELECT DISTINCT ON (product_name, substr(at, 1, 16)) product_name, substr(at, 1, 16), qty
-                 FROM stock_history WHERE product_name = ANY($1) AND at >= $2
+                 FROM stock_history WHERE shop_id = $3 AND product_name = ANY($1) AND at >= $2
                  ORDER BY product_name, substr(at, 1, 16), at DESC, id DESC) AS minutes
              ORDER BY 1, 2",
         )
         .bind(products)
         .bind(since)
+        .bind(shop)
         .fetch_all(&self.pool)
         .await
     }

@@ -66,6 +66,7 @@ impl Stock {
         }
         *qty -= i64::from(r.qty.get());
         Ok(StockLevel {
+            shop_id: r.shop_id,
             product_name: r.product_name,
             qty: *qty,
             version: 1,
@@ -104,6 +105,7 @@ impl FakeWarehouse {
     #[activity(definition = domain::definitions::Restock)]
     pub async fn restock(self: Arc<Self>, _: ActivityContext, r: Restock) -> Result<StockLevel, ActivityError> {
         Ok(StockLevel {
+            shop_id: r.shop_id,
             product_name: r.product_name,
             qty: i64::from(r.qty.get()),
             version: 1,
@@ -225,6 +227,7 @@ fn order(id: &str, product: &str, qty: i64, kitchen_max_wait_ms: Option<u64>) ->
         product_name: ProductName::parse(product).unwrap(),
         qty: Quantity::parse(qty).unwrap(),
         customer_id: CustomerId::parse("c-wf").unwrap(),
+        shop_id: Default::default(),
         kitchen_max_wait_ms,
         placed_at: None,
     })

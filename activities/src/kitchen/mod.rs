@@ -47,16 +47,18 @@ impl KitchenDb {
     #[tracing::instrument(name = "db.open_ticket", skip_all, fields(order_id = %t.order_id))]
     pub async fn open(&self, t: &Ticket) -> Result<(), StoreError> {
         let opened = sqlx::query(
-            "INSERT INTO tickets (order_id, product_name, qty, status, trace_parent) VALUES ($1, $2, $3, 'Queued', $4)
+            "INSERT INTO tickets (order_id, shop_id, product_name, qty, status, trace_parent)
+             VALUES ($1, $2, $3, $4, 'Queued', $5)
              ON CONFLICT (order_id) DO NOTHING",
         )
         .bind(t.order_id.as_str())
+        .bind(t.shop_id.as_str())
         .bind(t.product_name.as_str())
         .bind(t.qty.get() as i32)
         .bind(platform::telemetry::traceparent())
         .execute(&self.pool)
         .await?;
-        tracing::info!(order_id = %t.order_id, product = %t.product_name, "ticket queued");
+        tracing::info!(order_id = %t.order_id, shop = %t.shop_id, product = %t.product_name, "ticket queued");
         if opened.rows_affected() == 1 {
             self.opened.notify_one();
         }

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use domain::{OrderId, Price, ProductName, Reservation, Restock, RestockRecord, StockLevel, failures};
+use domain::{OrderId, Price, ProductName, Reservation, Restock, RestockRecord, ShopId, StockLevel, failures};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Row};
 use temporalio_macros::activities;
@@ -141,14 +141,15 @@ impl WarehouseDb {
     pub async fn reserve(&self, r: &Reservation) -> Result<Reserved, StoreError> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO reservations (order_id, product_name, qty, order_run, price_cents)
-             VALUES ($1, $2, $3, $4, (SELECT price_cents FROM stock WHERE product_name = $2))
+            "INSERT INTO reservations (order_id, product_name, qty, order_run, shop_id, price_cents)
+             VALUES ($1, $2, $3, $4, $5, (SELECT price_cents FROM stock WHERE shop_id = $5 AND product_name = $2))
              ON CONFLICT (order_id) DO NOTHING",
         )
         .bind(r.order_id.as_str())
         .bind(r.product_name.as_str())
         .bind(i64::from(r.qty.get()))
         .bind(r.order_run.as_deref())
+        .bind(r.shop_id.as_str())
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -160,15 +161,17 @@ impl WarehouseDb {
         // stock serialise on the row, and the loser finds too little left.
         let taken = sqlx::query(
             "UPDATE stock SET qty = qty - $1, version = version + 1
-             WHERE product_name = $2 AND qty >= $1 RETURNING qty, version, price_cents",
+             WHERE shop_id = $3 AND product_name = $2 AND qty >= $1 RETURNING qty, version, price_cents",
         )
         .bind(i64::from(r.qty.get()))
         .bind(r.product_name.as_str())
+        .bind(r.shop_id.as_str())
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = taken {
             tx.commit().await?;
             let level = StockLevel {
+                shop_id: r.shop_id.clone(),
                 product_name: r.product_name.clone(),
                 qty: row.try_get(0)?,
                 version: row.try_get(1)?,
@@ -179,7 +182,9 @@ impl WarehouseDb {
             return Ok(Reserved::Taken(level));
         }
         // Read inside the transaction: on SQLite the pool has one connection, which it holds.
-        let available: Option<i64> = sqlx::query_scalar("SELECT qty FROM stock WHERE product_name = $1")
+        let available: Option<i64> =
+            sqlx::query_scalar("SELECT qty FROM stock WHERE shop_id = $1 AND product_name = $2")
+            .bind(r.shop_id.as_str())
             .bind(r.product_name.as_str())
             .fetch_optional(&mut *tx)
             .await?;
@@ -209,7 +214,7 @@ impl WarehouseDb {
         {
             return Ok(Reserved::DuplicateOrderId);
         }
-        let level = self.level(&r.product_name).await?;
+        let level = self.level(&r.shop_id, &r.product_name).await?;
         Ok(match (refused.as_deref(), level) {
             (Some(failures::UNKNOWN_PRODUCT), _) | (_, None) => Reserved::UnknownProduct,
             (Some(_), Some(level)) => Reserved::OutOfStock { available: level.qty },
@@ -230,7 +235,7 @@ impl WarehouseDb {
         let held = sqlx::query(
             "UPDATE reservations SET released = TRUE
              WHERE order_id = $1 AND released = FALSE AND refused IS NULL
-             RETURNING product_name, qty",
+             RETURNING shop_id, product_name, qty",
         )
         .bind(order_id.as_str())
         .fetch_optional(&mut *tx)
@@ -246,27 +251,30 @@ impl WarehouseDb {
             tx.commit().await?;
             return Ok(None);
         };
-        let product: String = held.try_get(0)?;
-        let qty: i64 = held.try_get(1)?;
+        let shop: String = held.try_get(0)?;
+        let product: String = held.try_get(1)?;
+        let qty: i64 = held.try_get(2)?;
         let row = sqlx::query(
-            "UPDATE stock SET qty = qty + $1, version = version + 1 WHERE product_name = $2
+            "UPDATE stock SET qty = qty + $1, version = version + 1 WHERE shop_id = $2 AND product_name = $3
              RETURNING qty, version, price_cents",
         )
         .bind(qty)
+        .bind(&shop)
         .bind(&product)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
             return Err(StoreError::Inconsistent(format!(
-                "order {order_id} holds {qty} of {product:?}, a product the warehouse does not know"
+                "order {order_id} holds {qty} of {product:?}, a product shop {shop} does not stock"
             )));
         };
         tx.commit().await?;
-        let Ok(product_name) = ProductName::parse(&product) else {
+        let (Ok(shop_id), Ok(product_name)) = (ShopId::parse(&shop), ProductName::parse(&product)) else {
             tracing::warn!(order_id = %order_id, product, "stock released for a product whose stored name is not valid");
             return Ok(None);
         };
         Ok(Some(StockLevel {
+            shop_id,
             product_name,
             qty: row.try_get(0)?,
             version: row.try_get(1)?,
@@ -280,10 +288,11 @@ impl WarehouseDb {
     pub async fn restock(&self, r: &Restock) -> Result<StockLevel, StoreError> {
         let mut tx = self.pool.begin().await?;
         let first_time = sqlx::query(
-            "INSERT INTO restocks (restock_id, product_name, qty) VALUES ($1, $2, $3)
+            "INSERT INTO restocks (restock_id, shop_id, product_name, qty) VALUES ($1, $2, $3, $4)
              ON CONFLICT (restock_id) DO NOTHING",
         )
         .bind(&r.restock_id)
+        .bind(r.shop_id.as_str())
         .bind(r.product_name.as_str())
         .bind(i64::from(r.qty.get()))
         .execute(&mut *tx)
@@ -292,11 +301,12 @@ impl WarehouseDb {
             == 1;
         if first_time {
             sqlx::query(
-                "INSERT INTO stock (product_name, qty, version, price_cents) VALUES ($1, $2, 1, $3)
-                 ON CONFLICT (product_name)
+                "INSERT INTO stock (shop_id, product_name, qty, version, price_cents) VALUES ($1, $2, $3, 1, $4)
+                 ON CONFLICT (shop_id, product_name)
                  DO UPDATE SET qty = stock.qty + excluded.qty, version = stock.version + 1,
                                price_cents = COALESCE(excluded.price_cents, stock.price_cents)",
             )
+            .bind(r.shop_id.as_str())
             .bind(r.product_name.as_str())
             .bind(i64::from(r.qty.get()))
             .bind(r.price.map(Price::cents))
@@ -304,10 +314,9 @@ impl WarehouseDb {
             .await?;
         }
         tx.commit().await?;
-        let level = self
-            .level(&r.product_name)
-            .await?
-            .ok_or_else(|| StoreError::Inconsistent(format!("{} was restocked but is not in stock", r.product_name)))?;
+        let level = self.level(&r.shop_id, &r.product_name).await?.ok_or_else(|| {
+            StoreError::Inconsistent(format!("{} was restocked at {} but is not in stock", r.product_name, r.shop_id))
+        })?;
         Ok(StockLevel {
             restocked: Some(RestockRecord {
                 restock_id: r.restock_id.clone(),
@@ -317,14 +326,16 @@ impl WarehouseDb {
         })
     }
 
-    /// A product's current level, `None` if the warehouse does not know it.
-    pub async fn level(&self, product: &ProductName) -> Result<Option<StockLevel>, StoreError> {
-        let row = sqlx::query("SELECT qty, version, price_cents FROM stock WHERE product_name = $1")
+    /// A product's current level at a shop, `None` if that shop does not stock it.
+    pub async fn level(&self, shop: &ShopId, product: &ProductName) -> Result<Option<StockLevel>, StoreError> {
+        let row = sqlx::query("SELECT qty, version, price_cents FROM stock WHERE shop_id = $1 AND product_name = $2")
+            .bind(shop.as_str())
             .bind(product.as_str())
             .fetch_optional(&self.pool)
             .await?;
         row.map(|row| {
             Ok(StockLevel {
+                shop_id: shop.clone(),
                 product_name: product.clone(),
                 qty: row.try_get(0)?,
                 version: row.try_get(1)?,
@@ -394,7 +405,7 @@ impl WarehouseActivities {
             )),
             Reserved::UnknownProduct => Err(refuse(
                 failures::UNKNOWN_PRODUCT,
-                format!("the warehouse does not know {:?}", r.product_name.as_str()),
+                format!("shop {} does not stock {:?}", r.shop_id, r.product_name.as_str()),
             )),
             Reserved::DuplicateOrderId => Err(refuse(
                 failures::DUPLICATE_ORDER_ID,

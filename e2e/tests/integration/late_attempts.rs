@@ -8,6 +8,7 @@ use e2e::{TestApp, order_id};
 fn reservation(id: &str, product: &str, qty: i64, run: Option<&str>) -> Reservation {
     Reservation {
         order_id: OrderId::parse(id).unwrap(),
+        shop_id: Default::default(),
         product_name: ProductName::parse(product).unwrap(),
         qty: Quantity::parse(qty).unwrap(),
         order_run: run.map(str::to_owned),
@@ -80,6 +81,7 @@ async fn kitchen_moves_only_go_forward_and_a_withdrawn_ticket_never_reaches_the_
     let kitchen = app.kitchen_db().await;
     let ticket = |id: &str| Ticket {
         order_id: OrderId::parse(id).unwrap(),
+        shop_id: Default::default(),
         product_name: ProductName::parse("Latte").unwrap(),
         qty: Quantity::parse(1).unwrap(),
     };

@@ -429,11 +429,12 @@ async fn the_same_warehouse_activity_twice_changes_nothing_the_second_time() {
         .unwrap();
     let level = |db: &activities::warehouse::WarehouseDb, product: &domain::ProductName| {
         let (db, product) = (db.clone(), product.clone());
-        async move { db.level(&product).await.unwrap().map(|l| l.qty) }
+        async move { db.level(&domain::ShopId::main(), &product).await.unwrap().map(|l| l.qty) }
     };
     let product = domain::ProductName::parse("Twice Blend").unwrap();
     db.restock(&domain::Restock {
         restock_id: "r-first".into(),
+        shop_id: Default::default(),
         product_name: product.clone(),
         qty: domain::RestockQuantity::parse(10).unwrap(),
         price: Some(domain::Price::parse("3.50").unwrap()),
@@ -442,6 +443,7 @@ async fn the_same_warehouse_activity_twice_changes_nothing_the_second_time() {
     .unwrap();
     let reservation = domain::Reservation {
         order_id: domain::OrderId::parse("twice-1").unwrap(),
+        shop_id: Default::default(),
         product_name: product.clone(),
         qty: domain::Quantity::parse(4).unwrap(),
         order_run: None,
@@ -452,6 +454,7 @@ async fn the_same_warehouse_activity_twice_changes_nothing_the_second_time() {
     // stock was taken at.
     db.restock(&domain::Restock {
         restock_id: "r-dearer".into(),
+        shop_id: Default::default(),
         product_name: product.clone(),
         qty: domain::RestockQuantity::parse(1).unwrap(),
         price: Some(domain::Price::parse("4.00").unwrap()),
@@ -478,6 +481,7 @@ async fn the_same_warehouse_activity_twice_changes_nothing_the_second_time() {
 
     let restock = domain::Restock {
         restock_id: "r-twice".into(),
+        shop_id: Default::default(),
         product_name: product.clone(),
         qty: domain::RestockQuantity::parse(5).unwrap(),
         price: None,
@@ -491,6 +495,7 @@ async fn the_same_warehouse_activity_twice_changes_nothing_the_second_time() {
         .unwrap();
     let ticket = domain::Ticket {
         order_id: domain::OrderId::parse("twice-1").unwrap(),
+        shop_id: Default::default(),
         product_name: product,
         qty: domain::Quantity::parse(1).unwrap(),
     };

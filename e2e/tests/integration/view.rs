@@ -42,6 +42,7 @@ fn order_at(step: usize) -> Order {
         ProductName::parse("Latte").unwrap(),
         Quantity::parse(1).unwrap(),
         CustomerId::parse("c-1").unwrap(),
+        domain::ShopId::main(),
         "2026-01-01T00:00:00.000Z".into(),
     );
     let events = [
@@ -78,6 +79,7 @@ async fn a_stale_projection_never_overwrites_a_newer_one_and_replays_change_noth
     let (db, view) = fresh_view().await;
     let stock = |qty, version| {
         Some(StockLevel {
+            shop_id: Default::default(),
             product_name: ProductName::parse("Latte").unwrap(),
             qty,
             version,
@@ -118,7 +120,7 @@ async fn a_stale_projection_never_overwrites_a_newer_one_and_replays_change_noth
         ["Ordered", "StockReserved", "Queued", "Brewing", "Completed"],
         "each step once, in order"
     );
-    let levels = view.stocks().await.unwrap();
+    let levels = view.stocks(domain::ShopId::MAIN).await.unwrap();
     assert!(
         levels.iter().any(|l| l.product_name == "Latte" && l.qty == 7),
         "the newer stock level stays: {levels:?}"

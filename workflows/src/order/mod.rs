@@ -98,7 +98,7 @@ impl OrderWorkflow {
             OrderRequest::Valid(o) if o.order_id.as_str() == expected_id => {
                 kitchen_max_wait = KitchenWait::of(&o);
                 let placed_at = o.placed_at(started);
-                Order::place(o.order_id, o.product_name, o.qty, o.customer_id, placed_at)
+                Order::place(o.order_id, o.product_name, o.qty, o.customer_id, o.shop_id, placed_at)
             }
             OrderRequest::Valid(o) => {
                 let raw = serde_json::to_value(&o).unwrap_or_default();

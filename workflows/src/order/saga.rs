@@ -46,6 +46,7 @@ pub(super) async fn run(ctx: &WorkflowContext<OrderWorkflow>) -> Result<(), Acti
     if ctx.state(|s| s.order.status == OrderStatus::StockReserved) {
         let ticket = ctx.state(|s| Ticket {
             order_id: s.order.order_id.clone(),
+            shop_id: s.order.shop_id.clone(),
             product_name: s.order.product_name.clone(),
             qty: s.order.qty,
         });
@@ -85,6 +86,7 @@ async fn reserve_stock(
 ) -> Result<Result<StockLevel, RejectReason>, ActivityExecutionError> {
     let reservation = ctx.state(|s| Reservation {
         order_id: s.order.order_id.clone(),
+        shop_id: s.order.shop_id.clone(),
         product_name: s.order.product_name.clone(),
         qty: s.order.qty,
         order_run: Some(s.order_run.clone()).filter(|r| !r.is_empty()),
