@@ -25,6 +25,7 @@ pub struct OrderView {
     pub order_id: OrderId,
     pub workflow_id: String,
     pub customer_id: String,
+    pub shop_id: String,
     pub product_name: String,
     pub qty: i64,
     pub status: OrderStatus,

@@ -28,6 +28,7 @@ mod restock_retries;
 mod retention;
 mod saga;
 mod shop;
+mod shop_migrations;
 mod signin_storm;
 mod temporal_surface;
 mod traces;
