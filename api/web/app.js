@@ -10,10 +10,12 @@ const VIEWS = {
   customer: ["menu", "orders"],
   barista: ["kitchen"],
   manager: ["kitchen", "stock", "shop"],
-  owner: ["kitchen", "stock", "shop"],
+  owner: ["chain", "kitchen", "stock", "shop"],
 };
-const TITLES = { menu: "Menu", orders: "My orders", kitchen: "Kitchen", stock: "Stock & staff", shop: "Shop" };
-const NEEDS = { menu: "a customer", orders: "a customer", kitchen: "a barista or manager", stock: "a manager", shop: "a manager" };
+const TITLES = { menu: "Menu", orders: "My orders", kitchen: "Kitchen", stock: "Stock & staff", shop: "Shop", chain: "Chain" };
+const NEEDS = { menu: "a customer", orders: "a customer", kitchen: "a barista or manager", stock: "a manager", shop: "a manager", chain: "the owner's" };
+/// Where the page remembers the shop a customer or the owner picked.
+const PICKED_SHOP = "coffeeshop.shop";
 /// An order's status as a person says it.
 const STATUS_WORDS = {
   Ordered: "Ordered",
@@ -32,12 +34,14 @@ const REASON_WORDS = {
 };
 
 const state = {
-  me: null, // {name, role}
+  me: null, // {name, role, shopId}
+  shop: "main", // the shop the page shows: a barista's or manager's own, or the one picked
+  shops: new Map(), // shopId -> name
   orders: new Map(), // id -> order (a customer's own, or the kitchen board's)
   stock: new Map(), // product -> qty
   prices: new Map(), // product -> price of one unit ("3.50"), for those that have one
   events: null,
-  shopPending: null, // a timer: the Shop view reads the dashboard again when it fires
+  shopPending: null, // a timer: the Shop (or Chain) view reads its figures again when it fires
 };
 
 // ---- talking to the API ------------------------------------------------------------------------
@@ -212,12 +216,13 @@ async function start() {
     if (e.status !== 401) showError(e.message);
   }
   $("#loading").hidden = true;
-  if (state.me) signedIn();
+  if (state.me) act(signedIn);
   else signedOut();
 }
 
-function signedIn() {
-  $("#who-name").textContent = `${state.me.name} (${state.me.role})`;
+async function signedIn() {
+  await loadShops();
+  $("#who-name").textContent = `${state.me.name} (${state.me.role}${state.me.shopId ? ` at ${shopName(state.me.shopId)}` : ""})`;
   $("#who").hidden = false;
   const nav = $("#nav");
   nav.replaceChildren(...VIEWS[state.me.role].map((v) => el("a", { href: `#${v}`, "data-view": v }, TITLES[v])));
@@ -228,6 +233,7 @@ function signedIn() {
 
 function signedOut(why = "") {
   state.me = null;
+  $("#shop-pick").hidden = true;
   state.orders.clear();
   if (state.events) state.events.close();
   state.events = null;
@@ -254,7 +260,7 @@ async function signIn(form, credentials) {
   form.reset();
   state.me = signed.account;
   location.hash = "";
-  signedIn();
+  await signedIn();
 }
 
 onSubmit("#signin-form", signIn);
@@ -304,10 +310,44 @@ window.addEventListener("hashchange", route);
 
 /// Reads a fresh snapshot of what the view shows (on opening it, and whenever the live stream
 /// says changes may have been missed).
-function refresh(view = location.hash.slice(1) || VIEWS[state.me.role][0]) {
-  const load = { menu: loadMenu, orders: loadOrders, kitchen: loadKitchen, stock: loadStock, shop: loadShop }[view];
+/// The view the page shows: the one in the address, or the role's first.
+const currentView = () => location.hash.slice(1) || VIEWS[state.me.role][0];
+
+function refresh(view = currentView()) {
+  const load = { menu: loadMenu, orders: loadOrders, kitchen: loadKitchen, stock: loadStock, shop: loadShop, chain: loadChain }[view];
   if (load && VIEWS[state.me.role].includes(view)) act(load);
 }
+
+// ---- the shops ------------------------------------------------------------------------------------
+
+/// The chain's shops; and which one the page shows: a barista's or a manager's own; for a customer
+/// or the owner the one they picked last (remembered in this browser), `main` at first.
+async function loadShops() {
+  const shops = await api("GET", "/shops");
+  state.shops = new Map(shops.map((s) => [s.shopId, s.name]));
+  const remembered = localStorage.getItem(PICKED_SHOP);
+  state.shop = state.me.shopId || (state.shops.has(remembered) ? remembered : "main");
+  const picker = $("#shop-select");
+  picker.replaceChildren(...shops.map((s) => el("option", { value: s.shopId }, s.name)));
+  picker.value = state.shop;
+  $("#shop-pick").hidden = Boolean(state.me.shopId);
+}
+
+const shopName = (shopId) => state.shops.get(shopId) || shopId;
+
+/// A path of a route that acts on one shop, naming the shop the page shows.
+const atShop = (path) => `${path}${path.includes("?") ? "&" : "?"}shopId=${encodeURIComponent(state.shop)}`;
+
+/// Shows `shopId` (a customer's or the owner's pick), remembered for the next visit.
+function pickShop(shopId) {
+  state.shop = shopId;
+  $("#shop-select").value = shopId;
+  localStorage.setItem(PICKED_SHOP, shopId);
+  state.orders.clear();
+  refresh();
+}
+
+$("#shop-select").addEventListener("change", (event) => pickShop(event.target.value));
 
 // ---- live updates --------------------------------------------------------------------------------
 
@@ -345,6 +385,8 @@ function connectEvents() {
 
 function orderChanged(order) {
   shopChanged();
+  // The board shows the shop the page is at (the owner hears of every shop's orders).
+  if (state.me.role !== "customer" && order.shopId !== state.shop) return;
   const previous = state.orders.get(order.orderId);
   if (previous && previous.updatedAt > order.updatedAt) return;
   state.orders.set(order.orderId, order);
@@ -366,6 +408,7 @@ function withdrawThanks(order) {
 
 function stockChanged(level) {
   shopChanged();
+  if (level.shopId !== state.shop) return;
   state.stock.set(level.productName, level.qty);
   if (level.price) state.prices.set(level.productName, level.price);
   if (state.me.role === "customer") renderMenu();
@@ -384,7 +427,8 @@ function keepLevels(levels) {
 }
 
 async function loadMenu() {
-  keepLevels(await api("GET", "/stocks"));
+  keepLevels(await api("GET", atShop("/stocks")));
+  $("#menu-title").textContent = `Menu at ${shopName(state.shop)}`;
   renderMenu();
 }
 
@@ -429,11 +473,12 @@ function menuItem(product) {
         if (!valid(form, result)) return;
         const qtyWanted = Number(form.elements.qty.value);
         act(async () => {
-          const placed = await api("POST", "/orders", { productName: product, qty: qtyWanted }, { retry: true, key: crypto.randomUUID() });
+          const order = { productName: product, qty: qtyWanted, shopId: state.shop };
+          const placed = await api("POST", "/orders", order, { retry: true, key: crypto.randomUUID() });
           result.className = "result confirmation";
           result.dataset.order = placed.orderId;
           result.replaceChildren(
-            `Thank you! Order ${orderNumber(placed.orderId)} is placed: ${qtyWanted} × ${product}. `,
+            `Thank you! Order ${orderNumber(placed.orderId)} is placed at ${shopName(state.shop)}: ${qtyWanted} × ${product}. `,
             el("a", { href: "#orders" }, "Follow it in My orders"),
           );
           orderChanged(await api("GET", `/orders/${placed.orderId}`));
@@ -510,7 +555,7 @@ function orderCard(order) {
     "li",
     { class: "card order", "data-order": order.orderId, "data-status": order.status },
     el("h3", {}, `${order.qty} × ${order.productName} `, el("span", { class: "number" }, `order ${orderNumber(order.orderId)}`)),
-    el("p", { class: "meta" }, "Placed ", dateTime(order.placedAt), order.total ? ` · Total ${order.total}${NOT_CHARGED.has(order.status) ? ", nothing charged" : ""}` : ""),
+    el("p", { class: "meta" }, `Placed at ${shopName(order.shopId)}, `, dateTime(order.placedAt), order.total ? ` · Total ${order.total}${NOT_CHARGED.has(order.status) ? ", nothing charged" : ""}` : ""),
     el("p", { class: "status" }, el("span", { class: `badge ${order.status}` }, statusInWords(order))),
     el(
       "ol",
@@ -528,10 +573,11 @@ const COLUMNS = ["Queued", "Brewing", "Completed"];
 
 async function loadKitchen() {
   const [queued, brewing, completed] = await Promise.all([
-    api("GET", "/kitchen/tickets?status=Queued&limit=100"),
-    api("GET", "/kitchen/tickets?status=Brewing&limit=100"),
-    api("GET", "/kitchen/tickets?status=Completed&limit=10"),
+    api("GET", atShop("/kitchen/tickets?status=Queued&limit=100")),
+    api("GET", atShop("/kitchen/tickets?status=Brewing&limit=100")),
+    api("GET", atShop("/kitchen/tickets?status=Completed&limit=10")),
   ]);
+  $("#kitchen-title").textContent = `Kitchen at ${shopName(state.shop)}`;
   state.orders = newest([...queued, ...brewing, ...completed]);
   renderKitchen();
 }
@@ -591,13 +637,14 @@ setInterval(() => {
 // ---- the manager: stock and staff -------------------------------------------------------------
 
 async function loadStock() {
-  const [levels, restocks, staff] = await Promise.all([api("GET", "/stocks"), api("GET", "/stocks/restocks"), api("GET", "/staff")]);
+  const [levels, restocks, staff] = await Promise.all([api("GET", atShop("/stocks")), api("GET", atShop("/stocks/restocks")), api("GET", "/staff")]);
+  $("#stock-title").textContent = `Stock at ${shopName(state.shop)}`;
   keepLevels(levels);
   renderStock();
   $("#restocks").replaceChildren(
     ...restocks.items.map((r) => el("li", {}, `${r.qty} × ${r.productName}${r.price ? ` at ${r.price}` : ""}, `, dateTime(r.at))),
   );
-  $("#staff").replaceChildren(...staff.map((a) => el("li", {}, `${a.name} (${a.role}${a.shopId ? ` at ${a.shopId}` : ""})`)));
+  $("#staff").replaceChildren(...staff.map((a) => el("li", {}, `${a.name} (${a.role}${a.shopId ? ` at ${shopName(a.shopId)}` : ""})`)));
 }
 
 function renderStock() {
@@ -609,7 +656,7 @@ function renderStock() {
 }
 
 onSubmit("#restock-form", async (form, body) => {
-  const restock = { productName: body.productName, qty: Number(body.qty) };
+  const restock = { shopId: state.shop, productName: body.productName, qty: Number(body.qty) };
   if (body.price) restock.price = body.price;
   await api("POST", "/stocks", restock, { retry: true, key: crypto.randomUUID() });
   form.elements.productName.value = "";
@@ -619,10 +666,10 @@ onSubmit("#restock-form", async (form, body) => {
 });
 
 onSubmit("#staff-form", async (form, fields) => {
-  const created = await api("POST", "/staff", fields);
+  const created = await api("POST", "/staff", { ...fields, shopId: state.shop });
   form.reset();
   await loadStock();
-  notice(`Created ${created.name} (${created.role}).`);
+  notice(`Created ${created.name} (${created.role} at ${shopName(created.shopId)}).`);
 });
 
 // ---- the manager: the shop's last hour ------------------------------------------------------------
@@ -645,17 +692,64 @@ function svg(tag, attrs = {}, ...children) {
 const seconds = (ms) => (ms === null || ms === undefined ? "–" : `${(ms / 1000).toFixed(1)} s`);
 
 async function loadShop() {
-  renderShop(await api("GET", "/shop"));
+  $("#shop-title").textContent = `${shopName(state.shop)}, last hour`;
+  renderShop(await api("GET", atShop("/shop")));
 }
 
-/// While the Shop view is open, a change in the live stream reads the dashboard again: at most
-/// once every two seconds, however busy the shop.
+/// While the Shop or the Chain view is open, a change in the live stream reads its figures again:
+/// at most once every two seconds, however busy the shops.
 function shopChanged() {
-  if (location.hash !== "#shop" || !["manager", "owner"].includes(state.me?.role) || state.shopPending) return;
+  const figures = () => ({ shop: loadShop, chain: loadChain })[currentView()];
+  if (!figures() || !["manager", "owner"].includes(state.me?.role) || state.shopPending) return;
   state.shopPending = setTimeout(() => {
     state.shopPending = null;
-    if (location.hash === "#shop") act(loadShop);
+    const load = state.me && figures();
+    if (load) act(load);
   }, 2000);
+}
+
+// ---- the owner: every shop side by side -------------------------------------------------------------
+
+async function loadChain() {
+  renderChain(await api("GET", "/chain"));
+}
+
+function renderChain(shops) {
+  const row = (shop) => {
+    const f = shop.finished;
+    const t = shop.placedToCompleted;
+    const refused = Object.entries(shop.refusals).map(([reason, n]) => `${n} ${REASON_WORDS[reason] || reason}`).join(", ");
+    return el(
+      "tr",
+      { "data-shop": shop.shopId },
+      el("th", { scope: "row" }, shop.name),
+      el("td", {}, sparkline(shop.perMinute)),
+      el("td", { class: "num completed" }, String(f.completed)),
+      el("td", { class: "num rejected" }, String(f.rejected)),
+      el("td", { class: "num canceled" }, String(f.canceled)),
+      el("td", { class: "num waiting" }, `${shop.waiting.queued} queued · ${shop.waiting.brewing} brewing`),
+      el("td", { class: "num" }, `${seconds(t.p50Ms)} / ${seconds(t.p95Ms)}`),
+      el("td", {}, refused || "–"),
+      el("td", {}, el("button", { type: "button", onclick: () => { pickShop(shop.shopId); location.hash = "shop"; } }, `Open ${shop.name}`)),
+    );
+  };
+  reconcile($("#chain-table tbody"), shops, (s) => s.shopId, row);
+}
+
+/// A shop's last hour in a line: orders finished each minute, completed above, refused below.
+function sparkline(minutes) {
+  const [w, h] = [180, 36];
+  const most = Math.max(1, ...minutes.map((m) => m.completed + m.rejected + m.canceled));
+  const step = w / minutes.length;
+  const bars = minutes.flatMap((m, i) => {
+    let y = h;
+    return OUTCOMES.filter((o) => m[o] > 0).map((o) => {
+      const height = (m[o] * h) / most;
+      y -= height;
+      return svg("rect", { class: o, x: i * step, y, width: Math.max(step - 0.5, 0.5), height }, svg("title", {}, `${clock(m.minute)}: ${m[o]} ${o}`));
+    });
+  });
+  return svg("svg", { class: "sparkline", viewBox: `0 0 ${w} ${h}`, role: "img", "aria-label": "orders finished per minute" }, ...bars);
 }
 
 function renderShop(shop) {

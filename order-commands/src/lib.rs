@@ -47,7 +47,8 @@ fn started(result: Result<impl Sized, WorkflowStartError>) -> Result<Started, Wo
 
 /// The fairness key of a shop's work: every task of its orders and restocks (the workflow's, and
 /// the activities', which inherit it) is dispatched in turn with other shops' on the shared task
-/// queues, so a rush at one shop does not make the others wait behind it (docs/decisions/0010).
+/// queues, so a rush at one shop does not make the others wait behind it
+/// (docs/decisions/0010-shops-share-the-queues-with-fairness-keys.md).
 fn by_shop(shop: &ShopId) -> Priority {
     Priority::builder().fairness_key(shop.as_str()).build()
 }

@@ -82,7 +82,7 @@ impl TemporalDev {
         }
         // The shops' fairness: a task queue dispatches its backlog round-robin over the fairness
         // keys its tasks carry (each order's is its shop), so one shop's rush does not make the
-        // others wait behind it (docs/decisions/0010-fairness-keys-per-shop.md).
+        // others wait behind it (docs/decisions/0010-shops-share-the-queues-with-fairness-keys.md).
         cmd.args(["--dynamic-config-value", "matching.enableFairness=true"]);
         for attribute in SEARCH_ATTRIBUTES {
             cmd.args(["--search-attribute", &format!("{attribute}=Keyword")]);
@@ -101,7 +101,36 @@ impl TemporalDev {
             async move { healthy(&cli, &address).await }
         })
         .await?;
+        if o.db_file.is_some() {
+            dev.register_search_attributes().await?;
+        }
         Ok(dev)
+    }
+
+    /// Registers the search attributes a server kept on disk does not have yet: `--search-attribute`
+    /// registers them only in a new database, so one made by an earlier release would refuse
+    /// orders that carry an attribute added since (`ShopId`).
+    async fn register_search_attributes(&self) -> anyhow::Result<()> {
+        let address = self.address();
+        let listed = tokio::process::Command::new(&self.cli)
+            .args(["operator", "search-attribute", "list", "--output", "json", "--address", &address])
+            .output()
+            .await?;
+        anyhow::ensure!(listed.status.success(), "listing the search attributes: {}", String::from_utf8_lossy(&listed.stderr));
+        let known = String::from_utf8_lossy(&listed.stdout);
+        for attribute in SEARCH_ATTRIBUTES.iter().filter(|a| !known.contains(&format!("\"{a}\""))) {
+            let created = tokio::process::Command::new(&self.cli)
+                .args(["operator", "search-attribute", "create", "--name", attribute, "--type", "Keyword"])
+                .args(["--address", &address])
+                .output()
+                .await?;
+            anyhow::ensure!(
+                created.status.success(),
+                "registering the search attribute {attribute}: {}",
+                String::from_utf8_lossy(&created.stderr)
+            );
+        }
+        Ok(())
     }
 
     /// host:port, as `TEMPORAL_ADDRESS` and the CLI take it.

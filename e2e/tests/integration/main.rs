@@ -11,6 +11,7 @@ mod chain;
 mod chaos;
 mod deploy;
 mod edges;
+mod fairness;
 mod gateway;
 mod history_cost;
 mod history_guard;

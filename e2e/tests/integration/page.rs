@@ -255,7 +255,7 @@ async fn a_manager_restocks_and_hires_and_a_customer_sees_the_stock_live_but_not
     manager.fill("#staff-form [name=name]", "barney").await;
     manager.fill("#staff-form [name=password]", "barney-password").await;
     manager.click("#staff-form button").await;
-    manager.wait_text("#staff", "barney (barista at main)").await;
+    manager.wait_text("#staff", "barney (barista at Main)").await;
     manager.screenshot("stock").await;
 
     // A customer on a phone-width screen, with a product whose name is very long.
@@ -390,4 +390,68 @@ async fn a_barista_and_a_customer_whose_commands_meet_temporal_away_see_them_sen
     assert_eq!(app.query(&to_cancel).await.unwrap().status, OrderStatus::Canceled);
     barista.close().await;
     customer.close().await;
+}
+
+#[tokio::test]
+async fn a_customer_picks_a_shop_a_barista_sees_their_own_board_and_the_owner_the_whole_chain() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::start().await;
+    let suffix = &uuid::Uuid::now_v7().simple().to_string()[24..];
+    let (product, only_at_main) = (format!("Hongdae Blend {suffix}"), format!("Main Roast {suffix}"));
+    assert_eq!(app.post("/shops", json!({"shopId": "hongdae", "name": "Hongdae"})).await.status(), StatusCode::CREATED);
+    let r = app.post("/stocks", json!({"shopId": "hongdae", "productName": product, "qty": 6, "price": "4.00"})).await;
+    assert!(r.status().is_success());
+    app.restock(&only_at_main, 4).await;
+    let r = app
+        .post("/staff", json!({"name": "hana", "password": "hana-password", "role": "barista", "shopId": "hongdae"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    // A customer picks Hongdae: its menu, its prices; the pick is remembered.
+    let customer = browser.open(&app.api, 1200).await;
+    customer.sign_up("hyun", "hyun-password").await;
+    customer.wait_text(&format!("#menu [data-product='{only_at_main}'] .stock"), "4 in stock").await;
+    customer
+        .run("const s = document.querySelector('#shop-select'); s.value = 'hongdae'; s.dispatchEvent(new Event('change')); return null")
+        .await;
+    customer.wait_text("#menu-title", "Menu at Hongdae").await;
+    customer.wait_text(&format!("#menu [data-product='{product}'] .price"), "4.00").await;
+    customer.wait_gone(&format!("#menu [data-product='{only_at_main}']")).await;
+    customer.screenshot("menu-shop").await;
+    let id = order_from_the_menu(&customer, &product, 1).await;
+    customer.wait_text(&format!("{} .meta", card(&id)), "Placed at Hongdae").await;
+    customer.run("location.reload(); return null").await;
+    customer.click("#nav a[data-view=menu]").await;
+    customer.wait_text("#menu-title", "Menu at Hongdae").await;
+
+    // Hongdae's barista sees Hongdae's board, and no shop to pick.
+    let barista = browser.open(&app.api, 1200).await;
+    barista.sign_in("hana", "hana-password").await;
+    barista.wait_text("#kitchen-title", "Kitchen at Hongdae").await;
+    barista.find(&format!("#col-Queued [data-order='{id}']")).await;
+    assert_eq!(barista.run("return document.querySelector('#shop-pick').hidden").await, json!(true));
+
+    // The owner sees every shop side by side, live, and opens one.
+    let owner = browser.open(&app.api, 1400).await;
+    owner.sign_in("admin", app.stack.config.admin_password.expose()).await;
+    owner.wait_text("#chain-table [data-shop='hongdae'] .waiting", "1 queued").await;
+    owner.wait_text("#chain-table [data-shop='main']", "Main").await;
+    mark_no_reload(&owner).await;
+    let r = e2e::signed_in_client(&app.api, "hyun", "hyun-password")
+        .await
+        .post(format!("{}/orders", app.api))
+        .json(&json!({"productName": product, "qty": 1, "shopId": "hongdae"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    owner.wait_text("#chain-table [data-shop='hongdae'] .waiting", "2 queued").await;
+    still_not_reloaded(&owner).await;
+    owner.screenshot("chain").await;
+    owner.click("#chain-table [data-shop='hongdae'] button").await;
+    owner.wait_text("#shop-title", "Hongdae, last hour").await;
+    owner.wait_text("#shop-waiting", "2 queued").await;
+    customer.close().await;
+    barista.close().await;
+    owner.close().await;
 }
