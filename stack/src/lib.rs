@@ -33,6 +33,12 @@ pub const MENU: [(&str, &str); 5] = [
     ("Mocha", "4.00"),
 ];
 
+/// The second shop `make run` opens, so that a newcomer sees the chain: its id and name.
+pub const DEMO_SHOP: (&str, &str) = ("gangnam", "Gangnam");
+
+/// The second shop's own menu and prices (100 each).
+pub const DEMO_MENU: [(&str, &str); 3] = [("Americano", "3.20"), ("Latte", "3.80"), ("Matcha Latte", "4.50")];
+
 /// The services that own a database.
 pub const DATABASES: [&str; 4] = ["cafe", "warehouse", "kitchen", "customercenter"];
 
@@ -425,26 +431,44 @@ impl Stack {
         )
     }
 
-    /// Stocks the [`MENU`], 100 each, through the API (so each restock is a workflow) if the
-    /// shop has no products yet; returns whether it did.
+    /// Stocks the [`MENU`] at `main` and opens [`DEMO_SHOP`] with its [`DEMO_MENU`], 100 each,
+    /// through the API (so each restock is a workflow), where a shop has no products yet; returns
+    /// whether it stocked anything.
     pub async fn seed_menu(&self) -> anyhow::Result<bool> {
         let http = reqwest::Client::new();
         let token = sign_in(&http, &self.api_url(), "admin", self.config.admin_password.expose()).await?;
-        let stocks: Vec<serde_json::Value> = http.get(format!("{}/stocks", self.api_url())).send().await?.json().await?;
-        if !stocks.is_empty() {
-            return Ok(false);
+        let (demo, demo_name) = DEMO_SHOP;
+        let opened = http
+            .post(format!("{}/shops", self.api_url()))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"shopId": demo, "name": demo_name}))
+            .send()
+            .await?
+            .status();
+        anyhow::ensure!(
+            opened.is_success() || opened == reqwest::StatusCode::CONFLICT,
+            "could not open the shop {demo}: {opened}"
+        );
+        let mut stocked = false;
+        for (shop, menu) in [("main", &MENU[..]), (demo, &DEMO_MENU[..])] {
+            let stocks: Vec<serde_json::Value> =
+                http.get(format!("{}/stocks?shopId={shop}", self.api_url())).send().await?.json().await?;
+            if !stocks.is_empty() {
+                continue;
+            }
+            for (product, price) in menu {
+                let body = serde_json::json!({"shopId": shop, "productName": product, "qty": 100, "price": price});
+                let r = http
+                    .post(format!("{}/stocks", self.api_url()))
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await?;
+                anyhow::ensure!(r.status().is_success(), "could not stock {product} at {shop}: {}", r.status());
+            }
+            stocked = true;
         }
-        for (product, price) in MENU {
-            let body = serde_json::json!({"productName": product, "qty": 100, "price": price});
-            let r = http
-                .post(format!("{}/stocks", self.api_url()))
-                .bearer_auth(&token)
-                .json(&body)
-                .send()
-                .await?;
-            anyhow::ensure!(r.status().is_success(), "could not stock {product}: {}", r.status());
-        }
-        Ok(true)
+        Ok(stocked)
     }
 
     pub fn api_url(&self) -> String {

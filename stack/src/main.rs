@@ -344,11 +344,15 @@ fn log_supervision(stack: &Stack, line: &str) {
     }
 }
 
-/// A fresh shop opens with a menu in stock.
+/// A fresh chain opens with two shops, each with its menu in stock.
 async fn seed_menu(stack: &Stack) -> anyhow::Result<()> {
     if stack.seed_menu().await? {
-        let menu: Vec<String> = stack::MENU.iter().map(|(product, price)| format!("{product} {price}")).collect();
-        say!("• stocked the menu: {} (100 each)", menu.join(", "));
+        let words = |menu: &[(&str, &str)]| -> String {
+            menu.iter().map(|(product, price)| format!("{product} {price}")).collect::<Vec<_>>().join(", ")
+        };
+        say!("• stocked the menu at main: {} (100 each)", words(&stack::MENU));
+        let (demo, name) = stack::DEMO_SHOP;
+        say!("• opened a second shop, {demo} ({name}): {} (100 each)", words(&stack::DEMO_MENU));
     }
     Ok(())
 }

@@ -117,6 +117,8 @@ async fn every_route_answers_each_role_as_the_rules_say() {
             [una, forb, forb, forb, ok],
         ),
         (Method::GET, "/shop".into(), None, [una, forb, forb, forb, ok]),
+        (Method::GET, "/chain".into(), None, [una, forb, forb, forb, ok]),
+        (Method::GET, "/shop?shopId=nowhere".into(), None, [una, forb, forb, forb, S::UNPROCESSABLE_ENTITY]),
         // The chain's shops: listed to anyone, opened by the owner (the manager column's admin).
         (Method::GET, "/shops".into(), None, [ok, ok, ok, ok, ok]),
         (

@@ -140,6 +140,15 @@ async fn make_run_starts_everything_keeps_orders_across_runs_and_stops_cleanly()
     assert!(page.text().await.unwrap().contains("<title>CoffeeShop</title>"));
     let stocks: Vec<Value> = get_json(&http, &format!("{api}/stocks")).await;
     assert_eq!(stocks.len(), 5, "a fresh shop opens with its menu: {stocks:?}");
+    let gangnam: Vec<Value> = get_json(&http, &format!("{api}/stocks?shopId=gangnam")).await;
+    let prices: Vec<(&str, &str)> =
+        gangnam.iter().map(|s| (s["productName"].as_str().unwrap(), s["price"].as_str().unwrap())).collect();
+    assert_eq!(
+        prices,
+        [("Americano", "3.20"), ("Latte", "3.80"), ("Matcha Latte", "4.50")],
+        "and a second shop with its own menu and prices"
+    );
+    assert!(printed.contains("opened a second shop, gangnam (Gangnam)"), "{printed}");
     let placed: Value = http
         .post(format!("{api}/orders"))
         .json(&json!({"productName": "Latte", "qty": 1, "customerId": "c-run"}))
