@@ -14,6 +14,14 @@ pub fn memory_mib(pid: u32, field: &str) -> f64 {
     workers::memory::mib(pid, field).unwrap_or(0.0)
 }
 
+/// The first `n` shops of the chain at `url` (`GET /shops`, by id); an error if it has fewer.
+pub async fn first_shops(url: &str, n: usize) -> anyhow::Result<Vec<String>> {
+    let shops: Vec<Value> = reqwest::get(format!("{url}/shops")).await?.error_for_status()?.json().await?;
+    let ids: Vec<String> = shops.iter().filter_map(|s| s["shopId"].as_str().map(str::to_owned)).take(n).collect();
+    anyhow::ensure!(ids.len() == n, "--shops {n}: the chain has {} shops (GET /shops); the owner opens more with POST /shops", ids.len());
+    Ok(ids)
+}
+
 /// A client signed in as the stack's first manager (`admin`).
 pub async fn manager(stack: &stack::Stack) -> anyhow::Result<reqwest::Client> {
     let password = stack.config.admin_password.expose();
@@ -88,6 +96,8 @@ pub struct Plan {
     /// Orders are placed by this many customer accounts (`load-0`, `load-1`, …; signed up with
     /// the password `load-<n>-password` if they do not exist yet), round-robin.
     pub customers: usize,
+    /// The shops orders are placed at, round-robin; empty: none named (`main`).
+    pub shops: Vec<String>,
 }
 
 /// The default number of customer accounts a load run places its orders from.
@@ -229,7 +239,10 @@ fn error(tally: &Mutex<Tally>, kind: String) {
 
 async fn one_order(http: &reqwest::Client, plan: &Plan, i: usize, tally: &Mutex<Tally>) {
     let product = &plan.products[i % plan.products.len()];
-    let body = json!({"productName": product, "qty": 1});
+    let mut body = json!({"productName": product, "qty": 1});
+    if !plan.shops.is_empty() {
+        body["shopId"] = plan.shops[i % plan.shops.len()].clone().into();
+    }
     let sent = Instant::now();
     let response = http.post(format!("{}/orders", plan.url)).json(&body).send().await;
     let ms = sent.elapsed().as_secs_f64() * 1000.0;

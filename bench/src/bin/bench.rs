@@ -13,7 +13,8 @@
 //! 5. footprint: peak RSS of the API and each worker;
 //! 6. the cost of tracing: the saturation run again with every process exporting its spans to an
 //!    OTLP collector (in this process), against the run without;
-//! 7. the Shop dashboard's reads (`GET /shop`) on a view of a million orders.
+//! 7. the Shop dashboard's reads (`GET /shop`) on a view of a million orders;
+//! 8. the chain: throughput with every order at one shop and spread over twenty (no hot spot).
 //!
 //! Then prints one table and the machine it ran on.
 
@@ -43,6 +44,9 @@ struct Args {
     /// Reads of each kind in the read comparison.
     #[arg(long, default_value_t = 300)]
     reads: usize,
+    /// Only the chain's step (8): throughput with one shop and with twenty.
+    #[arg(long)]
+    only_chain: bool,
 }
 
 const PRODUCTS: [&str; 5] = ["Americano", "Latte", "Cappuccino", "Espresso", "Mocha"];
@@ -64,6 +68,7 @@ fn plan(url: &str, orders: usize, concurrency: usize, wait: bool) -> Plan {
         wait,
         progress: true,
         customers: bench::CUSTOMERS,
+        shops: Vec::new(),
     }
 }
 
@@ -122,6 +127,11 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
     }
     println!("• warming up");
     bench::run(plan(&url, 40, 8, true)).await?;
+    if args.only_chain {
+        let chain = chain(args, &http, &url).await?;
+        print_chain(&chain);
+        return Ok(());
+    }
     // The fixed ceiling is measured before the orders and again after them, and the ratio is
     // taken to their mean: this machine's speed drifts over minutes, and one ceiling measured a
     // few minutes away from the orders moved the ratio by a third.
@@ -225,6 +235,7 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
         })
         .collect();
 
+    let chain = chain(args, &http, &url).await?;
     let (traced, spans_per_order) = traced(args, &mut stack, &http, &url).await?;
     println!("• 7/7 the Shop dashboard's reads on a view of a million orders (seeding it first)");
     let dashboard = bench::dashboard::on_a_million(&stack.postgres, args.reads).await?;
@@ -260,7 +271,59 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
             outage,
         },
     );
+    print_chain(&chain);
     Ok(())
+}
+
+/// The shops the chain's step opens, each stocked like `main`.
+const CHAIN_SHOPS: usize = 20;
+
+/// 8: the chain: the saturation run with every order at one shop, then spread over twenty.
+struct Chain {
+    one: Report,
+    twenty: Report,
+}
+
+async fn chain(args: &Args, http: &reqwest::Client, url: &str) -> anyhow::Result<Chain> {
+    println!("• 8/8 the chain: {CHAIN_SHOPS} shops, each stocked like main");
+    let shops: Vec<String> = (1..=CHAIN_SHOPS).map(|i| format!("bench-{i}")).collect();
+    for shop in &shops {
+        let opened = http
+            .post(format!("{url}/shops"))
+            .json(&serde_json::json!({"shopId": shop, "name": format!("Bench {shop}")}))
+            .send()
+            .await?;
+        anyhow::ensure!(opened.status().is_success() || opened.status() == 409, "opening {shop}: {}", opened.status());
+        for product in PRODUCTS {
+            http.post(format!("{url}/stocks"))
+                .json(&serde_json::json!({"shopId": shop, "productName": product, "qty": 1_000_000}))
+                .send()
+                .await?
+                .error_for_status()?;
+        }
+    }
+    let at = |shops: &[String]| Plan { shops: shops.to_vec(), ..plan(url, args.orders, args.concurrency, true) };
+    println!("  every order at one shop");
+    let one = bench::run(at(&shops[..1])).await?;
+    bench::print(&one);
+    println!("  orders spread over {CHAIN_SHOPS} shops");
+    let twenty = bench::run(at(&shops)).await?;
+    bench::print(&twenty);
+    Ok(Chain { one, twenty })
+}
+
+fn print_chain(c: &Chain) {
+    let row = |r: &Report| {
+        let latency = r.e2e_latency_ms.unwrap_or_default();
+        format!(
+            "{:.1} orders/s (p50 {:.0} ms, p99 {:.0} ms from placed to completed)",
+            r.e2e_throughput.unwrap_or(0.0),
+            latency.p50,
+            latency.p99
+        )
+    };
+    println!("| 8. the chain at saturation: every order at one shop | {} |", row(&c.one));
+    println!("| 8. the chain at saturation: orders spread over {CHAIN_SHOPS} shops | {} |", row(&c.twenty));
 }
 
 /// 6: every process restarted with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at a collector in this

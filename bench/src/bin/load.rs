@@ -3,6 +3,7 @@
 //! ```text
 //! coffeeshop-load --orders 200 --concurrency 32 --wait
 //! coffeeshop-load --url http://api.example:8080 --orders 1000 --rate 20 --products Latte,Mocha --cancel-ratio 0.1
+//! coffeeshop-load --shops 2 --products Americano,Latte --orders 200 --wait
 //! ```
 
 use clap::Parser;
@@ -39,6 +40,10 @@ struct Args {
     /// Place orders from this many customer accounts (`load-0`…, signed up if new).
     #[arg(long, default_value_t = bench::CUSTOMERS)]
     customers: usize,
+    /// Spread the orders over the chain's first N shops (`GET /shops`, by id), round-robin; each
+    /// must stock the products. Absent: orders name no shop (`main`).
+    #[arg(long)]
+    shops: Option<usize>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -51,8 +56,14 @@ async fn main() -> anyhow::Result<()> {
         (0.0..=1.0).contains(&a.cancel_ratio),
         "--cancel-ratio must be between 0 and 1"
     );
+    let url = a.url.trim_end_matches('/').to_owned();
+    let shops = match a.shops {
+        Some(n) => bench::first_shops(&url, n).await?,
+        None => Vec::new(),
+    };
     let plan = bench::Plan {
-        url: a.url.trim_end_matches('/').to_owned(),
+        url,
+        shops,
         orders: a.orders,
         concurrency: a.concurrency,
         rate: a.rate,

@@ -79,6 +79,7 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
             wait: true,
             progress: false,
             customers: bench::CUSTOMERS,
+            shops: Vec::new(),
         })
         .await?;
         served += stretch;

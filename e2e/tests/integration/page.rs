@@ -447,10 +447,19 @@ async fn a_customer_picks_a_shop_a_barista_sees_their_own_board_and_the_owner_th
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     owner.wait_text("#chain-table [data-shop='hongdae'] .waiting", "2 queued").await;
     still_not_reloaded(&owner).await;
+    // Hongdae's barista hands the first one over: the chain counts it and draws its minute.
+    for step in ["start", "complete"] {
+        barista.click(&format!("[data-order='{id}'] button")).await;
+        if step == "start" {
+            barista.find(&format!("#col-Brewing [data-order='{id}']")).await;
+        }
+    }
+    owner.wait_text("#chain-table [data-shop='hongdae'] .completed", "1").await;
+    owner.find("#chain-table [data-shop='hongdae'] .sparkline rect.completed").await;
     owner.screenshot("chain").await;
     owner.click("#chain-table [data-shop='hongdae'] button").await;
     owner.wait_text("#shop-title", "Hongdae, last hour").await;
-    owner.wait_text("#shop-waiting", "2 queued").await;
+    owner.wait_text("#shop-waiting", "1 queued").await;
     customer.close().await;
     barista.close().await;
     owner.close().await;
