@@ -30,9 +30,21 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(shop)).routes(routes!(chain))
 }
 
+/// A shop's dashboard: its last hour, and its stock over it.
 #[derive(Debug, Serialize, ToSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ShopView {
+    #[serde(flatten)]
+    pub last_hour: LastHour,
+    /// The stock of the products most ordered in the window (up to five, those the shop stocks),
+    /// over the window.
+    pub stock: Vec<StockSeries>,
+}
+
+/// How a shop's last hour went: its dashboard's figures, and its row in the chain's view.
+#[derive(Debug, Serialize, ToSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LastHour {
     /// The first minute of the window (`YYYY-MM-DDTHH:MM`, UTC); the window is the last hour.
     pub since: String,
     /// Orders that ended, every minute of the window, oldest first.
@@ -46,9 +58,6 @@ pub struct ShopView {
     /// Orders refused in the window (rejected, or canceled because no barista took them in
     /// time), by reason: `OutOfStock`, `UnknownProduct`, `InvalidOrder`, `KitchenTimeout`, `other`.
     pub refusals: BTreeMap<String, i64>,
-    /// The stock of the products most ordered in the window (up to five, those the shop stocks),
-    /// over the window.
-    pub stock: Vec<StockSeries>,
 }
 
 #[derive(Debug, Serialize, ToSchema, PartialEq, Default, Clone)]
@@ -124,7 +133,7 @@ async fn shop(
         products = menu.into_iter().map(|s| s.product_name).take(TOP_PRODUCTS).collect();
     }
     let levels = state.view.stock_levels(shop.as_str(), &products, &since).await?;
-    Ok(Json(dashboard(&minutes, rows, &products, levels)))
+    Ok(Json(ShopView { stock: stock_series(&minutes, &products, levels), last_hour: last_hour(&minutes, rows) }))
 }
 
 /// One shop in the chain's view: its last hour as its dashboard shows it (without the stock chart).
@@ -133,13 +142,8 @@ async fn shop(
 pub struct ChainShop {
     pub shop_id: String,
     pub name: String,
-    /// The first minute of the window (`YYYY-MM-DDTHH:MM`, UTC).
-    pub since: String,
-    pub per_minute: Vec<Minute>,
-    pub finished: Outcomes,
-    pub placed_to_completed: Completion,
-    pub waiting: Waiting,
-    pub refusals: BTreeMap<String, i64>,
+    #[serde(flatten)]
+    pub last_hour: LastHour,
 }
 
 /// Every shop's last hour, side by side, by shop id: orders finished by outcome (and per minute),
@@ -155,18 +159,10 @@ async fn chain(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec
     let mut rows = state.view.shops_since(&ids, &since).await?;
     let side_by_side = shops
         .into_iter()
-        .map(|shop| {
-            let last_hour = dashboard(&minutes, rows.remove(shop.shop_id.as_str()).unwrap_or_default(), &[], Vec::new());
-            ChainShop {
-                shop_id: shop.shop_id.to_string(),
-                name: shop.name,
-                since: last_hour.since,
-                per_minute: last_hour.per_minute,
-                finished: last_hour.finished,
-                placed_to_completed: last_hour.placed_to_completed,
-                waiting: last_hour.waiting,
-                refusals: last_hour.refusals,
-            }
+        .map(|shop| ChainShop {
+            last_hour: last_hour(&minutes, rows.remove(shop.shop_id.as_str()).unwrap_or_default()),
+            shop_id: shop.shop_id.to_string(),
+            name: shop.name,
         })
         .collect();
     Ok(Json(side_by_side))
@@ -202,7 +198,7 @@ fn refusal(status: &str, reason: &str) -> Option<&'static str> {
     }
 }
 
-fn dashboard(minutes: &[String], rows: ShopRows, products: &[String], levels: Vec<LevelAt>) -> ShopView {
+fn last_hour(minutes: &[String], rows: ShopRows) -> LastHour {
     let mut per_minute: Vec<Minute> =
         minutes.iter().map(|m| Minute { minute: m.clone(), ..Minute::default() }).collect();
     let mut finished = Outcomes::default();
@@ -222,7 +218,23 @@ fn dashboard(minutes: &[String], rows: ShopRows, products: &[String], levels: Ve
             *refusals.entry(kind.to_owned()).or_default() += f.orders;
         }
     }
-    let stock = products
+    LastHour {
+        since: minutes[0].clone(),
+        per_minute,
+        finished,
+        placed_to_completed: Completion {
+            p50_ms: rows.completion_p50_ms,
+            p95_ms: rows.completion_p95_ms,
+            orders: rows.completed,
+        },
+        waiting: Waiting { queued: rows.queued, brewing: rows.brewing },
+        refusals,
+    }
+}
+
+/// The stock chart: each of `products`' levels over the window.
+fn stock_series(minutes: &[String], products: &[String], levels: Vec<LevelAt>) -> Vec<StockSeries> {
+    products
         .iter()
         .map(|product| StockSeries {
             product_name: product.clone(),
@@ -237,20 +249,7 @@ fn dashboard(minutes: &[String], rows: ShopRows, products: &[String], levels: Ve
         })
         // A product the shop never stocked (an order for something it does not sell) has no line.
         .filter(|series: &StockSeries| !series.points.is_empty())
-        .collect();
-    ShopView {
-        since: minutes[0].clone(),
-        per_minute,
-        finished,
-        placed_to_completed: Completion {
-            p50_ms: rows.completion_p50_ms,
-            p95_ms: rows.completion_p95_ms,
-            orders: rows.completed,
-        },
-        waiting: Waiting { queued: rows.queued, brewing: rows.brewing },
-        refusals,
-        stock,
-    }
+        .collect()
 }
 
 #[cfg(test)]
@@ -302,7 +301,8 @@ mod tests {
             LevelAt { product_name: "Latte".into(), minute: "2026-12-05T11:01".into(), qty: 6 },
         ];
         // Tea was never stocked: no line for it.
-        let view = dashboard(&minutes, rows, &["Latte".to_owned(), "Tea".to_owned()], levels);
+        let view = last_hour(&minutes, rows);
+        let stock = stock_series(&minutes, &["Latte".to_owned(), "Tea".to_owned()], levels);
         assert_eq!(view.per_minute[0], Minute { minute: minutes[0].clone(), completed: 3, rejected: 0, canceled: 0 });
         assert_eq!(view.per_minute[1], Minute { minute: minutes[1].clone(), completed: 1, rejected: 3, canceled: 5 });
         assert_eq!(view.finished, Outcomes { completed: 4, rejected: 3, canceled: 5 });
@@ -312,8 +312,8 @@ mod tests {
             [("InvalidOrder".to_owned(), 1), ("KitchenTimeout".to_owned(), 1), ("OutOfStock".to_owned(), 2)]
         );
         assert_eq!(view.waiting, Waiting { queued: 2, brewing: 1 });
-        assert_eq!(view.stock.len(), 1);
-        assert_eq!(view.stock[0].points[0], LevelPoint { minute: minutes[0].clone(), qty: 10 });
-        assert_eq!(view.stock[0].points[1], LevelPoint { minute: minutes[1].clone(), qty: 6 });
+        assert_eq!(stock.len(), 1);
+        assert_eq!(stock[0].points[0], LevelPoint { minute: minutes[0].clone(), qty: 10 });
+        assert_eq!(stock[0].points[1], LevelPoint { minute: minutes[1].clone(), qty: 6 });
     }
 }

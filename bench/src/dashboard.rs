@@ -1,7 +1,8 @@
-//! The Shop dashboard's reads on a view of a million orders (`make bench`, step 7): a database of
+//! The reads on a view of a million orders over fifty shops (`make bench`, step 7): a database of
 //! its own on the stack's PostgreSQL with the view's schema, a million finished orders spread
-//! over 90 days (the default retention) with the stock level each left, a few orders waiting;
-//! then the queries `GET /shop` makes, timed.
+//! over 90 days (the default retention) and 50 shops with the stock level each left, a few orders
+//! waiting at each shop; then each read the API makes of it, timed: a shop's dashboard
+//! (`GET /shop`), its board, its menu, a customer's MyPages, and the owner's `GET /chain`.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -9,10 +10,18 @@ use crate::Percentiles;
 
 /// Orders seeded.
 pub const ORDERS: i64 = 1_000_000;
+/// Shops they are spread over.
+pub const SHOPS: i64 = 50;
 
 pub struct Figures {
     /// The dashboard's reads, together (what one `GET /shop` waits for), in ms.
     pub reads: Percentiles,
+    /// A shop's board (`GET /kitchen/tickets`), its menu (`GET /stocks`), a customer's first page
+    /// of MyPages (`GET /orders`), every shop's last hour (`GET /chain`), in ms.
+    pub board: Percentiles,
+    pub menu: Percentiles,
+    pub my_pages: Percentiles,
+    pub chain: Percentiles,
     /// How long seeding took.
     pub seeded_in: Duration,
 }
@@ -33,26 +42,43 @@ pub async fn on_a_million(postgres: &stack::Postgres, reads: usize) -> anyhow::R
     let top: Vec<String> = ["Americano", "Latte", "Cappuccino", "Espresso", "Mocha"]
         .map(str::to_owned)
         .into();
-    let mut samples = Vec::with_capacity(reads);
+    let shop = "shop-7";
+    let shops: Vec<String> = (0..SHOPS).map(|i| format!("shop-{i}")).collect();
+    let mut samples = [(); 5].map(|_| Vec::with_capacity(reads));
+    let timed = |t: Instant| t.elapsed().as_secs_f64() * 1000.0;
     for _ in 0..reads {
         let t = Instant::now();
-        let rows = view.shop(domain::ShopId::MAIN, &since).await?;
-        anyhow::ensure!(
-            rows.completed > 0,
-            "the seeded view has orders completed in the last hour"
-        );
-        view.stock_levels(domain::ShopId::MAIN, &top, &since).await?;
-        samples.push(t.elapsed().as_secs_f64() * 1000.0);
+        let rows = view.shop(shop, &since).await?;
+        anyhow::ensure!(rows.completed > 0, "the seeded view has orders completed in the last hour at {shop}");
+        view.stock_levels(shop, &top, &since).await?;
+        samples[0].push(timed(t));
+        let t = Instant::now();
+        anyhow::ensure!(!view.board(shop, domain::OrderStatus::Queued, 100).await?.is_empty(), "{shop}'s board");
+        samples[1].push(timed(t));
+        let t = Instant::now();
+        anyhow::ensure!(view.stocks(shop).await?.len() == 5, "{shop}'s menu");
+        samples[2].push(timed(t));
+        let t = Instant::now();
+        anyhow::ensure!(view.orders_of("customer-42", None, None, 21).await?.len() == 21, "a customer's orders");
+        samples[3].push(timed(t));
+        let t = Instant::now();
+        anyhow::ensure!(view.shops_since(&shops, &since).await?.len() == SHOPS as usize, "every shop");
+        samples[4].push(timed(t));
     }
+    let [dashboard, board, menu, my_pages, chain] = samples.map(|mut s| Percentiles::of(&mut s));
     Ok(Figures {
-        reads: Percentiles::of(&mut samples),
+        reads: dashboard,
+        board,
+        menu,
+        my_pages,
+        chain,
         seeded_in,
     })
 }
 
-/// One order every 7.8 s over 90 days (about 460 in the last hour): 1 in 20 refused for stock,
-/// 1 in 25 canceled by the kitchen's timeout, the rest completed 40 s after being placed; the
-/// stock level each left; and 20 orders waiting. Triggers are off while seeding (no change feed).
+/// One order every 7.8 s over 90 days (about 460 in the last hour), at 50 shops in turn: 1 in 20
+/// refused for stock, 1 in 25 canceled by the kitchen's timeout, the rest completed 40 s after
+/// being placed; the stock level each left; and at each shop one order Queued, one Brewing. Triggers are off while seeding (no change feed).
 async fn seed(url: &str) -> anyhow::Result<()> {
     use sqlx::Connection as _;
     let mut db = sqlx::PgConnection::connect(url).await?;
@@ -62,8 +88,8 @@ async fn seed(url: &str) -> anyhow::Result<()> {
     for statement in [
         "SET session_replication_role = replica".to_owned(),
         format!(
-            "INSERT INTO orders (order_id, customer_id, product_name, qty, status, reason, seq, placed_at, updated_at, total_cents)
-             SELECT 'seeded-' || i, 'customer-' || (i % 5000),
+            "INSERT INTO orders (order_id, customer_id, shop_id, product_name, qty, status, reason, seq, placed_at, updated_at, total_cents)
+             SELECT 'seeded-' || i, 'customer-' || (i % 5000), 'shop-' || (i % {SHOPS}),
                     (ARRAY['Americano', 'Latte', 'Cappuccino', 'Espresso', 'Mocha'])[1 + i % 5], 1,
                     CASE WHEN i % 20 = 0 THEN 'Rejected' WHEN i % 25 = 0 THEN 'Canceled' ELSE 'Completed' END,
                     CASE WHEN i % 20 = 0 THEN 'OutOfStock' WHEN i % 25 = 0 THEN 'KitchenTimeout' END,
@@ -73,21 +99,24 @@ async fn seed(url: &str) -> anyhow::Result<()> {
             stamp(&ended)
         ),
         format!(
-            "INSERT INTO orders (order_id, customer_id, product_name, qty, status, seq, placed_at, updated_at)
-             SELECT 'waiting-' || i, 'customer-' || i, 'Latte', 1, CASE WHEN i % 2 = 0 THEN 'Queued' ELSE 'Brewing' END,
-                    3, {0}, {0}
-             FROM generate_series(1, 20) AS i",
+            "INSERT INTO orders (order_id, customer_id, shop_id, product_name, qty, status, seq, placed_at, updated_at)
+             SELECT 'waiting-' || i, 'customer-' || i, 'shop-' || (i % {SHOPS}), 'Latte', 1,
+                    CASE WHEN i < {SHOPS} THEN 'Queued' ELSE 'Brewing' END, 3, {0}, {0}
+             FROM generate_series(0, 2 * {SHOPS} - 1) AS i",
             stamp(placed)
         ),
         format!(
-            "INSERT INTO stock_history (product_name, at, qty)
-             SELECT (ARRAY['Americano', 'Latte', 'Cappuccino', 'Espresso', 'Mocha'])[1 + i % 5], {}, 1000 + i / 5 % 1000
+            "INSERT INTO stock_history (shop_id, product_name, at, qty)
+             SELECT 'shop-' || (i % {SHOPS}), (ARRAY['Americano', 'Latte', 'Cappuccino', 'Espresso', 'Mocha'])[1 + i % 5], {},
+                    1000 + i / 5 % 1000
              FROM generate_series(21, {ORDERS} + 20) AS i",
             stamp(placed)
         ),
-        "INSERT INTO stock (product_name, qty, version) SELECT p, 500, 1
-         FROM unnest(ARRAY['Americano', 'Latte', 'Cappuccino', 'Espresso', 'Mocha']) AS p"
-            .to_owned(),
+        format!(
+            "INSERT INTO stock (shop_id, product_name, qty, version) SELECT 'shop-' || s, p, 500, 1
+             FROM unnest(ARRAY['Americano', 'Latte', 'Cappuccino', 'Espresso', 'Mocha']) AS p,
+                  generate_series(0, {SHOPS} - 1) AS s"
+        ),
         "SET session_replication_role = DEFAULT".to_owned(),
         "ANALYZE".to_owned(),
     ] {

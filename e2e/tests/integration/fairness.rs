@@ -113,10 +113,12 @@ async fn a_rush_at_one_shop_leaves_another_shops_orders_as_quick_as_before() {
         "placed→Queued at the quiet shop: p99 {quiet:.0} ms alone; during a rush of {RUSH} at another shop \
          (drained in {drained_ms:.0} ms) p50 {median:.0} ms, p99 {busy:.0} ms"
     );
-    // Without fairness keys the quiet shop's orders wait behind the whole rush (measured: p99
-    // 16.4 s for a rush that drained in about as long); with them they are dispatched in turn.
+    // Without fairness keys the quiet shop's orders wait behind the whole rush (measured: p50
+    // about 11 s, p99 16.4 s for a rush that drained in about 16 s); with them they are dispatched
+    // in turn (measured: p50 a tenth to a third of the drain time, the most with other tests
+    // running beside this one).
     assert!(
-        median < drained_ms / 4.0,
+        median < drained_ms / 2.0,
         "the quiet shop's orders waited behind the rush: p50 {median:.0} ms, the rush drained in {drained_ms:.0} ms"
     );
 }

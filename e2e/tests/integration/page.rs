@@ -454,7 +454,7 @@ async fn a_customer_picks_a_shop_a_barista_sees_their_own_board_and_the_owner_th
             barista.find(&format!("#col-Brewing [data-order='{id}']")).await;
         }
     }
-    owner.wait_text("#chain-table [data-shop='hongdae'] .completed", "1").await;
+    owner.wait_text("#chain-table [data-shop='hongdae'] td.completed", "1").await;
     owner.find("#chain-table [data-shop='hongdae'] .sparkline rect.completed").await;
     owner.screenshot("chain").await;
     owner.click("#chain-table [data-shop='hongdae'] button").await;
