@@ -295,6 +295,11 @@ fn configuration_keys_are_the_ones_the_code_reads() {
             "compose registers the search attribute {attribute}"
         );
     }
+    assert_eq!(
+        stack::temporal::SEARCH_ATTRIBUTES,
+        domain::search_attributes::NAMES,
+        "the embedded stack registers the search attributes the workflow sets"
+    );
 }
 
 #[test]
