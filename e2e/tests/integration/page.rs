@@ -460,7 +460,25 @@ async fn a_customer_picks_a_shop_a_barista_sees_their_own_board_and_the_owner_th
     owner.click("#chain-table [data-shop='hongdae'] button").await;
     owner.wait_text("#shop-title", "Hongdae, last hour").await;
     owner.wait_text("#shop-waiting", "1 queued").await;
+
+    // Hongdae's manager sees Hongdae's stock, staff and dashboard, and no other shop.
+    let r = app
+        .post("/staff", json!({"name": "hoon", "password": "hoon-password", "role": "manager", "shopId": "hongdae"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let manager = browser.open(&app.api, 1280).await;
+    manager.sign_in("hoon", "hoon-password").await;
+    manager.click("#nav a[data-view=stock]").await;
+    manager.wait_text("#stock-title", "Stock at Hongdae").await;
+    manager.wait_text(&format!("#stock-table [data-product='{product}']"), "4.00").await;
+    assert!(!manager.text("#stock-table").await.contains(&only_at_main), "not main's stock");
+    manager.wait_text("#staff", "hana (barista at Hongdae)").await;
+    manager.click("#nav a[data-view=shop]").await;
+    manager.wait_text("#shop-title", "Hongdae, last hour").await;
+    manager.wait_text("#shop-finished", "1 completed").await;
+    assert_eq!(manager.run("return document.querySelector('#shop-pick').hidden").await, json!(true));
     customer.close().await;
     barista.close().await;
     owner.close().await;
+    manager.close().await;
 }
