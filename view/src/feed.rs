@@ -55,7 +55,8 @@ impl Feed {
     }
 }
 
-fn main() -> String {
+/// The shop of an announcement that names none (made before the chain had shops).
+fn main_shop() -> String {
     domain::ShopId::MAIN.to_owned()
 }
 
@@ -63,7 +64,7 @@ fn parse(n: &PgNotification) -> Option<Announcement> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Level {
-        #[serde(default = "main")]
+        #[serde(default = "main_shop")]
         shop_id: String,
         product_name: String,
         qty: i64,
