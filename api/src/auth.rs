@@ -268,8 +268,8 @@ impl ClientAddress {
             .limits()
             .anonymous_attempt(address)
             .map_err(|wait| ApiError::TooManyRequests {
-                retry_after_secs: wait.as_secs().max(1),
-                from: "from your address",
+                retry_after_secs: crate::problem::retry_after_secs(wait),
+                detail: "too many sign-in attempts from your address".to_owned(),
             })
     }
 }
@@ -319,8 +319,8 @@ async fn sign_in(
         }
         Err(SignInError::TooMany(wait)) => {
             return Err(ApiError::TooManyRequests {
-                retry_after_secs: wait.as_secs().max(1),
-                from: "for this name",
+                retry_after_secs: crate::problem::retry_after_secs(wait),
+                detail: "too many sign-in attempts for this name".to_owned(),
             });
         }
         Err(SignInError::Failed(e)) => return Err(e.into()),

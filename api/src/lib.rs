@@ -8,6 +8,7 @@
 //! `problem.rs`). `app(state)` builds the router without serving it, so tests can drive it on any
 //! listener.
 
+pub mod admission;
 pub mod auth;
 pub mod identity;
 mod commands;

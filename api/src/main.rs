@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use api::admission::ShopAdmission;
 use api::identity::{Accounts, Limits, SessionKey};
 use api::identity::Passwords;
 use api::{AppState, Metrics, TemporalGuard, View, app};
@@ -98,6 +99,11 @@ struct Config {
     /// the connection's peer address. Set it only behind a proxy that overwrites it.
     #[arg(long, env = "COFFEESHOP_CLIENT_ADDRESS_HEADER", value_name = "COFFEESHOP_CLIENT_ADDRESS_HEADER")]
     client_address_header: Option<axum::http::HeaderName>,
+    /// New orders each shop may place a second, in bursts of as many (429 with `Retry-After`
+    /// beyond); 0: no limit. Set it to the share of the deployment's capacity one shop may take.
+    #[arg(long, env = "COFFEESHOP_ORDERS_PER_SHOP_PER_SECOND", value_name = "COFFEESHOP_ORDERS_PER_SHOP_PER_SECOND",
+        default_value_t = api::admission::ORDERS_PER_SHOP_PER_SECOND)]
+    orders_per_shop_per_second: u32,
     /// How long a Queued order may wait for a barista (`30m`, `90s`; `0` = no limit).
     #[arg(long, env = "KITCHEN_MAX_WAIT", value_name = "KITCHEN_MAX_WAIT", default_value = "30m",
         value_parser = |raw: &str| domain::KitchenWait::parse(raw).map_err(|e| e.problem))]
@@ -125,12 +131,14 @@ async fn main() -> anyhow::Result<()> {
         Passwords::start(config.password_threads, config.password_queue),
         Limits::new(config.anonymous_per_minute, config.client_address_header.clone()),
     );
-    let forgetting = accounts.clone();
+    let admission = ShopAdmission::new(config.orders_per_shop_per_second);
+    let (forgetting, forgetting_shops) = (accounts.clone(), admission.clone());
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(60));
         loop {
             every.tick().await;
             forgetting.limits().forget_quiet_attempts();
+            forgetting_shops.forget_quiet_shops();
         }
     });
     accounts.cache_sessions();
@@ -177,6 +185,7 @@ async fn main() -> anyhow::Result<()> {
         metrics,
         kitchen_max_wait_ms,
         just_placed: Default::default(),
+        admission,
     };
     tracing::info!(addr = %listener.local_addr()?, "api listening");
     platform::http::serve(listener, app(state), config.serve.limits(), shutdown_signal()).await;

@@ -53,13 +53,15 @@ pub struct Placed {
 }
 
 /// Place an order for the signed-in customer: starts its `OrderWorkflow`. Send an
-/// `Idempotency-Key` header to make retries safe. Requires: customer.
+/// `Idempotency-Key` header to make retries safe. Each shop takes at most
+/// `COFFEESHOP_ORDERS_PER_SHOP_PER_SECOND` new orders a second (429 beyond). Requires: customer.
 #[utoipa::path(post, path = "/orders", tag = "orders", request_body = NewOrder,
     params(("Idempotency-Key" = Option<String>, Header, description = "same key + same body = same order")),
     responses(
         (status = 202, description = "accepted; follow `Location`", body = Placed),
         (status = 400, body = ProblemDoc, content_type = "application/problem+json"), (status = 413, body = ProblemDoc, content_type = "application/problem+json"), (status = 415, body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "a field is invalid, or the key was used for another order", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, description = "the shop has had its share of new orders this second; retry after `Retry-After`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Temporal is unavailable; retry after `Retry-After`", body = ProblemDoc, content_type = "application/problem+json")))]
 async fn place(
     State(state): State<AppState>,
@@ -89,6 +91,10 @@ async fn place(
         placed_at: Some(placed_at.clone()),
     };
     record_order(&input.order_id);
+    state.admission.admit(&input.shop_id).map_err(|wait| ApiError::TooManyRequests {
+        retry_after_secs: crate::problem::retry_after_secs(wait),
+        detail: format!("{} is taking as many new orders as it can", input.shop_id),
+    })?;
     let started = state.guard.call(state.commands()?.place(&input)).await?;
     let status = match started {
         Ok(Started::New) => {

@@ -34,10 +34,10 @@ pub enum ApiError {
     /// Signed in, but not allowed to do this.
     #[error("forbidden: {detail}")]
     Forbidden { detail: String },
-    /// Too many sign-in attempts (`from`: "for this name", "from your address"); retry after this
-    /// long.
-    #[error("too many requests")]
-    TooManyRequests { retry_after_secs: u64, from: &'static str },
+    /// Too many requests of one kind (sign-in attempts for a name or from an address, new orders
+    /// at a shop); `detail` says which, and the client may retry after this long.
+    #[error("too many requests: {detail}")]
+    TooManyRequests { retry_after_secs: u64, detail: String },
     /// Temporal (or the view) cannot be reached right now; try again shortly.
     #[error("unavailable: {cause:#}")]
     Unavailable {
@@ -128,6 +128,11 @@ struct Problem<'a> {
     detail: String,
 }
 
+/// A wait as `Retry-After` gives it: whole seconds, rounded up, at least one.
+pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    (wait.as_secs_f64().ceil() as u64).max(1)
+}
+
 /// Builds a problem response; used for every error the API sends, its own or the framework's.
 pub fn problem(status: StatusCode, kind: &str, title: &str, detail: String) -> Response {
     let body = Problem {
@@ -178,12 +183,12 @@ impl IntoResponse for ApiError {
                 response
             }
             Self::Forbidden { detail } => problem(StatusCode::FORBIDDEN, "forbidden", "Not allowed", detail),
-            Self::TooManyRequests { retry_after_secs, from } => {
+            Self::TooManyRequests { retry_after_secs, detail } => {
                 let mut response = problem(
                     StatusCode::TOO_MANY_REQUESTS,
                     "too-many-requests",
-                    "Too many attempts",
-                    format!("too many sign-in attempts {from}; retry in {retry_after_secs} s"),
+                    "Too many requests",
+                    format!("{detail}; retry in {retry_after_secs} s"),
                 );
                 response
                     .headers_mut()

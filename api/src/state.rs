@@ -5,6 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use temporalio_client::Client;
 
+use crate::admission::ShopAdmission;
 use crate::commands::TemporalGuard;
 use crate::identity::Accounts;
 use crate::just_placed::JustPlaced;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub kitchen_max_wait_ms: u64,
     /// Orders this replica has just placed, readable before the view has them.
     pub just_placed: Arc<JustPlaced>,
+    /// Each shop's share of new orders (`COFFEESHOP_ORDERS_PER_SHOP_PER_SECOND`).
+    pub admission: ShopAdmission,
 }
 
 impl AppState {

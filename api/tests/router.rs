@@ -69,6 +69,7 @@ async fn router_with(live: api::live::Live) -> axum::Router {
         live,
         kitchen_max_wait_ms: 0,
         just_placed: Default::default(),
+        admission: Default::default(),
     })
 }
 

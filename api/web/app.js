@@ -56,7 +56,8 @@ class Problem extends Error {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /// One request. Reads and keyed commands are retried while the shop answers 503 (busy, or a
-/// service restarting), saying so; anything else the API refuses comes back as a Problem whose
+/// service restarting) or 429 (a shop's share of new orders taken), after its `Retry-After`,
+/// saying so; anything else the API refuses comes back as a Problem whose
 /// message is the API's own `detail`. So are an order's commands (cancel, start, complete): the
 /// order's state makes a repeat harmless (refused once it is done), and a 503 does not say whether
 /// the command was taken — the view may even show its outcome already — so nothing else would
@@ -82,9 +83,12 @@ async function api(method, path, body, { retry = method === "GET", key } = {}) {
       }
       throw new Problem("The shop cannot be reached. Check your connection and try again.", 0);
     }
-    if (response.status === 503 && retry && attempt < 30) {
+    // 429 comes only from a shop that has had its share of new orders this second.
+    if ((response.status === 503 || response.status === 429) && retry && attempt < 30) {
       const wait = Math.min(Number(response.headers.get("Retry-After")) || 2, 10);
-      notice(`The shop is busy right now. Trying again in ${wait} s…`);
+      notice(response.status === 429
+        ? `This shop is taking as many orders as it can. Trying again in ${wait} s…`
+        : `The shop is busy right now. Trying again in ${wait} s…`);
       await sleep(wait * 1000);
       continue;
     }
@@ -103,6 +107,7 @@ function inWords(status, data, path) {
   const detail = data && typeof data.detail === "string" ? data.detail : "";
   if (status === 401) return path === "/auth/signin" ? "That name and password do not match." : "Please sign in first.";
   if (status === 403) return "This account may not do that.";
+  if (status === 429 && path === "/orders") return "This shop is taking as many orders as it can right now. Please try again in a moment.";
   if (status === 429) return "Too many attempts from here. Please wait a minute and try again.";
   if (status === 503) return "The shop is busy right now. Please try again in a moment.";
   if (status === 408) return "That took too long to send. Please try again.";

@@ -243,9 +243,33 @@ async fn one_order(http: &reqwest::Client, plan: &Plan, i: usize, tally: &Mutex<
     if !plan.shops.is_empty() {
         body["shopId"] = plan.shops[i % plan.shops.len()].clone().into();
     }
-    let sent = Instant::now();
-    let response = http.post(format!("{}/orders", plan.url)).json(&body).send().await;
-    let ms = sent.elapsed().as_secs_f64() * 1000.0;
+    let key = uuid::Uuid::now_v7().to_string();
+    let (response, ms) = loop {
+        let sent = Instant::now();
+        let response = http
+            .post(format!("{}/orders", plan.url))
+            .header("Idempotency-Key", &key)
+            .json(&body)
+            .send()
+            .await;
+        let ms = sent.elapsed().as_secs_f64() * 1000.0;
+        match response {
+            // The shop has had its share of new orders this second: sent again after
+            // `Retry-After` and up to a second more, as a well-behaved client does, so that
+            // clients sent back together do not all come back together.
+            Ok(r) if r.status().as_u16() == 429 => {
+                error(tally, refused_post(429));
+                let wait = r
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok()?.parse().ok())
+                    .unwrap_or(1);
+                let jitter = Duration::from_millis((uuid::Uuid::new_v4().as_u128() % 1000) as u64);
+                tokio::time::sleep(Duration::from_secs(wait) + jitter).await;
+            }
+            response => break (response, ms),
+        }
+    };
     let id = match response {
         Ok(r) if r.status().as_u16() == 202 => {
             {

@@ -71,6 +71,31 @@ pub struct TestApp {
     /// Customers signed up so far, by name: a client signed in as each.
     customers: std::sync::Mutex<std::collections::HashMap<String, reqwest::Client>>,
     _dir: TempDir,
+    /// Held until the stack has stopped (fields drop in order).
+    _turn: Turn,
+}
+
+/// The suite runs two tests at a time. A test that compares latencies measured at two moments
+/// runs alone ([`Turn::alone`]), so that another test's work between the two is not what it
+/// measures; every other stack takes a shared turn ([`Turn::shared`]).
+pub enum Turn {
+    Shared(tokio::sync::OwnedRwLockReadGuard<()>),
+    Alone(tokio::sync::OwnedRwLockWriteGuard<()>),
+}
+
+static TURNS: std::sync::LazyLock<std::sync::Arc<tokio::sync::RwLock<()>>> =
+    std::sync::LazyLock::new(Default::default);
+
+impl Turn {
+    /// Beside any other test that takes a shared turn; waits while one runs alone.
+    pub async fn shared() -> Self {
+        Self::Shared(TURNS.clone().read_owned().await)
+    }
+
+    /// Once every other running test has finished; no other starts until this one has.
+    pub async fn alone() -> Self {
+        Self::Alone(TURNS.clone().write_owned().await)
+    }
 }
 
 /// Signs the customer `name` up (unless they exist) and in; returns a client that acts as them.
@@ -113,10 +138,17 @@ impl TestApp {
 
     /// A stack with its configuration adjusted by `adjust` (baristas, a SQLite warehouse, ...).
     pub async fn spawn_with(adjust: impl FnOnce(&mut StackConfig)) -> Self {
-        Self::try_spawn(adjust).await.expect("the test stack starts")
+        let turn = Turn::shared().await;
+        Self::try_spawn(turn, adjust).await.expect("the test stack starts")
     }
 
-    async fn try_spawn(adjust: impl FnOnce(&mut StackConfig)) -> anyhow::Result<Self> {
+    /// Like [`spawn_with`](Self::spawn_with), for a test that runs alone (see [`Turn`]).
+    pub async fn spawn_alone_with(adjust: impl FnOnce(&mut StackConfig)) -> Self {
+        let turn = Turn::alone().await;
+        Self::try_spawn(turn, adjust).await.expect("the test stack starts")
+    }
+
+    async fn try_spawn(turn: Turn, adjust: impl FnOnce(&mut StackConfig)) -> anyhow::Result<Self> {
         let dir = std::env::temp_dir().join(format!("coffeeshop-test-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&dir)?;
         let dir = TempDir(dir);
@@ -147,6 +179,7 @@ impl TestApp {
             temporal,
             customers: Default::default(),
             _dir: dir,
+            _turn: turn,
         })
     }
 

@@ -162,6 +162,9 @@ pub fn random_secret(bytes: usize) -> String {
     out
 }
 
+/// The API's setting for each shop's share of new orders a second (0: no limit).
+pub const ORDERS_PER_SHOP_PER_SECOND: &str = "COFFEESHOP_ORDERS_PER_SHOP_PER_SECOND";
+
 impl StackConfig {
     /// A stack on free ports under `dir`, with an in-memory Temporal: what each test gets.
     pub fn ephemeral(dir: &Path, tools: Tools) -> anyhow::Result<Self> {
@@ -181,8 +184,12 @@ impl StackConfig {
             baristas: 0,
             brew_ms: 0,
             rust_log: std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned()),
-            // Tests and benchmarks are many customers signing up from one address (loopback).
-            extra_env: vec![("COFFEESHOP_ANONYMOUS_PER_MINUTE".to_owned(), "100000".to_owned())],
+            // Tests and benchmarks are many customers signing up from one address (loopback), and
+            // ordering at one shop faster than a shop's share (a test of the share sets it back).
+            extra_env: vec![
+                ("COFFEESHOP_ANONYMOUS_PER_MINUTE".to_owned(), "100000".to_owned()),
+                (ORDERS_PER_SHOP_PER_SECOND.to_owned(), "0".to_owned()),
+            ],
             admin_password: random_secret(12).into(),
             session_key: random_secret(32).into(),
             internal_key: random_secret(32).into(),

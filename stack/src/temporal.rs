@@ -13,6 +13,8 @@ use crate::tools::Tools;
 /// How often the dev server's one history shard may read each of its task queues, per second
 /// (the server's default is 20; see [`TemporalDev::start`]).
 pub const QUEUE_READS_PER_SECOND: u32 = 1000;
+/// Partitions of every task queue; the same value as deploy/temporal/dynamicconfig.yaml.
+pub const TASK_QUEUE_PARTITIONS: u32 = 1;
 
 /// The search attributes `OrderWorkflow` keeps current.
 pub const SEARCH_ATTRIBUTES: [&str; 4] = ["OrderStatus", "ProductName", "CustomerId", "ShopId"];
@@ -84,6 +86,17 @@ impl TemporalDev {
         // keys its tasks carry (each order's is its shop), so one shop's rush does not make the
         // others wait behind it (docs/decisions/0010-shops-share-the-queues-with-fairness-keys.md).
         cmd.args(["--dynamic-config-value", "matching.enableFairness=true"]);
+        // One partition per task queue. With the default four, a task written to a partition no
+        // poller was waiting on stayed there until that backlog was 5 s old
+        // (`matching.backlogNegligibleAge`): a worker has one poller for new workflows' first
+        // tasks, so under a steady 20 orders a second a third of them waited about 5 s (measured;
+        // docs/decisions/0010-shops-share-the-queues-with-fairness-keys.md).
+        for partitions in ["Read", "Write"] {
+            cmd.args([
+                "--dynamic-config-value",
+                &format!("matching.numTaskqueue{partitions}Partitions={TASK_QUEUE_PARTITIONS}"),
+            ]);
+        }
         for attribute in SEARCH_ATTRIBUTES {
             cmd.args(["--search-attribute", &format!("{attribute}=Keyword")]);
         }

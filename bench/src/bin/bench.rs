@@ -130,7 +130,7 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
     println!("• warming up");
     bench::run(plan(&url, 40, 8, true)).await?;
     if args.only_chain {
-        let chain = chain(args, &stack, &http, &url).await?;
+        let chain = chain(args, &mut stack, &http, &url).await?;
         println!("• 7/7 the reads on a view of a million orders over {} shops (seeding it first)", bench::dashboard::SHOPS);
         let reads = bench::dashboard::on_a_million(&stack.postgres, args.reads).await?;
         print_chain(&chain);
@@ -240,7 +240,7 @@ async fn run(args: &Args, mut stack: Stack) -> anyhow::Result<()> {
         })
         .collect();
 
-    let chain = chain(args, &stack, &http, &url).await?;
+    let chain = chain(args, &mut stack, &http, &url).await?;
     let (traced, spans_per_order) = traced(args, &mut stack, &http, &url).await?;
     println!("• 7/7 the reads on a view of a million orders over {} shops (seeding it first)", bench::dashboard::SHOPS);
     let dashboard = bench::dashboard::on_a_million(&stack.postgres, args.reads).await?;
@@ -292,12 +292,13 @@ struct Chain {
     quiet_during_rush: f64,
 }
 
-/// The rush: orders at one shop, all sent at once; the quiet shop's trickle beside it.
-const RUSH: usize = 400;
-const TRICKLE: usize = 30;
-const TRICKLE_PER_SECOND: f64 = 10.0;
+/// The rush: orders at one shop, all sent at once; the quiet shop's trickle beside it (as in
+/// `e2e/tests/integration/fairness.rs`).
+const RUSH: usize = 300;
+const TRICKLE: usize = 200;
+const TRICKLE_PER_SECOND: f64 = 4.0;
 
-async fn chain(args: &Args, stack: &Stack, http: &reqwest::Client, url: &str) -> anyhow::Result<Chain> {
+async fn chain(args: &Args, stack: &mut Stack, http: &reqwest::Client, url: &str) -> anyhow::Result<Chain> {
     println!("• 8/8 the chain: {CHAIN_SHOPS} shops, each stocked like main");
     let shops: Vec<String> = (1..=CHAIN_SHOPS).map(|i| format!("bench-{i}")).collect();
     for shop in &shops {
@@ -323,6 +324,10 @@ async fn chain(args: &Args, stack: &Stack, http: &reqwest::Client, url: &str) ->
     let twenty = bench::run(at(&shops)).await?;
     bench::print(&twenty);
 
+    // The rush meets the API's own share of new orders per shop, which the bench's stack lifts
+    // for the saturation runs.
+    stack.config.extra_env.retain(|(k, _)| k != stack::ORDERS_PER_SHOP_PER_SECOND);
+    stack.restart_api().await?;
     let trickle = |shop: &str| Plan {
         shops: vec![shop.to_owned()],
         rate: Some(TRICKLE_PER_SECOND),
@@ -339,6 +344,8 @@ async fn chain(args: &Args, stack: &Stack, http: &reqwest::Client, url: &str) ->
     let (rushed, _) = tokio::try_join!(bench::run(rush), bench::run(trickle(&shops[2])))?;
     anyhow::ensure!(rushed.accepted == RUSH, "the rush was accepted: {:?}", rushed.errors);
     let quiet_during_rush = placed_to_queued_p99(stack, &shops[2], &since).await?;
+    stack.config.extra_env.push((stack::ORDERS_PER_SHOP_PER_SECOND.to_owned(), "0".to_owned()));
+    stack.restart_api().await?;
     println!("  placed → Queued p99 at the quiet shop: {quiet_alone:.0} ms alone, {quiet_during_rush:.0} ms beside the rush");
     Ok(Chain { one, twenty, quiet_alone, quiet_during_rush })
 }

@@ -109,6 +109,7 @@ fn port_of(env: &[(&str, String)], name: &str) -> String {
 
 #[tokio::test]
 async fn make_run_starts_everything_keeps_orders_across_runs_and_stops_cleanly() {
+    let _turn = e2e::Turn::shared().await;
     let dir = stack_dir();
     let env = stack_env(dir.path());
     let api = format!("http://127.0.0.1:{}", port_of(&env, "COFFEESHOP_API_PORT"));
@@ -199,6 +200,7 @@ async fn make_run_starts_everything_keeps_orders_across_runs_and_stops_cleanly()
 
 #[tokio::test]
 async fn a_taken_port_is_named_with_the_variable_to_change() {
+    let _turn = e2e::Turn::shared().await;
     let dir = stack_dir();
     let mut env = stack_env(dir.path());
     let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
@@ -221,6 +223,7 @@ async fn a_taken_port_is_named_with_the_variable_to_change() {
 
 #[tokio::test]
 async fn a_second_make_run_on_the_same_directory_names_the_shop_already_running() {
+    let _turn = e2e::Turn::shared().await;
     let dir = stack_dir();
     let env = stack_env(dir.path());
     let first = launch(&env).await;
@@ -292,6 +295,7 @@ async fn an_order_completes(http: &reqwest::Client, api: &str, after: &str) {
 
 #[tokio::test]
 async fn make_run_restarts_any_process_that_dies_and_the_shop_keeps_serving() {
+    let _turn = e2e::Turn::shared().await;
     let dir = stack_dir();
     let env = stack_env(dir.path());
     let api = format!("http://127.0.0.1:{}", port_of(&env, "COFFEESHOP_API_PORT"));
