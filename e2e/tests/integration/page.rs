@@ -347,6 +347,26 @@ async fn the_page_says_the_shop_is_busy_retries_and_follows_a_restarted_api() {
 }
 
 #[tokio::test]
+async fn a_shop_past_its_share_of_new_orders_is_said_so_and_the_order_still_goes_through() {
+    // A share of one new order a second per shop (the harness lifts the API's own share).
+    let app = TestApp::spawn_with(|c| c.extra_env.push((stack::ORDERS_PER_SHOP_PER_SECOND.into(), "1".into()))).await;
+    let product = app.stocked_product(10).await;
+    let browser = Browser::start().await;
+    let customer = customer_at_the_menu(&app, &browser, "fay", &product, 10).await;
+    let item = format!("#menu [data-product='{product}']");
+
+    // Another customer takes this second's share at the shop just before fay orders: the API
+    // answers her 429 with `Retry-After`; the page says why and sends the order again.
+    let other = app.order(&product, 1, "gus").await;
+    assert_eq!(other.status(), StatusCode::ACCEPTED);
+    customer.click(&format!("{item} button")).await;
+    customer.wait_text("#notice", "taking as many orders as it can").await;
+    customer.wait_text(&format!("{item} .result"), "is placed").await;
+    customer.wait_gone("#notice").await;
+    customer.close().await;
+}
+
+#[tokio::test]
 async fn a_barista_and_a_customer_whose_commands_meet_temporal_away_see_them_sent_again_until_taken() {
     let app = &mut TestApp::spawn_with(|c| c.temporal_on_disk()).await;
     let product = app.stocked_product(10).await;
