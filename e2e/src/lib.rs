@@ -77,7 +77,9 @@ pub struct TestApp {
 
 /// The suite runs two tests at a time. A test that compares latencies measured at two moments
 /// runs alone ([`Turn::alone`]), so that another test's work between the two is not what it
-/// measures; every other stack takes a shared turn ([`Turn::shared`]).
+/// measures; every other stack takes a shared turn ([`Turn::shared`]): each [`TestApp`] does, and
+/// a test that starts its processes itself takes one first. A test holds one turn at most: a
+/// second, asked for while a test waits to run alone, would wait for ever.
 pub enum Turn {
     Shared(tokio::sync::OwnedRwLockReadGuard<()>),
     Alone(tokio::sync::OwnedRwLockWriteGuard<()>),

@@ -47,7 +47,6 @@ async fn barista(app: &TestApp, id: &OrderId, step: &str) {
 
 #[tokio::test]
 async fn orders_left_queued_and_brewing_by_the_v6_code_finish_after_the_change() {
-    let _turn = e2e::Turn::shared().await;
     let fixture =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/v6-queued-and-brewing/temporal.db");
     let app = TestApp::spawn_with(|c| {
