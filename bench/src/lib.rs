@@ -254,18 +254,10 @@ async fn one_order(http: &reqwest::Client, plan: &Plan, i: usize, tally: &Mutex<
             .await;
         let ms = sent.elapsed().as_secs_f64() * 1000.0;
         match response {
-            // The shop has had its share of new orders this second: sent again after
-            // `Retry-After` and up to a second more, as a well-behaved client does, so that
-            // clients sent back together do not all come back together.
+            // The shop has had its share of new orders this second: sent again later.
             Ok(r) if r.status().as_u16() == 429 => {
                 error(tally, refused_post(429));
-                let wait = r
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok()?.parse().ok())
-                    .unwrap_or(1);
-                let jitter = Duration::from_millis((uuid::Uuid::new_v4().as_u128() % 1000) as u64);
-                tokio::time::sleep(Duration::from_secs(wait) + jitter).await;
+                tokio::time::sleep(e2e::retry_wait(&r)).await;
             }
             response => break (response, ms),
         }

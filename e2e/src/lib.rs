@@ -476,6 +476,18 @@ pub mod history;
 
 pub use stack::postgres::fresh_test_database as fresh_database;
 
+/// How long a well-behaved client waits before sending again what was answered `429` or `503`:
+/// the answer's `Retry-After` (1 s without one) and up to a second more, so that clients sent
+/// back together do not all come back together.
+pub fn retry_wait(answer: &reqwest::Response) -> Duration {
+    let told = answer
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .unwrap_or(1);
+    Duration::from_secs(told) + Duration::from_millis((uuid::Uuid::new_v4().as_u128() % 1000) as u64)
+}
+
 /// Polls `check` until it returns `Some`, or panics after [`PATIENCE`] with `what`.
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where

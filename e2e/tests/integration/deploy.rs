@@ -461,3 +461,26 @@ fn traces_go_to_composes_jaeger_and_the_clusters_collector() {
     let ratio: f64 = config["data"]["OTEL_TRACES_SAMPLER_ARG"].as_str().unwrap().parse().unwrap();
     assert!((0.0..=1.0).contains(&ratio));
 }
+
+#[test]
+fn the_deployments_temporal_gets_the_stacks_server_settings() {
+    let settings = std::fs::read_to_string(repo().join("deploy/temporal/dynamicconfig.yaml")).unwrap();
+    let value_of = |key: &str| {
+        let at = settings.find(&format!("\n{key}:")).unwrap_or_else(|| panic!("{key} is set"));
+        let value = settings[at..].split("value:").nth(1).unwrap();
+        value.lines().next().unwrap().trim().to_owned()
+    };
+    for partitions in ["Read", "Write"] {
+        assert_eq!(
+            value_of(&format!("matching.numTaskqueue{partitions}Partitions")),
+            stack::temporal::TASK_QUEUE_PARTITIONS.to_string()
+        );
+    }
+    assert_eq!(value_of("matching.enableFairness"), "true");
+    for queue in ["transfer", "visibility", "timer"] {
+        assert_eq!(
+            value_of(&format!("history.{queue}ProcessorMaxPollRPS")),
+            stack::temporal::QUEUE_READS_PER_SECOND.to_string()
+        );
+    }
+}

@@ -40,8 +40,8 @@ struct Placed {
 }
 
 /// Places one order as a well-behaved client does: sent again with its `Idempotency-Key` after
-/// the `Retry-After` of a `429` (the shop's share) or a `503` (Temporal not reached in time), and
-/// up to a second more, so that clients sent back together do not all come back together.
+/// a `429` (the shop's share) or a `503` (Temporal not reached in time), when told
+/// ([`e2e::retry_wait`]).
 async fn place(customer: &reqwest::Client, api: &str, shop: &str, product: &str) -> Placed {
     let key = uuid::Uuid::now_v7().to_string();
     let mut sent_back = 0;
@@ -58,15 +58,15 @@ async fn place(customer: &reqwest::Client, api: &str, shop: &str, product: &str)
         match r.status() {
             StatusCode::ACCEPTED => return Placed { id: e2e::order_id_of(&r.json().await.unwrap()), sent_back },
             StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
-                let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+                let wait = e2e::retry_wait(&r);
                 if r.status() == StatusCode::TOO_MANY_REQUESTS {
+                    assert!(r.headers().contains_key(reqwest::header::RETRY_AFTER), "a 429 says when to come back");
                     sent_back += 1;
                     let problem: serde_json::Value = r.json().await.unwrap();
                     let detail = problem["detail"].as_str().unwrap();
                     assert!(detail.contains(shop), "the refusal names the shop: {detail}");
                 }
-                let jitter = Duration::from_millis((uuid::Uuid::new_v4().as_u128() % 1000) as u64);
-                tokio::time::sleep(Duration::from_secs(wait) + jitter).await;
+                tokio::time::sleep(wait).await;
             }
             other => panic!("placing an order at {shop}: {other}"),
         }
